@@ -1,0 +1,311 @@
+"""The TOML configuration: accounts, rule overrides, report settings; and password lookup.
+
+Validation is strict: an unknown key or a wrong type is one line naming the file, the line
+and the key. Passwords are never written in the file; they come from an environment
+variable, a command (a password manager) or the system keyring.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import subprocess
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+from auditor.errors import ConfigError
+
+SEVERITIES = ("info", "low", "medium", "high", "critical")
+SECURITIES = ("tls", "starttls", "none")
+
+SAFE_PASSWORD_WAYS = (
+    "write the password in one of three safe ways instead: "
+    'password_env = "VARIABLE" (read from an environment variable), '
+    'password_command = "pass show mail/asso" (the output of a password manager), '
+    "or keyring = true (the system keyring: `keyring set auditor USER@HOST`)"
+)
+
+
+@dataclass
+class Account:
+    name: str
+    host: str
+    username: str
+    port: int | None = None
+    security: str = "tls"
+    auth: str = "password"
+    password_env: str | None = None
+    password_command: str | None = None
+    keyring: bool = False
+    oauth2_token_command: str | None = None
+    ca_file: str | None = None
+    include_folders: list[str] = field(default_factory=list)
+    exclude_folders: list[str] = field(default_factory=list)
+
+
+@dataclass
+class EmailSettings:
+    to: list[str] = field(default_factory=list)
+    sender: str | None = None
+    smtp_host: str | None = None
+    smtp_port: int | None = None
+    security: str = "starttls"
+    username: str | None = None
+    password_env: str | None = None
+    password_command: str | None = None
+    keyring: bool = False
+
+
+@dataclass
+class Config:
+    path: Path | None = None
+    language: str | None = None
+    association: str | None = None
+    fail_on: str = "high"
+    store: str | None = None
+    rules_dirs: list[str] = field(default_factory=list)
+    disabled_rules: set[str] = field(default_factory=set)
+    rule_params: dict[str, dict[str, Any]] = field(default_factory=dict)
+    accounts: list[Account] = field(default_factory=list)
+    mbox: list[str] = field(default_factory=list)
+    maildir: list[str] = field(default_factory=list)
+    email: EmailSettings = field(default_factory=EmailSettings)
+
+
+def default_config_path() -> Path:
+    """$AUDITOR_CONFIG, else auditor.toml in the user config dir (platformdirs)."""
+    env = os.environ.get("AUDITOR_CONFIG")
+    if env:
+        return Path(env)
+    return Path(platformdirs.user_config_dir("auditor", appauthor=False)) / "auditor.toml"
+
+
+# Expected keys per table: key -> type (or tuple of types). Lists are checked item by item.
+_TOP = {"store": str, "rules_dirs": list, "mbox": list, "maildir": list}
+_REPORT = {"language": str, "association": str, "fail_on": str, "email": dict}
+_EMAIL = {
+    "to": list,
+    "from": str,
+    "smtp_host": str,
+    "smtp_port": int,
+    "security": str,
+    "username": str,
+    "password_env": str,
+    "password_command": str,
+    "keyring": bool,
+}
+_ACCOUNT = {
+    "name": str,
+    "host": str,
+    "port": int,
+    "security": str,
+    "username": str,
+    "auth": str,
+    "password_env": str,
+    "password_command": str,
+    "keyring": bool,
+    "oauth2_token_command": str,
+    "ca_file": str,
+    "include_folders": list,
+    "exclude_folders": list,
+}
+_TYPE_NAMES = {str: "a string", int: "a whole number", bool: "true or false", list: "a list",
+               dict: "a table", float: "a number"}
+
+
+class _Checker:
+    def __init__(self, path: Path, text: str):
+        self.path = path
+        self.lines = text.splitlines()
+
+    def line_of(self, key: str, section: str | None = None) -> int | None:
+        """The first line defining `key`, after the header of `section` when given."""
+        start = 0
+        if section:
+            head = re.compile(r"^\s*\[\[?\s*" + re.escape(section) + r"\s*\]\]?\s*(#.*)?$")
+            for i, line in enumerate(self.lines):
+                if head.match(line):
+                    start = i
+                    break
+        pat = re.compile(r"^\s*[\"']?" + re.escape(key) + r"[\"']?\s*=")
+        for i in range(start, len(self.lines)):
+            if pat.match(self.lines[i]):
+                return i + 1
+        return None
+
+    def fail(self, key: str, message: str, section: str | None = None) -> ConfigError:
+        line = self.line_of(key.rsplit(".", 1)[-1], section)
+        where = f"{self.path}:{line}" if line else f"{self.path}"
+        return ConfigError(f"{where}: {key}: {message}")
+
+    def check_table(self, table: dict, spec: dict, prefix: str, section: str | None) -> None:
+        for key, value in table.items():
+            full = f"{prefix}{key}"
+            if key == "password":
+                raise self.fail(full, "a password in clear is refused; " + SAFE_PASSWORD_WAYS,
+                                section)
+            if key not in spec:
+                allowed = ", ".join(sorted(spec))
+                raise self.fail(full, f"unknown key (known keys here: {allowed})", section)
+            expected = spec[key]
+            ok = isinstance(value, expected) and not (expected is int and isinstance(value, bool))
+            if not ok:
+                raise self.fail(full, f"must be {_TYPE_NAMES[expected]}, not {value!r}", section)
+            if expected is list and key not in ("to", "accounts") and not all(isinstance(v, str) for v in value):
+                raise self.fail(full, "must be a list of strings", section)
+
+
+def load_config(path: Path | None = None, *, required: bool = False) -> Config:
+    """Read and validate the config. A missing default file gives the defaults."""
+    explicit = path is not None
+    path = Path(path) if path else default_config_path()
+    if not path.exists():
+        if explicit or required:
+            raise ConfigError(f"{path}: config file not found (create one with `auditor init`)")
+        return Config()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read the config ({exc})") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        match = re.search(r"line (\d+)", str(exc))
+        where = f"{path}:{match.group(1)}" if match else str(path)
+        raise ConfigError(f"{where}: TOML syntax error ({exc})") from None
+    return _parse(data, _Checker(path, text), path)
+
+
+def _parse(data: dict, chk: _Checker, path: Path) -> Config:
+    cfg = Config(path=path)
+    top_spec = dict(_TOP, report=dict, rules=dict, accounts=list)
+    chk.check_table(data, top_spec, "", None)
+    cfg.store = data.get("store")
+    cfg.rules_dirs = list(data.get("rules_dirs", []))
+    cfg.mbox = list(data.get("mbox", []))
+    cfg.maildir = list(data.get("maildir", []))
+
+    report = data.get("report", {})
+    chk.check_table(report, _REPORT, "report.", "report")
+    cfg.language = report.get("language")
+    if cfg.language not in (None, "en", "fr"):
+        raise chk.fail("report.language", 'must be "fr" or "en"', "report")
+    cfg.association = report.get("association")
+    cfg.fail_on = report.get("fail_on", "high")
+    if cfg.fail_on not in SEVERITIES:
+        raise chk.fail("report.fail_on", f"must be one of {', '.join(SEVERITIES)}", "report")
+    email = report.get("email", {})
+    chk.check_table(email, _EMAIL, "report.email.", "report.email")
+    if not all(isinstance(v, str) for v in email.get("to", [])):
+        raise chk.fail("report.email.to", "must be a list of addresses", "report.email")
+    cfg.email = EmailSettings(
+        to=list(email.get("to", [])),
+        sender=email.get("from"),
+        smtp_host=email.get("smtp_host"),
+        smtp_port=email.get("smtp_port"),
+        security=email.get("security", "starttls"),
+        username=email.get("username"),
+        password_env=email.get("password_env"),
+        password_command=email.get("password_command"),
+        keyring=email.get("keyring", False),
+    )
+    if cfg.email.security not in SECURITIES:
+        raise chk.fail("report.email.security", f"must be one of {', '.join(SECURITIES)}",
+                       "report.email")
+
+    rules = data.get("rules", {})
+    for key, value in rules.items():
+        if key == "disable":
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise chk.fail("rules.disable", "must be a list of rule ids", "rules")
+            cfg.disabled_rules = set(value)
+        elif isinstance(value, dict):
+            cfg.rule_params[key] = dict(value)
+        else:
+            raise chk.fail(f"rules.{key}", "must be a table of parameters, [rules.RULE_ID]",
+                           "rules")
+
+    accounts = data.get("accounts", [])
+    for index, table in enumerate(accounts):
+        if not isinstance(table, dict):
+            raise chk.fail("accounts", "must be [[accounts]] tables", None)
+        chk.check_table(table, _ACCOUNT, "accounts.", "accounts")
+        for required in ("host", "username"):
+            if required not in table:
+                raise chk.fail("accounts", f"account #{index + 1} needs {required} = \"…\"",
+                               "accounts")
+        security = table.get("security", "tls")
+        if security not in SECURITIES:
+            raise chk.fail("accounts.security", f"must be one of {', '.join(SECURITIES)}",
+                           "accounts")
+        auth = table.get("auth", "password")
+        if auth not in ("password", "oauth2"):
+            raise chk.fail("accounts.auth", 'must be "password" or "oauth2"', "accounts")
+        cfg.accounts.append(
+            Account(
+                name=table.get("name", f"{table['username']}@{table['host']}"),
+                host=table["host"],
+                username=table["username"],
+                port=table.get("port"),
+                security=security,
+                auth=auth,
+                password_env=table.get("password_env"),
+                password_command=table.get("password_command"),
+                keyring=table.get("keyring", False),
+                oauth2_token_command=table.get("oauth2_token_command"),
+                ca_file=table.get("ca_file"),
+                include_folders=list(table.get("include_folders", [])),
+                exclude_folders=list(table.get("exclude_folders", [])),
+            )
+        )
+    return cfg
+
+
+def resolve_secret(
+    what: str,
+    *,
+    env: str | None = None,
+    command: str | None = None,
+    keyring_user: str | None = None,
+) -> str:
+    """A password from an environment variable, a command or the keyring, in that order.
+
+    Errors name `what` (an account) and the way that failed, never the secret itself.
+    """
+    if env:
+        value = os.environ.get(env)
+        if value:
+            return value
+        raise ConfigError(f"{what}: environment variable {env} is not set")
+    if command:
+        try:
+            proc = subprocess.run(
+                shlex.split(command), capture_output=True, timeout=30, check=False, text=True
+            )
+        except (OSError, ValueError, subprocess.TimeoutExpired) as exc:
+            raise ConfigError(f"{what}: password_command failed ({type(exc).__name__})") from None
+        if proc.returncode != 0 or not proc.stdout.strip():
+            raise ConfigError(
+                f"{what}: password_command exited with code {proc.returncode} and no password"
+            )
+        return proc.stdout.splitlines()[0]
+    if keyring_user:
+        try:
+            import keyring  # optional dependency: pip install 'auditor[keyring]'
+        except ImportError:
+            raise ConfigError(
+                f"{what}: keyring = true needs the keyring package (pip install keyring)"
+            ) from None
+        value = keyring.get_password("auditor", keyring_user)
+        if value:
+            return value
+        raise ConfigError(
+            f"{what}: no password in the keyring for {keyring_user} "
+            f"(store one with: keyring set auditor {keyring_user})"
+        )
+    raise ConfigError(f"{what}: no password source; " + SAFE_PASSWORD_WAYS)

@@ -1,0 +1,123 @@
+"""The config file: strict validation with one-line errors naming file, line and key."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from auditor.config import load_config, resolve_secret
+from auditor.errors import ConfigError
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "auditor.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_template_written_by_init_is_a_valid_config():
+    template = Path(__file__).parents[2] / "auditor" / "config_template.toml"
+    cfg = load_config(template)
+    assert cfg.accounts == [] and cfg.fail_on == "high"
+
+
+def test_full_config_is_read(tmp_path):
+    cfg = load_config(
+        write(
+            tmp_path,
+            """
+mbox = ["~/mail/export.mbox"]
+[report]
+language = "fr"
+association = "Les Amis"
+fail_on = "medium"
+[report.email]
+to = ["bureau@example.org"]
+from = "auditor@example.org"
+smtp_host = "127.0.0.1"
+smtp_port = 2525
+security = "none"
+[[accounts]]
+name = "Accueil"
+host = "imap.example.org"
+username = "accueil@example.org"
+password_env = "ACCUEIL_PW"
+exclude_folders = ["Archives"]
+[rules]
+disable = ["MAIL005"]
+[rules.MAIL001]
+min_bytes = 10000000
+""",
+        )
+    )
+    assert cfg.language == "fr" and cfg.fail_on == "medium"
+    assert cfg.accounts[0].name == "Accueil" and cfg.accounts[0].port is None
+    assert cfg.accounts[0].exclude_folders == ["Archives"]
+    assert cfg.rule_params == {"MAIL001": {"min_bytes": 10000000}}
+    assert cfg.disabled_rules == {"MAIL005"}
+    assert cfg.email.to == ["bureau@example.org"] and cfg.email.sender == "auditor@example.org"
+
+
+def test_unknown_key_names_file_line_and_key(tmp_path):
+    path = write(tmp_path, '[report]\nlanguage = "fr"\ncolour = "blue"\n')
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    assert str(err.value).startswith(f"{path}:3: report.colour: unknown key")
+    assert "\n" not in str(err.value)
+
+
+def test_wrong_type_names_file_line_and_key(tmp_path):
+    path = write(tmp_path, '[[accounts]]\nhost = "h"\nusername = "u"\nport = "993"\n')
+    with pytest.raises(ConfigError, match=r":4: accounts.port: must be a whole number"):
+        load_config(path)
+
+
+def test_syntax_error_names_the_line(tmp_path):
+    path = write(tmp_path, '[report]\nlanguage = "fr\n')
+    with pytest.raises(ConfigError, match=rf"^{path}:2: TOML syntax error"):
+        load_config(path)
+
+
+def test_password_in_clear_is_refused_with_the_three_safe_ways(tmp_path):
+    path = write(tmp_path, '[[accounts]]\nhost = "h"\nusername = "u"\npassword = "hunter2"\n')
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    message = str(err.value)
+    assert ":4: accounts.password: a password in clear is refused" in message
+    assert "password_env" in message and "password_command" in message and "keyring" in message
+    assert "hunter2" not in message
+
+
+def test_missing_explicit_config_is_an_error(tmp_path):
+    with pytest.raises(ConfigError, match="config file not found"):
+        load_config(tmp_path / "nope.toml")
+
+
+def test_missing_default_config_gives_defaults(tmp_path, monkeypatch):
+    monkeypatch.setenv("AUDITOR_CONFIG", str(tmp_path / "absent.toml"))
+    assert load_config().accounts == []
+
+
+def test_secret_from_environment(monkeypatch):
+    monkeypatch.setenv("PW_VAR", "s3cret")
+    assert resolve_secret("acct", env="PW_VAR") == "s3cret"
+
+
+def test_secret_from_command_takes_first_line():
+    cmd = f"{sys.executable} -c \"print('s3cret'); print('other')\""
+    assert resolve_secret("acct", command=cmd) == "s3cret"
+
+
+def test_failing_password_command_does_not_leak_output():
+    cmd = f"{sys.executable} -c \"import sys; print('s3cret'); sys.exit(4)\""
+    with pytest.raises(ConfigError) as err:
+        resolve_secret("acct", command=cmd)
+    assert "exited with code 4" in str(err.value) and "s3cret" not in str(err.value)
+
+
+def test_unset_environment_variable_is_named(monkeypatch):
+    monkeypatch.delenv("NOPE_PW", raising=False)
+    with pytest.raises(ConfigError, match="NOPE_PW is not set"):
+        resolve_secret("acct", env="NOPE_PW")
