@@ -1,0 +1,89 @@
+"""Opening the store: created with mode 0600, migrated on open, read-only for rules."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+from urllib.request import pathname2url
+
+import platformdirs
+
+from auditor.errors import StoreError
+from auditor.store.schema import MIGRATIONS, SCHEMA_VERSION
+
+
+def default_store_path() -> Path:
+    """$AUDITOR_DB, else auditor.sqlite3 in the user data dir (platformdirs)."""
+    env = os.environ.get("AUDITOR_DB")
+    if env:
+        return Path(env)
+    return Path(platformdirs.user_data_dir("auditor", appauthor=False)) / "auditor.sqlite3"
+
+
+def _create_private(path: Path) -> None:
+    """Create an empty file readable by its owner only, before SQLite writes anything to it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    os.close(fd)
+
+
+def _schema_version(conn: sqlite3.Connection) -> int:
+    return conn.execute("PRAGMA user_version").fetchone()[0]
+
+
+def _migrate(conn: sqlite3.Connection, path: Path) -> None:
+    version = _schema_version(conn)
+    if version > SCHEMA_VERSION:
+        raise StoreError(
+            f"{path}: store schema version {version} is newer than this auditor supports "
+            f"({SCHEMA_VERSION}); upgrade auditor or pick another file with --db"
+        )
+    if version == 0:
+        has_tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+        if has_tables:
+            raise StoreError(f"{path}: this SQLite file is not an auditor store; use --db")
+    for step in range(version, SCHEMA_VERSION):
+        with conn:
+            conn.executescript(MIGRATIONS[step])
+            conn.execute(f"PRAGMA user_version = {step + 1}")
+
+
+def open_store(path: Path) -> sqlite3.Connection:
+    """Open (creating if needed) the store for writing, migrated to the current schema."""
+    path = Path(path)
+    try:
+        if not path.exists():
+            _create_private(path)
+        conn = sqlite3.connect(path, isolation_level=None)
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA foreign_keys = ON")
+        _migrate(conn, path)
+        conn.isolation_level = "DEFERRED"
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(f"{path}: cannot use this file as the store ({exc})") from None
+    except OSError as exc:
+        raise StoreError(f"{path}: cannot create the store ({exc.strerror})") from None
+    return conn
+
+
+def open_readonly(path: Path) -> sqlite3.Connection:
+    """A connection that cannot change anything: mode=ro and PRAGMA query_only."""
+    path = Path(path)
+    if not path.is_file():
+        raise StoreError(f"{path}: no store here yet; run `auditor scan` first or pick --db")
+    uri = f"file:{pathname2url(str(path.resolve()))}?mode=ro"
+    try:
+        conn = sqlite3.connect(uri, uri=True)
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA query_only = ON")
+        version = _schema_version(conn)
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(f"{path}: cannot read this file as the store ({exc})") from None
+    if version != SCHEMA_VERSION:
+        conn.close()
+        raise StoreError(
+            f"{path}: store schema version {version}, expected {SCHEMA_VERSION}; "
+            "run `auditor scan` once to migrate it"
+        )
+    return conn

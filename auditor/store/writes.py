@@ -1,0 +1,285 @@
+"""Everything a scan writes into the store: runs, sources, versioned mail facts, hosts."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+from auditor import __version__
+from auditor.collect.host.records import HostFacts
+from auditor.collect.mail.records import FolderFacts, MessageFacts
+from auditor.errors import StoreError
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).replace(microsecond=0).isoformat()
+
+
+def _write(conn: sqlite3.Connection, what: str):
+    """Turn SQLite write failures (read-only file, full disk) into one clear line."""
+
+    class _Guard:
+        def __enter__(self):
+            return conn
+
+        def __exit__(self, exc_type, exc, tb):
+            if exc_type is not None and issubclass(exc_type, sqlite3.Error):
+                conn.rollback()
+                raise StoreError(f"store: cannot write {what} ({exc})") from None
+            return False
+
+    return _Guard()
+
+
+def start_run(conn: sqlite3.Connection) -> int:
+    with _write(conn, "a new run"):
+        cur = conn.execute(
+            "INSERT INTO runs (started_at, tool_version) VALUES (?, ?)", (now_iso(), __version__)
+        )
+        conn.commit()
+    return int(cur.lastrowid)
+
+
+def finish_run(
+    conn: sqlite3.Connection, run_id: int, status: str, score: int | None, errors: list[str]
+) -> None:
+    with _write(conn, "the end of the run"):
+        conn.execute(
+            "UPDATE runs SET finished_at = ?, status = ?, score = ?, errors = ? WHERE id = ?",
+            (now_iso(), status, score, json.dumps(errors, ensure_ascii=False), run_id),
+        )
+        conn.commit()
+
+
+def source_id(conn: sqlite3.Connection, kind: str, account: str, locator: str) -> int:
+    """The id of a mail source, created on first sight. `locator` never holds a secret."""
+    with _write(conn, "a source"):
+        row = conn.execute(
+            "SELECT id FROM sources WHERE kind = ? AND locator = ?", (kind, locator)
+        ).fetchone()
+        if row:
+            conn.execute("UPDATE sources SET account = ? WHERE id = ?", (account, row[0]))
+            return int(row[0])
+        cur = conn.execute(
+            "INSERT INTO sources (kind, account, locator) VALUES (?, ?, ?)", (kind, account, locator)
+        )
+        return int(cur.lastrowid)
+
+
+def record_source_status(
+    conn: sqlite3.Connection,
+    run_id: int,
+    source: int,
+    status: str,
+    error: str | None = None,
+    skipped: int = 0,
+) -> None:
+    """Say that a run looked at a source. A failed source keeps its last known facts."""
+    with _write(conn, "a source status"):
+        conn.execute(
+            "INSERT OR REPLACE INTO run_sources (run_id, source_id, status, error, skipped) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (run_id, source, status, error, skipped),
+        )
+        conn.commit()
+
+
+def message_fingerprint(msg: MessageFacts) -> int:
+    """A 63-bit digest of every stored field, to tell unchanged messages without comparing."""
+    digest = hashlib.blake2b(repr(msg).encode("utf-8", "surrogatepass"), digest_size=8).digest()
+    return int.from_bytes(digest, "big") >> 1
+
+
+_MESSAGE_COLUMNS = (
+    "source_id, folder, uid, fingerprint, first_run, message_id, internal_date, size_bytes, "
+    "seen, flags, from_addr, from_domain, subject, list_id, list_unsubscribe, "
+    "one_click_unsubscribe, precedence, auto_submitted, malformed"
+)
+
+
+def _message_row(source: int, folder: str, run_id: int, msg: MessageFacts) -> tuple:
+    return (
+        source,
+        folder,
+        msg.key,
+        message_fingerprint(msg),
+        run_id,
+        msg.message_id,
+        msg.internal_date,
+        msg.size_bytes,
+        int(msg.seen),
+        " ".join(msg.flags),
+        msg.from_addr,
+        msg.from_domain,
+        msg.subject,
+        msg.list_id,
+        msg.list_unsubscribe,
+        int(msg.one_click_unsubscribe),
+        msg.precedence,
+        msg.auto_submitted,
+        int(msg.malformed),
+    )
+
+
+def insert_messages(
+    conn: sqlite3.Connection, source: int, folder: str, run_id: int, msgs: Iterable[MessageFacts]
+) -> int:
+    """Insert new message versions (and their attachments) valid from `run_id`."""
+    count = 0
+    placeholders = ", ".join("?" * 19)
+    for msg in msgs:
+        cur = conn.execute(
+            f"INSERT INTO message_versions ({_MESSAGE_COLUMNS}) VALUES ({placeholders})",
+            _message_row(source, folder, run_id, msg),
+        )
+        if msg.attachments:
+            conn.executemany(
+                "INSERT INTO attachment_versions (message_version_id, part, filename, "
+                "content_type, encoded_bytes, size_bytes) VALUES (?, ?, ?, ?, ?, ?)",
+                [
+                    (cur.lastrowid, a.part, a.filename, a.content_type, a.encoded_bytes, a.size_bytes)
+                    for a in msg.attachments
+                ],
+            )
+        count += 1
+    return count
+
+
+def close_messages(
+    conn: sqlite3.Connection, source: int, folder: str, run_id: int, uids: Iterable[int]
+) -> None:
+    """End the validity of the open versions of these UIDs at `run_id` (gone or changed)."""
+    conn.executemany(
+        "UPDATE message_versions SET gone_run = ? "
+        "WHERE source_id = ? AND folder = ? AND uid = ? AND gone_run IS NULL",
+        [(run_id, source, folder, uid) for uid in uids],
+    )
+
+
+def open_fingerprints(conn: sqlite3.Connection, source: int, folder: str) -> dict[int, int]:
+    """uid -> fingerprint of the versions currently valid in one folder."""
+    rows = conn.execute(
+        "SELECT uid, fingerprint FROM message_versions "
+        "WHERE source_id = ? AND folder = ? AND gone_run IS NULL",
+        (source, folder),
+    )
+    return {uid: fp for uid, fp in rows}
+
+
+def sync_folder(conn: sqlite3.Connection, source: int, run_id: int, folder: FolderFacts) -> dict:
+    """Make the folder's valid versions equal to `folder.messages`, writing only differences.
+
+    Returns counts: {"new": n, "changed": n, "gone": n, "unchanged": n}.
+    """
+    with _write(conn, f"folder {folder.name}"):
+        _sync_folder_version(conn, source, run_id, folder.name, folder.special_use)
+        known = open_fingerprints(conn, source, folder.name)
+        fresh: list[MessageFacts] = []
+        changed: list[int] = []
+        seen_uids: set[int] = set()
+        for msg in folder.messages:
+            if msg.key in seen_uids:
+                continue  # a collector gave the same key twice: keep the first
+            seen_uids.add(msg.key)
+            old = known.get(msg.key)
+            if old is None:
+                fresh.append(msg)
+            elif old != message_fingerprint(msg):
+                changed.append(msg.key)
+                fresh.append(msg)
+        gone = [uid for uid in known if uid not in seen_uids]
+        close_messages(conn, source, folder.name, run_id, changed + gone)
+        insert_messages(conn, source, folder.name, run_id, fresh)
+        conn.commit()
+    return {
+        "new": len(fresh) - len(changed),
+        "changed": len(changed),
+        "gone": len(gone),
+        "unchanged": len(seen_uids) - len(fresh),
+    }
+
+
+def _sync_folder_version(
+    conn: sqlite3.Connection, source: int, run_id: int, name: str, special_use: str | None
+) -> None:
+    row = conn.execute(
+        "SELECT id, special_use FROM folder_versions "
+        "WHERE source_id = ? AND name = ? AND gone_run IS NULL",
+        (source, name),
+    ).fetchone()
+    if row and row[1] == special_use:
+        return
+    if row:
+        conn.execute("UPDATE folder_versions SET gone_run = ? WHERE id = ?", (run_id, row[0]))
+    conn.execute(
+        "INSERT INTO folder_versions (source_id, name, special_use, first_run) VALUES (?, ?, ?, ?)",
+        (source, name, special_use, run_id),
+    )
+
+
+def close_missing_folders(
+    conn: sqlite3.Connection, source: int, run_id: int, present: Iterable[str]
+) -> None:
+    """Folders of a source that a complete scan no longer found are gone, with their mail."""
+    keep = set(present)
+    with _write(conn, "folder list"):
+        rows = conn.execute(
+            "SELECT id, name FROM folder_versions WHERE source_id = ? AND gone_run IS NULL",
+            (source,),
+        ).fetchall()
+        for fid, name in rows:
+            if name in keep:
+                continue
+            conn.execute("UPDATE folder_versions SET gone_run = ? WHERE id = ?", (run_id, fid))
+            conn.execute(
+                "UPDATE message_versions SET gone_run = ? "
+                "WHERE source_id = ? AND folder = ? AND gone_run IS NULL",
+                (run_id, source, name),
+            )
+        conn.commit()
+
+
+def insert_host(conn: sqlite3.Connection, run_id: int, host: HostFacts) -> int:
+    with _write(conn, f"host {host.hostname}"):
+        cur = conn.execute(
+            "INSERT INTO host_facts (run_id, source, hostname, os_name, os_version, os_release, "
+            "cpu_model, cpu_cores_physical, cpu_cores_logical, ram_bytes, boot_time, "
+            "battery_present, battery_percent) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                run_id,
+                host.source,
+                host.hostname,
+                host.os_name,
+                host.os_version,
+                host.os_release,
+                host.cpu_model,
+                host.cpu_cores_physical,
+                host.cpu_cores_logical,
+                host.ram_bytes,
+                host.boot_time,
+                int(host.battery_present),
+                host.battery_percent,
+            ),
+        )
+        conn.executemany(
+            "INSERT INTO disk_facts (host_fact_id, mountpoint, device, fstype, total_bytes, "
+            "used_bytes, rotational, is_system) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    cur.lastrowid,
+                    d.mountpoint,
+                    d.device,
+                    d.fstype,
+                    d.total_bytes,
+                    d.used_bytes,
+                    None if d.rotational is None else int(d.rotational),
+                    int(d.is_system),
+                )
+                for d in host.disks
+            ],
+        )
+        conn.commit()
+    return int(cur.lastrowid)
