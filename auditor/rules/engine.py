@@ -1,0 +1,124 @@
+"""Running rules: each one a read-only SQL query whose rows are the evidence."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from auditor.errors import ConfigError
+from auditor.impact import storage_co2e_kg_per_year
+from auditor.rules.loader import Rule
+from auditor.store.db import open_readonly
+
+EVIDENCE_KEPT = 50  # rows kept per finding; `count` always holds the full number
+
+
+@dataclass
+class Finding:
+    rule: Rule
+    count: int
+    evidence: list[dict[str, Any]]
+    bytes_reclaimable: int | None = None
+    co2e_kg_per_year_low: float | None = None
+    co2e_kg_per_year_high: float | None = None
+    minutes: int | None = None
+    plan_group: str = ""
+    plan_rank: int = 0
+    figures: set[str] = field(default_factory=set)
+
+
+def bound_params(
+    rule: Rule, overrides: dict[str, dict[str, Any]], config_path: Path | None = None
+) -> dict[str, Any]:
+    """The rule's parameters: defaults, overridden by the config's [rules.RULE_ID] table."""
+    params = rule.defaults()
+    for name, value in overrides.get(rule.id, {}).items():
+        if name not in params:
+            known = ", ".join(params) or "none"
+            raise ConfigError(
+                f"{config_path or 'config'}: rules.{rule.id}.{name}: unknown parameter "
+                f"(parameters of {rule.id}: {known})"
+            )
+        if type(value) is not type(params[name]) and not (
+            isinstance(value, int | float) and isinstance(params[name], int | float)
+        ):
+            raise ConfigError(
+                f"{config_path or 'config'}: rules.{rule.id}.{name}: must be like "
+                f"{params[name]!r}, not {value!r}"
+            )
+        params[name] = value
+    return params
+
+
+def check_overrides(
+    rules: list[Rule],
+    overrides: dict[str, dict[str, Any]],
+    disabled: set[str],
+    config_path: Path | None = None,
+) -> None:
+    """Fail early (usage error) on config entries naming rules or parameters that do not exist."""
+    known = {r.id: r for r in rules}
+    for rid in list(overrides) + sorted(disabled):
+        if rid not in known:
+            raise ConfigError(f"{config_path or 'config'}: rules.{rid}: no such rule")
+    for rule in rules:
+        bound_params(rule, overrides, config_path)
+
+
+def _finding(rule: Rule, cursor: sqlite3.Cursor) -> Finding | None:
+    columns = [d[0] for d in cursor.description]
+    evidence: list[dict[str, Any]] = []
+    count = 0
+    reclaimable = 0
+    has_bytes = "bytes_reclaimable" in columns
+    rows = 0
+    for row in cursor:
+        rows += 1
+        record = dict(zip(columns, row, strict=True))
+        count += int(record.get(rule.count_column) or 0) if rule.count_column else 1
+        if has_bytes:
+            reclaimable += record.get("bytes_reclaimable") or 0
+        if len(evidence) < EVIDENCE_KEPT:
+            evidence.append(record)
+    if rows == 0:
+        return None
+    finding = Finding(rule=rule, count=count, evidence=evidence, minutes=rule.minutes)
+    if has_bytes:
+        finding.bytes_reclaimable = int(reclaimable)
+        low, high = storage_co2e_kg_per_year(finding.bytes_reclaimable)
+        finding.co2e_kg_per_year_low, finding.co2e_kg_per_year_high = low, high
+        finding.figures = {"storage_gb_year_low", "storage_gb_year_high"}
+    return finding
+
+
+def run_rules(
+    db_path: Path,
+    run_id: int,
+    rules: list[Rule],
+    *,
+    now: str,
+    overrides: dict[str, dict[str, Any]] | None = None,
+    disabled: set[str] | None = None,
+) -> tuple[list[Finding], list[str]]:
+    """Run every enabled rule on one run's facts; a failing rule is one line, not fatal."""
+    findings: list[Finding] = []
+    errors: list[str] = []
+    conn = open_readonly(db_path)
+    try:
+        for rule in rules:
+            if rule.id in (disabled or set()):
+                continue
+            params = bound_params(rule, overrides or {})
+            params |= {"run_id": run_id, "now": now}
+            try:
+                finding = _finding(rule, conn.execute(rule.sql, params))
+            except sqlite3.Error as exc:
+                errors.append(f"{rule.pack}: rule {rule.id}: query failed ({exc})")
+                continue
+            if finding:
+                findings.append(finding)
+    finally:
+        conn.close()
+    return findings, errors

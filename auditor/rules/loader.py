@@ -1,0 +1,180 @@
+"""Loading and validating rule packs (TOML files in `rules/` and in `--rules DIR`).
+
+A broken pack or rule gives one line naming the file and the rule; the others still load.
+Each rule's SQL is checked against an empty store of the current schema at load time, so a
+typo shows up in `auditor rules list` rather than in the middle of a scan.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from auditor.config import SEVERITIES
+from auditor.store.schema import MIGRATIONS
+
+EFFORTS = ("minutes", "hours", "days")
+CATEGORIES = ("mail", "security", "hardware", "eco")
+# The eco-gestures of the guide (../shared/context), each rule serves one.
+GESTURES = (
+    "real-needs",
+    "digital-culture",
+    "evaluate",
+    "light-emails",
+    "sort-delete-mail",
+    "adapted-hardware",
+    "free-os",
+    "protect-machines",
+)
+_REQUIRED = ("id", "category", "severity", "effort", "gesture", "title", "why", "how", "sql")
+_KNOWN = set(_REQUIRED) | {"slug", "params", "minutes", "count_column"}
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    default: Any
+    doc: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    slug: str
+    category: str
+    severity: str
+    effort: str
+    gesture: str
+    title: dict[str, str]
+    why: dict[str, str]
+    how: dict[str, str]
+    sql: str
+    params: tuple[Param, ...] = ()
+    minutes: int | None = None
+    count_column: str | None = None  # the finding's count is this column's sum, else rows
+    pack: str = ""
+
+    def defaults(self) -> dict[str, Any]:
+        return {p.name: p.default for p in self.params}
+
+
+@dataclass
+class LoadedRules:
+    rules: list[Rule] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    def by_id(self) -> dict[str, Rule]:
+        return {r.id: r for r in self.rules}
+
+
+def packaged_rules_dir() -> Path:
+    """The built-in packs: inside the wheel (auditor/rule_packs) or the repo's rules/."""
+    shipped = resources.files("auditor") / "rule_packs"
+    if shipped.is_dir():
+        return Path(str(shipped))
+    return Path(__file__).resolve().parents[2] / "rules"
+
+
+def _texts(value: Any) -> dict[str, str] | None:
+    if isinstance(value, dict) and all(isinstance(value.get(k), str) for k in ("en", "fr")):
+        return {"en": value["en"].strip(), "fr": value["fr"].strip()}
+    return None
+
+
+def _empty_store() -> sqlite3.Connection:
+    conn = sqlite3.connect(":memory:")
+    for step in MIGRATIONS:
+        conn.executescript(step)
+    return conn
+
+
+def _parse_rule(raw: dict, where: str, check: sqlite3.Connection) -> Rule:
+    rid = raw.get("id", "?")
+    missing = [k for k in _REQUIRED if k not in raw]
+    if missing:
+        raise ValueError(f"{where}: rule {rid}: missing {', '.join(missing)}")
+    unknown = sorted(set(raw) - _KNOWN)
+    if unknown:
+        raise ValueError(f"{where}: rule {rid}: unknown key {', '.join(unknown)}")
+    for key, allowed in (
+        ("severity", SEVERITIES),
+        ("effort", EFFORTS),
+        ("category", CATEGORIES),
+        ("gesture", GESTURES),
+    ):
+        if raw[key] not in allowed:
+            raise ValueError(
+                f"{where}: rule {rid}: {key} must be one of {', '.join(allowed)}, "
+                f"not {raw[key]!r}"
+            )
+    texts = {}
+    for key in ("title", "why", "how"):
+        texts[key] = _texts(raw[key])
+        if texts[key] is None:
+            raise ValueError(f"{where}: rule {rid}: {key} needs both en and fr texts")
+    params = []
+    for name, spec in raw.get("params", {}).items():
+        if not isinstance(spec, dict) or "default" not in spec or _texts(spec) is None:
+            raise ValueError(
+                f"{where}: rule {rid}: parameter {name} needs default, en and fr"
+            )
+        params.append(Param(name, spec["default"], _texts(spec) or {}))
+    sql = raw["sql"].strip()
+    bind = {p.name: p.default for p in params} | {"run_id": 0, "now": "2000-01-01"}
+    try:
+        check.execute("EXPLAIN " + sql, bind)
+    except sqlite3.Error as exc:
+        raise ValueError(f"{where}: rule {rid}: invalid SQL ({exc})") from None
+    return Rule(
+        id=rid,
+        slug=raw.get("slug", rid.lower()),
+        category=raw["category"],
+        severity=raw["severity"],
+        effort=raw["effort"],
+        gesture=raw["gesture"],
+        title=texts["title"],
+        why=texts["why"],
+        how=texts["how"],
+        sql=sql,
+        params=tuple(params),
+        minutes=raw.get("minutes"),
+        count_column=raw.get("count_column"),
+        pack=where,
+    )
+
+
+def load_rules(extra_dirs: list[Path] | None = None) -> LoadedRules:
+    """Every valid rule of the built-in packs and of `extra_dirs`, plus one line per problem."""
+    loaded = LoadedRules()
+    check = _empty_store()
+    seen: dict[str, str] = {}
+    dirs = [packaged_rules_dir(), *[Path(d) for d in extra_dirs or []]]
+    for folder in dirs:
+        if not folder.is_dir():
+            loaded.errors.append(f"{folder}: rules folder not found")
+            continue
+        for pack in sorted(folder.glob("*.toml")):
+            try:
+                data = tomllib.loads(pack.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+                loaded.errors.append(f"{pack}: cannot read this rule pack ({exc})")
+                continue
+            for raw in data.get("rule", []):
+                try:
+                    rule = _parse_rule(raw, str(pack), check)
+                except ValueError as exc:
+                    loaded.errors.append(str(exc))
+                    continue
+                if rule.id in seen:
+                    loaded.errors.append(
+                        f"{pack}: rule {rule.id}: id already used in {seen[rule.id]}; ignored"
+                    )
+                    continue
+                seen[rule.id] = str(pack)
+                loaded.rules.append(rule)
+    check.close()
+    return loaded
