@@ -1,0 +1,430 @@
+"""The `auditor` command. Thin: parse options, call the library, print."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+import traceback
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from auditor import __version__
+from auditor.config import SEVERITIES, Config, default_config_path, load_config
+from auditor.errors import AuditorError, ConfigError, StoreError
+from auditor.i18n import default_language, pick_language, t
+
+HELP_LANG = default_language()  # --help is shown in the user's locale
+
+
+def _h(key: str) -> str:
+    return t(HELP_LANG, f"cli.help.{key}")
+
+
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_PARTIAL = 0, 1, 2, 3
+
+
+class AuditorGroup(click.Group):
+    """Turns every AuditorError into one line on stderr and its exit code."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except AuditorError as exc:
+            if ctx.meta.get("auditor.debug"):
+                traceback.print_exc()
+            click.echo(f"auditor: {exc}", err=True)
+            ctx.exit(exc.exit_code)
+
+
+def _debug_option(f):
+    def set_debug(ctx: click.Context, _param, value: bool) -> bool:
+        if value:
+            ctx.meta["auditor.debug"] = True
+        return value
+
+    return click.option(
+        "--debug", is_flag=True, expose_value=False, callback=set_debug, is_eager=True,
+        help=_h("debug"),
+    )(f)
+
+
+def _config_option(f):
+    return click.option(
+        "--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
+        help=_h("config"),
+    )(f)
+
+
+def _db_option(f):
+    return click.option(
+        "--db", "db_path", type=click.Path(dir_okay=False, path_type=Path), help=_h("db")
+    )(f)
+
+
+def _lang_option(f):
+    return click.option("--lang", type=click.Choice(["fr", "en"]), help=_h("lang"))(f)
+
+
+def _store_path(db_path: Path | None, config: Config) -> Path:
+    from auditor.store import default_store_path
+
+    if db_path:
+        return db_path
+    if config.store:
+        return Path(config.store).expanduser()
+    return default_store_path()
+
+
+def _load(config_path: Path | None) -> Config:
+    return load_config(config_path)
+
+
+@click.group(cls=AuditorGroup, help=_h("main"), context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="auditor")
+def main() -> None:
+    pass
+
+
+# --------------------------------------------------------------------------- scan
+
+
+@main.command(help=_h("scan"), epilog=_h("scan_examples"))
+@click.option("--demo", is_flag=True, help=_h("demo"))
+@click.option("--mbox", multiple=True, type=click.Path(path_type=Path), help=_h("mbox"))
+@click.option("--maildir", multiple=True, type=click.Path(path_type=Path), help=_h("maildir"))
+@click.option("--no-mail", is_flag=True, help=_h("no_mail"))
+@click.option("--no-host", is_flag=True, help=_h("no_host"))
+@click.option(
+    "--rules", "rules_dirs", multiple=True, type=click.Path(file_okay=False, path_type=Path),
+    help=_h("rules_dir"),
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text",
+    show_default=True, help=_h("format"),
+)
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), help=_h("output"))
+@click.option("--fail-on", type=click.Choice([*SEVERITIES, "never"]), help=_h("fail_on"))
+@click.option("--quiet", "-q", is_flag=True, help=_h("quiet"))
+@_lang_option
+@_db_option
+@_config_option
+@_debug_option
+def scan(
+    demo: bool,
+    mbox: tuple[Path, ...],
+    maildir: tuple[Path, ...],
+    no_mail: bool,
+    no_host: bool,
+    rules_dirs: tuple[Path, ...],
+    fmt: str,
+    output: Path | None,
+    fail_on: str | None,
+    quiet: bool,
+    lang: str | None,
+    db_path: Path | None,
+    config_path: Path | None,
+) -> None:
+    from auditor.report import render
+    from auditor.report.model import build_report
+    from auditor.rules.engine import check_overrides
+    from auditor.rules.loader import load_rules
+    from auditor.scan import MailSource, ScanRequest, run_scan
+    from auditor.store import open_store
+
+    config = _load(config_path)
+    lang = pick_language(lang or config.language)
+    rules = load_rules([*rules_dirs, *[Path(d) for d in config.rules_dirs]])
+    check_overrides(rules.rules, config.rule_params, config.disabled_rules, config.path)
+
+    request = ScanRequest(scan_host=not no_host)
+    if not no_mail:
+        if demo:
+            from auditor.demo import DEMO_DATE, demo_mailbox_dir
+
+            request.mail_sources.append(MailSource("demo", "demo", demo_mailbox_dir()))
+            request.now = DEMO_DATE  # the demo mailbox is judged as of the day it depicts
+        for p in [*mbox, *map(Path, config.mbox)]:
+            request.mail_sources.append(MailSource("mbox", str(p), Path(p).expanduser()))
+        for p in [*maildir, *map(Path, config.maildir)]:
+            request.mail_sources.append(MailSource("maildir", str(p), Path(p).expanduser()))
+    err = Console(stderr=True)
+    if not request.mail_sources and not no_mail and not quiet:
+        err.print(t(lang, "cli.scan.no_mailbox"), highlight=False)
+
+    db = _store_path(db_path, config)
+    conn = open_store(db)
+    try:
+        show_progress = err.is_terminal and not quiet
+        if show_progress:
+            with err.status(t(lang, "cli.scan.scanning")) as status:
+                result = run_scan(
+                    conn, db, request, config, rules,
+                    progress=lambda name: status.update(t(lang, "cli.scan.scanning_source",
+                                                          source=name)),
+                )
+        else:
+            result = run_scan(conn, db, request, config, rules)
+        report = build_report(conn, result.run_id, lang, rules.by_id())
+    finally:
+        conn.close()
+
+    if output:
+        _write_report(output, render(report, fmt))
+        if not quiet:
+            click.echo(t(lang, "cli.scan.written", path=str(output)))
+    elif fmt == "text":
+        if not quiet:
+            from auditor.report.render_text import render_text
+
+            render_text(report, Console())
+    else:
+        click.echo(render(report, fmt))
+    for line in result.errors:
+        if quiet or output or fmt != "text":
+            click.echo(f"auditor: {line}", err=True)
+    sys.exit(_exit_code(result, fail_on or config.fail_on))
+
+
+def _write_report(path: Path, text: str) -> None:
+    """Write atomically: a half-written report never replaces a previous one."""
+    path = path.expanduser()
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise ConfigError(f"{path}: cannot write the report ({exc.strerror})") from None
+
+
+def _exit_code(result, fail_on: str) -> int:
+    if result.status == "partial":
+        return EXIT_PARTIAL
+    if fail_on != "never":
+        threshold = SEVERITIES.index(fail_on)
+        if any(SEVERITIES.index(f.rule.severity) >= threshold for f in result.findings):
+            return EXIT_FINDINGS
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------- rules
+
+
+@main.group(cls=AuditorGroup, help=_h("rules"))
+def rules() -> None:
+    pass
+
+
+@rules.command("list", help=_h("rules_list"))
+@click.option(
+    "--rules", "rules_dirs", multiple=True, type=click.Path(file_okay=False, path_type=Path),
+    help=_h("rules_dir"),
+)
+@_lang_option
+@_config_option
+@_debug_option
+def rules_list(rules_dirs: tuple[Path, ...], lang: str | None, config_path: Path | None) -> None:
+    from auditor.rules.loader import load_rules
+
+    config = _load(config_path)
+    lang = pick_language(lang or config.language)
+    loaded = load_rules([*rules_dirs, *[Path(d) for d in config.rules_dirs]])
+    table = Table(title=t(lang, "cli.rules.title", count=len(loaded.rules)))
+    for key in ("id", "severity", "category", "effort", "title"):
+        table.add_column(t(lang, f"cli.rules.col_{key}"))
+    for rule in sorted(loaded.rules, key=lambda r: r.id):
+        disabled = rule.id in config.disabled_rules
+        title = rule.title[lang] + (f" ({t(lang, 'cli.rules.disabled')})" if disabled else "")
+        table.add_row(
+            rule.id,
+            t(lang, f"report.severity.{rule.severity}"),
+            rule.category,
+            t(lang, f"report.effort.{rule.effort}"),
+            title,
+        )
+    Console().print(table)
+    for line in loaded.errors:
+        click.echo(f"auditor: {line}", err=True)
+    if loaded.errors:
+        sys.exit(EXIT_USAGE)
+
+
+@rules.command("explain", help=_h("rules_explain"))
+@click.argument("rule_id")
+@click.option(
+    "--rules", "rules_dirs", multiple=True, type=click.Path(file_okay=False, path_type=Path),
+    help=_h("rules_dir"),
+)
+@_lang_option
+@_config_option
+@_debug_option
+def rules_explain(
+    rule_id: str, rules_dirs: tuple[Path, ...], lang: str | None, config_path: Path | None
+) -> None:
+    from auditor.rules.engine import bound_params
+    from auditor.rules.loader import load_rules
+
+    config = _load(config_path)
+    lang = pick_language(lang or config.language)
+    loaded = load_rules([*rules_dirs, *[Path(d) for d in config.rules_dirs]])
+    by_id = {r.id.upper(): r for r in loaded.rules} | {r.slug: r for r in loaded.rules}
+    rule = by_id.get(rule_id.upper()) or by_id.get(rule_id)
+    if rule is None:
+        known = ", ".join(sorted(r.id for r in loaded.rules))
+        raise ConfigError(t(lang, "cli.rules.unknown", rule_id=rule_id, known=known))
+    current = bound_params(rule, config.rule_params, config.path)
+    out = [
+        f"{rule.id} ({rule.slug}): {rule.title[lang]}",
+        "",
+        f"{t(lang, 'cli.rules.col_severity')}: {t(lang, f'report.severity.{rule.severity}')}"
+        f"   {t(lang, 'cli.rules.col_category')}: {rule.category}"
+        f"   {t(lang, 'cli.rules.col_effort')}: {t(lang, f'report.effort.{rule.effort}')}"
+        f"   {t(lang, 'cli.rules.gesture')}: {t(lang, f'cli.gesture.{rule.gesture}')}",
+        "",
+        f"## {t(lang, 'cli.rules.why')}",
+        rule.why[lang],
+        "",
+        f"## {t(lang, 'cli.rules.how')}",
+        rule.how[lang],
+        "",
+        f"## {t(lang, 'cli.rules.params')}",
+    ]
+    if not rule.params:
+        out.append(t(lang, "cli.rules.no_params"))
+    for p in rule.params:
+        line = f"- {p.name} = {p.default!r}: {p.doc[lang]}"
+        if current[p.name] != p.default:
+            line += f" ({t(lang, 'cli.rules.configured', value=repr(current[p.name]))})"
+        out.append(line)
+    out += ["", f"## {t(lang, 'cli.rules.query')}", rule.sql, "", f"({rule.pack})"]
+    click.echo("\n".join(out))
+
+
+# --------------------------------------------------------------------------- query
+
+
+def _print_rows(columns: list[str], rows: list[tuple], fmt: str) -> None:
+    if fmt == "json":
+        click.echo(json.dumps([dict(zip(columns, r, strict=True)) for r in rows],
+                              ensure_ascii=False, indent=2, default=str))
+    elif fmt == "csv":
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        writer.writerow(columns)
+        writer.writerows(rows)
+        click.echo(buf.getvalue(), nl=False)
+    else:
+        table = Table()
+        for c in columns:
+            table.add_column(c)
+        for r in rows:
+            table.add_row(*["" if v is None else str(v) for v in r])
+        Console().print(table)
+
+
+@main.command(help=_h("query"), epilog=_h("query_examples"))
+@click.argument("sql")
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json", "csv"]), default="text",
+    show_default=True, help=_h("format"),
+)
+@_db_option
+@_config_option
+@_debug_option
+def query(sql: str, fmt: str, db_path: Path | None, config_path: Path | None) -> None:
+    import sqlite3
+
+    from auditor.store import open_readonly
+
+    conn = open_readonly(_store_path(db_path, _load(config_path)))
+    try:
+        cur = conn.execute(sql)
+        columns = [d[0] for d in cur.description or []]
+        rows = [tuple(r) for r in cur.fetchall()]
+    except sqlite3.Error as exc:
+        raise StoreError(f"query: {exc}") from None
+    finally:
+        conn.close()
+    _print_rows(columns, rows, fmt)
+
+
+# --------------------------------------------------------------------------- history
+
+
+HISTORY_SQL = """
+SELECT r.id AS run, substr(r.started_at, 1, 16) AS started, r.status, r.score,
+       (SELECT count(*) FROM messages m WHERE m.run_id = r.id) AS messages,
+       (SELECT coalesce(sum(size_bytes), 0) FROM messages m WHERE m.run_id = r.id)
+           AS mailbox_bytes,
+       (SELECT coalesce(sum(count), 0) FROM findings f
+         WHERE f.run_id = r.id AND f.rule_id = 'MAIL001') AS heavy_attachments,
+       (SELECT count(*) FROM findings f WHERE f.run_id = r.id) AS findings,
+       (SELECT count(*) FROM hosts h WHERE h.run_id = r.id) AS hosts
+FROM runs r WHERE r.status != 'running' ORDER BY r.id DESC LIMIT :limit
+"""
+
+
+@main.command(help=_h("history"))
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json", "csv"]), default="text",
+    show_default=True, help=_h("format"),
+)
+@click.option("--limit", type=click.IntRange(1), default=24, show_default=True, help=_h("limit"))
+@_lang_option
+@_db_option
+@_config_option
+@_debug_option
+def history(
+    fmt: str, limit: int, lang: str | None, db_path: Path | None, config_path: Path | None
+) -> None:
+    from auditor.store import open_readonly
+
+    config = _load(config_path)
+    lang = pick_language(lang or config.language)
+    conn = open_readonly(_store_path(db_path, config))
+    try:
+        cur = conn.execute(HISTORY_SQL, {"limit": limit})
+        columns = [d[0] for d in cur.description]
+        rows = [tuple(r) for r in cur.fetchall()]
+    finally:
+        conn.close()
+    if fmt == "text":
+        from auditor.report.formatting import format_bytes
+
+        headers = [t(lang, f"cli.history.{c}") for c in columns]
+        shown = [
+            tuple(format_bytes(v, lang) if c == "mailbox_bytes" else v for c, v in zip(columns, r,
+                                                                                      strict=True))
+            for r in rows
+        ]
+        _print_rows(headers, shown, fmt)
+    else:
+        _print_rows(columns, rows, fmt)
+
+
+# --------------------------------------------------------------------------- init
+
+
+@main.command(help=_h("init"))
+@_lang_option
+@_config_option
+@_debug_option
+def init(lang: str | None, config_path: Path | None) -> None:
+    from importlib import resources
+
+    lang = pick_language(lang)
+    path = (config_path or default_config_path()).expanduser()
+    if path.exists():
+        raise ConfigError(t(lang, "cli.init.exists", path=str(path)))
+    template = (resources.files("auditor") / "config_template.toml").read_text(encoding="utf-8")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("x", encoding="utf-8") as fh:  # "x": never overwrite
+        fh.write(template)
+    path.chmod(0o600)
+    click.echo(t(lang, "cli.init.written", path=str(path)))

@@ -1,0 +1,162 @@
+"""The report: one plain dict (docs/report-json.md) built from a stored run.
+
+Every renderer reads this dict, never the store or a mail server, so any stored run can be
+rendered again in any format and language.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import UTC, datetime
+from typing import Any
+
+from auditor import __version__
+from auditor.impact import figures_used
+from auditor.plan import GROUPS
+from auditor.rules.loader import Rule
+
+SCHEMA_VERSION = 1
+
+
+def _run(conn: sqlite3.Connection, run_id: int) -> dict[str, Any]:
+    row = conn.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
+    sources = [
+        {"kind": r["kind"], "name": r["account"], "status": r["status"], "error": r["error"]}
+        for r in conn.execute(
+            "SELECT s.kind, s.account, rs.status, rs.error FROM run_sources rs "
+            "JOIN sources s ON s.id = rs.source_id WHERE rs.run_id = ? ORDER BY s.id",
+            (run_id,),
+        )
+    ]
+    for host in conn.execute("SELECT source FROM host_facts WHERE run_id = ?", (run_id,)):
+        sources.append({"kind": "host", "name": host["source"], "status": "ok", "error": None})
+    return {
+        "id": run_id,
+        "started_at": row["started_at"],
+        "finished_at": row["finished_at"],
+        "status": row["status"] if row["status"] in ("complete", "partial") else "partial",
+        "sources": sources,
+        "errors": json.loads(row["errors"]),
+    }
+
+
+def _hosts(conn: sqlite3.Connection, run_id: int) -> list[dict[str, Any]]:
+    hosts = []
+    for h in conn.execute("SELECT * FROM host_facts WHERE run_id = ? ORDER BY id", (run_id,)):
+        disks = [
+            {
+                "mountpoint": d["mountpoint"],
+                "device": d["device"],
+                "total_bytes": d["total_bytes"],
+                "used_bytes": d["used_bytes"],
+                "rotational": None if d["rotational"] is None else bool(d["rotational"]),
+                "is_system": bool(d["is_system"]),
+            }
+            for d in conn.execute(
+                "SELECT * FROM disk_facts WHERE host_fact_id = ? ORDER BY is_system DESC, "
+                "mountpoint",
+                (h["id"],),
+            )
+        ]
+        hosts.append(
+            {
+                "hostname": h["hostname"],
+                "os_name": h["os_name"],
+                "os_version": h["os_version"],
+                "cpu_model": h["cpu_model"],
+                "cpu_cores_logical": h["cpu_cores_logical"],
+                "ram_bytes": h["ram_bytes"],
+                "battery_percent": h["battery_percent"],
+                "disks": disks,
+            }
+        )
+    return hosts
+
+
+def _mailboxes(conn: sqlite3.Connection, run_id: int) -> list[dict[str, Any]]:
+    boxes = []
+    rows = conn.execute(
+        "SELECT account, count(DISTINCT folder) AS folders, count(*) AS messages, "
+        "coalesce(sum(size_bytes), 0) AS size_bytes, coalesce(sum(1 - seen), 0) AS unread, "
+        "coalesce(sum(malformed), 0) AS malformed FROM messages WHERE run_id = ? "
+        "GROUP BY account ORDER BY account",
+        (run_id,),
+    ).fetchall()
+    skipped = dict(
+        conn.execute(
+            "SELECT s.account, sum(rs.skipped) FROM run_sources rs JOIN sources s "
+            "ON s.id = rs.source_id WHERE rs.run_id = ? GROUP BY s.account",
+            (run_id,),
+        ).fetchall()
+    )
+    for r in rows:
+        att = conn.execute(
+            "SELECT count(*), coalesce(sum(size_bytes), 0) FROM attachments "
+            "WHERE run_id = ? AND account = ?",
+            (run_id, r["account"]),
+        ).fetchone()
+        boxes.append(
+            {
+                "account": r["account"],
+                "folders": r["folders"],
+                "messages": r["messages"],
+                "size_bytes": r["size_bytes"],
+                "attachments": att[0],
+                "attachment_bytes": att[1],
+                "unread": r["unread"],
+                "malformed": r["malformed"],
+                "skipped": skipped.get(r["account"], 0) or 0,
+            }
+        )
+    return boxes
+
+
+def build_report(
+    conn: sqlite3.Connection, run_id: int, lang: str, rules: dict[str, Rule]
+) -> dict[str, Any]:
+    """The report of one stored run, in `lang`, with rule texts from `rules`."""
+    findings = []
+    plan: dict[str, list[str]] = {g: [] for g in GROUPS}
+    figure_ids: set[str] = set()
+    for f in conn.execute(
+        "SELECT * FROM finding_rows WHERE run_id = ? ORDER BY plan_group, plan_rank", (run_id,)
+    ):
+        rule = rules.get(f["rule_id"])
+        plan.setdefault(f["plan_group"], []).append(f["rule_id"])
+        if f["bytes_reclaimable"] is not None:
+            figure_ids |= {"storage_gb_year_low", "storage_gb_year_high"}
+        findings.append(
+            {
+                "rule_id": f["rule_id"],
+                "category": f["category"],
+                "severity": f["severity"],
+                "effort": f["effort"],
+                "gesture": f["gesture"],
+                "title": rule.title[lang] if rule else f["rule_id"],
+                "why": rule.why[lang] if rule else "",
+                "how": rule.how[lang] if rule else "",
+                "count": f["count"],
+                "evidence": json.loads(f["evidence"]),
+                "bytes_reclaimable": f["bytes_reclaimable"],
+                "co2e_kg_per_year_low": f["co2e_kg_per_year_low"],
+                "co2e_kg_per_year_high": f["co2e_kg_per_year_high"],
+                "minutes": f["minutes"],
+            }
+        )
+    order = {rid: i for i, rid in enumerate(plan["urgent"] + plan["quick_wins"] + plan["to_plan"])}
+    findings.sort(key=lambda f: order.get(f["rule_id"], len(order)))
+    score = conn.execute("SELECT score FROM runs WHERE id = ?", (run_id,)).fetchone()[0]
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "tool": {"name": "auditor", "version": __version__},
+        "language": lang,
+        "generated_at": datetime.now(UTC).replace(microsecond=0).isoformat(),
+        "run": _run(conn, run_id),
+        "score": score if score is not None else 0,
+        "hosts": _hosts(conn, run_id),
+        "mailboxes": _mailboxes(conn, run_id),
+        "findings": findings,
+        "plan": {g: plan.get(g, []) for g in GROUPS},
+        "figures": figures_used(figure_ids),
+    }

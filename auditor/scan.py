@@ -1,0 +1,152 @@
+"""One scan, start to end: collect every source, store the facts, run the rules, plan.
+
+The flow goes one way: sources -> collectors -> store -> rules -> plan. Renderers read the
+stored run afterwards (auditor.report.model), so a stored run can be re-rendered any time.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from auditor.collect.mail.records import FolderFacts
+from auditor.config import Config
+from auditor.errors import AuditorError, SourceError
+from auditor.plan import prioritise, score
+from auditor.rules.engine import Finding, run_rules
+from auditor.rules.loader import LoadedRules
+from auditor.store import writes
+
+
+@dataclass
+class MailSource:
+    kind: str  # "mbox", "maildir", "demo"
+    name: str  # what the report calls it
+    path: Path
+
+
+@dataclass
+class ScanRequest:
+    mail_sources: list[MailSource] = field(default_factory=list)
+    scan_host: bool = True
+    now: str | None = None  # the date rules judge by; default: the run's start
+
+
+@dataclass
+class ScanResult:
+    run_id: int
+    status: str  # "complete" or "partial"
+    findings: list[Finding]
+    plan: dict[str, list[str]]
+    score: int
+    errors: list[str]
+
+
+def _collect_mail(source: MailSource) -> list[FolderFacts]:
+    from auditor.collect.mail.localbox import collect_maildir, collect_mbox
+
+    if source.kind == "maildir":
+        return collect_maildir(source.path)
+    return collect_mbox(source.path)
+
+
+def _store_mail(
+    conn: sqlite3.Connection, run_id: int, source: MailSource, errors: list[str]
+) -> bool:
+    """Collect and store one mail source. False when it failed (the run is then partial)."""
+    sid = writes.source_id(conn, source.kind, source.name, str(source.path.resolve()))
+    try:
+        folders = _collect_mail(source)
+    except SourceError as exc:
+        errors.append(str(exc))
+        writes.record_source_status(conn, run_id, sid, "failed", str(exc))
+        return False
+    skipped = 0
+    for folder in folders:
+        writes.sync_folder(conn, sid, run_id, folder)
+        skipped += folder.skipped
+        errors.extend(folder.errors)
+    writes.close_missing_folders(conn, sid, run_id, [f.name for f in folders])
+    writes.record_source_status(conn, run_id, sid, "ok", None, skipped)
+    return skipped == 0  # a message that could not be read at all makes the run partial
+
+
+def _store_host(conn: sqlite3.Connection, run_id: int, errors: list[str]) -> None:
+    from auditor.collect.host.system import collect_host
+
+    host = collect_host()
+    errors.extend(f"{host.hostname}: {line}" for line in host.errors)
+    writes.insert_host(conn, run_id, host)
+
+
+def save_findings(conn: sqlite3.Connection, run_id: int, findings: list[Finding]) -> None:
+    with conn:
+        conn.executemany(
+            "INSERT INTO finding_rows (run_id, rule_id, category, severity, effort, gesture, "
+            "plan_group, plan_rank, count, bytes_reclaimable, co2e_kg_per_year_low, "
+            "co2e_kg_per_year_high, minutes, evidence) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    run_id,
+                    f.rule.id,
+                    f.rule.category,
+                    f.rule.severity,
+                    f.rule.effort,
+                    f.rule.gesture,
+                    f.plan_group,
+                    f.plan_rank,
+                    f.count,
+                    f.bytes_reclaimable,
+                    f.co2e_kg_per_year_low,
+                    f.co2e_kg_per_year_high,
+                    f.minutes,
+                    json.dumps(f.evidence, ensure_ascii=False, default=str),
+                )
+                for f in findings
+            ],
+        )
+
+
+def run_scan(
+    conn: sqlite3.Connection,
+    db_path: Path,
+    request: ScanRequest,
+    config: Config,
+    rules: LoadedRules,
+    progress: Callable[[str], None] = lambda _msg: None,
+) -> ScanResult:
+    """Scan every requested source into a new run and judge it. Never raises for a source."""
+    errors: list[str] = list(rules.errors)
+    run_id = writes.start_run(conn)
+    partial = bool(rules.errors)
+    for source in request.mail_sources:
+        progress(source.name)
+        partial |= not _store_mail(conn, run_id, source, errors)
+    if request.scan_host:
+        progress("host")
+        try:
+            _store_host(conn, run_id, errors)
+        except AuditorError as exc:
+            errors.append(str(exc))
+            partial = True
+    started = conn.execute("SELECT started_at FROM runs WHERE id = ?", (run_id,)).fetchone()[0]
+    findings, rule_errors = run_rules(
+        db_path,
+        run_id,
+        rules.rules,
+        now=request.now or started,
+        overrides=config.rule_params,
+        disabled=config.disabled_rules,
+    )
+    errors.extend(rule_errors)
+    partial |= bool(rule_errors)
+    plan = prioritise(findings)
+    run_score = score([f.rule.severity for f in findings])
+    save_findings(conn, run_id, findings)
+    status = "partial" if partial else "complete"
+    writes.finish_run(conn, run_id, status, run_score, errors)
+    return ScanResult(run_id, status, findings, plan, run_score, errors)
