@@ -1,3 +1,3 @@
 from auditor.cli import main
 
-main()
+main(prog_name="auditor")

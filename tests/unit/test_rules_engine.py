@@ -148,9 +148,12 @@ def test_stale_read_mail_counts_messages_not_folders(tmp_path):
         [
             folder(
                 "INBOX",
-                [message(1, internal_date=old), message(2, internal_date=old),
-                 message(3, internal_date=old, seen=False),
-                 message(4, internal_date="2026-06-01T00:00:00+00:00")],
+                [
+                    message(1, internal_date=old),
+                    message(2, internal_date=old),
+                    message(3, internal_date=old, seen=False),
+                    message(4, internal_date="2026-06-01T00:00:00+00:00"),
+                ],
             )
         ],
     )
@@ -194,5 +197,3 @@ def test_disabled_rules_do_not_run(tmp_path):
     rules = load_rules().rules
     findings, _ = run_rules(path, run, rules, now="2026-11-01", disabled={"MAIL001"})
     assert "MAIL001" not in {f.rule.id for f in findings}
-
-

@@ -1,0 +1,320 @@
+"""Numbers, sizes, dates and untrusted text, formatted for one language.
+
+French: "1 234,5 Mo", "27/11/2026". English: "1,234.5 MB", "2026-11-27".
+Sizes use decimal units (1 kB = 1000 bytes), as disks and mail providers count them.
+Every function accepts None ("unknown") and returns a dash for it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import unicodedata
+from datetime import datetime
+
+from auditor.i18n import catalog, t
+
+UNKNOWN = "—"
+
+# (thousands separator, decimal point)
+_SEPARATORS = {"en": (",", "."), "fr": (" ", ",")}
+_UNIT_KEYS = ("b", "kb", "mb", "gb", "tb", "pb")
+_UNIT_NAMES = {"B": 0, "kB": 1, "MB": 2, "GB": 3, "TB": 4, "PB": 5}
+
+# Bidirectional overrides and isolates can reorder what a terminal or a browser shows.
+_BIDI_CONTROLS = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+_ISO_DATETIME = re.compile(
+    r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$"
+)
+
+
+def format_number(x: float | None, lang: str, decimals: int = 0) -> str:
+    """`x` with `decimals` decimals and the language's separators: "1,234.5" / "1 234,5"."""
+    if x is None or (isinstance(x, float) and not math.isfinite(x)):
+        return UNKNOWN
+    if round(x, decimals) == 0:
+        x = 0  # no "-0.0"
+    text = f"{x:,.{decimals}f}"
+    thousands, point = _SEPARATORS.get(lang, _SEPARATORS["en"])
+    return text.replace(",", "\0").replace(".", point).replace("\0", thousands)
+
+
+def format_significant(x: float | None, lang: str, digits: int = 2) -> str:
+    """`x` with `digits` significant digits, trailing zeros dropped: 0.0096, 0.08, 12, 1.5."""
+    if x is None or (isinstance(x, float) and not math.isfinite(x)):
+        return UNKNOWN
+    if x == 0:
+        return format_number(0, lang)
+    magnitude = math.floor(math.log10(abs(x)))
+    decimals = min(max(0, digits - 1 - magnitude), 9)
+    text = format_number(round(x, decimals), lang, decimals)
+    point = _SEPARATORS.get(lang, _SEPARATORS["en"])[1]
+    if point in text:
+        text = text.rstrip("0").rstrip(point)
+    return text
+
+
+def format_bytes(n: float | None, lang: str, unit: str | None = None) -> str:
+    """A size in decimal units: format_bytes(1234567890, "fr") == "1,2 Go".
+
+    `unit` ("B", "kB", "MB", "GB", "TB") forces the unit; otherwise the largest unit that
+    keeps the value at or above 1 is used. Bytes have no decimals, larger units one.
+    """
+    if n is None or (isinstance(n, float) and not math.isfinite(n)):
+        return UNKNOWN
+    if unit is not None:
+        if unit not in _UNIT_NAMES:
+            raise ValueError(f"unknown unit {unit!r}, expected one of {', '.join(_UNIT_NAMES)}")
+        exponent = _UNIT_NAMES[unit]
+    else:
+        exponent = 0
+        while exponent < len(_UNIT_KEYS) - 1 and round(abs(n) / 1000**exponent, 1) >= 1000:
+            exponent += 1
+    decimals = 0 if exponent == 0 else 1
+    label = t(lang, f"report.units.{_UNIT_KEYS[exponent]}")
+    return f"{format_number(n / 1000**exponent, lang, decimals)} {label}"
+
+
+def format_percent(x: float | None, lang: str) -> str:
+    """A percentage: "80 %" in French, "80%" in English."""
+    if x is None:
+        return UNKNOWN
+    number = format_number(x, lang, 0)
+    return f"{number} %" if lang == "fr" else f"{number}%"
+
+
+def _parse_iso(value: str) -> datetime | None:
+    try:
+        return datetime.fromisoformat(value.strip())
+    except (ValueError, AttributeError):
+        return None
+
+
+def looks_like_datetime(value: object) -> bool:
+    """True for ISO 8601 strings such as "2023-04-01" or "2023-04-01T10:00:00+00:00"."""
+    return isinstance(value, str) and bool(_ISO_DATETIME.match(value.strip()))
+
+
+def format_date(value: str | None, lang: str) -> str:
+    """The date part of an ISO 8601 string: "2026-11-27" / "27/11/2026".
+
+    Text that is not an ISO date is returned cleaned but unchanged.
+    """
+    if value is None:
+        return UNKNOWN
+    parsed = _parse_iso(value)
+    if parsed is None:
+        return clean_text(value)
+    return parsed.strftime("%d/%m/%Y" if lang == "fr" else "%Y-%m-%d")
+
+
+def format_datetime(value: str | None, lang: str) -> str:
+    """Date and time to the minute, with "UTC" or the offset as stored: "2026-11-27 16:00 UTC"."""
+    if value is None:
+        return UNKNOWN
+    parsed = _parse_iso(value)
+    if parsed is None:
+        return clean_text(value)
+    text = f"{format_date(value, lang)} {parsed.strftime('%H:%M')}"
+    offset = parsed.utcoffset()
+    if offset is None:
+        return text
+    if not offset:
+        return f"{text} UTC"
+    return f"{text} {parsed.strftime('%z')[:3]}:{parsed.strftime('%z')[3:]}"
+
+
+def clean_text(value: object, max_len: int | None = None) -> str:
+    """One printable line from text read in a mailbox or on a machine.
+
+    Line breaks and tabs become spaces; control characters (terminal escape sequences
+    included), bidirectional overrides and lone surrogates become U+FFFD. The result is
+    cut to `max_len` characters with "…". Markup escaping is the renderer's job.
+    """
+    text = "" if value is None else str(value)
+    if max_len is not None:
+        text = text[: max_len + 1]
+    out = []
+    for char in text:
+        if char in "\r\n\t":
+            out.append(" ")
+        elif char in _BIDI_CONTROLS or unicodedata.category(char) in ("Cc", "Cs"):
+            out.append("\ufffd")
+        else:
+            out.append(char)
+    text = "".join(out)
+    if max_len is not None and len(text) > max_len:
+        text = text[: max_len - 1].rstrip() + "…"
+    return text
+
+
+# --- Shared by the renderers -------------------------------------------------------------
+
+PLAN_SECTIONS = ("urgent", "quick_wins", "to_plan")
+EVIDENCE_LIMIT = 5
+CELL_MAX = 120  # characters of one evidence value
+
+
+def score_band(score: int | None) -> str:
+    """The band of a score: "good" (80 and up), "fair" (50 to 79), "poor" or "unknown"."""
+    if score is None:
+        return "unknown"
+    if score >= 80:
+        return "good"
+    if score >= 50:
+        return "fair"
+    return "poor"
+
+
+def plan_sections(report: dict) -> list[tuple[str, list[dict]]]:
+    """The findings of each plan section, in plan order.
+
+    Findings the plan does not name come last in an "other" section (only when there are
+    some); rule ids of the plan without a finding are skipped.
+    """
+    by_id: dict[str, dict] = {}
+    for finding in report.get("findings") or []:
+        by_id.setdefault(finding.get("rule_id"), finding)
+    plan = report.get("plan") or {}
+    sections: list[tuple[str, list[dict]]] = []
+    placed: set[str] = set()
+    for name in PLAN_SECTIONS:
+        found = []
+        for rule_id in plan.get(name) or []:
+            if rule_id in by_id and rule_id not in placed:
+                found.append(by_id[rule_id])
+                placed.add(rule_id)
+        sections.append((name, found))
+    others = [f for f in report.get("findings") or [] if f.get("rule_id") not in placed]
+    if others:
+        sections.append(("other", others))
+    return sections
+
+
+def column_label(key: str, lang: str) -> str:
+    """The printed header of an evidence column: translated when known, else the key."""
+    return (
+        catalog(lang).get(f"report.columns.{key}")
+        or catalog("en").get(f"report.columns.{key}")
+        or clean_text(key)
+    )
+
+
+def format_value(key: str, value: object, lang: str) -> str:
+    """One evidence value: *_bytes as sizes, ISO dates shortened, numbers localised."""
+    if value is None:
+        return UNKNOWN
+    if isinstance(value, bool):
+        return t(lang, "report.yes" if value else "report.no")
+    if isinstance(value, int | float) and (key.endswith("_bytes") or key == "bytes"):
+        return format_bytes(value, lang)
+    if isinstance(value, int):
+        return format_number(value, lang)
+    if isinstance(value, float):
+        return format_significant(value, lang, 3)
+    if looks_like_datetime(value):
+        return format_date(str(value), lang)
+    if isinstance(value, dict | list):
+        value = json.dumps(value, ensure_ascii=False)
+    return clean_text(value, CELL_MAX)
+
+
+def is_numeric_column(key: str, rows: list[dict]) -> bool:
+    values = [row.get(key) for row in rows if row.get(key) is not None]
+    return bool(values) and all(
+        isinstance(v, int | float) and not isinstance(v, bool) for v in values
+    )
+
+
+def evidence_table(
+    finding: dict, lang: str, limit: int = EVIDENCE_LIMIT
+) -> tuple[list[str], list[list[str]], list[bool]]:
+    """(column keys, formatted rows, numeric flags) of the first `limit` evidence rows."""
+    rows = [row for row in (finding.get("evidence") or [])[:limit] if isinstance(row, dict)]
+    keys: list[str] = []
+    for row in rows:
+        for key in row:
+            if key not in keys:
+                keys.append(key)
+    cells = [[format_value(key, row.get(key), lang) for key in keys] for row in rows]
+    numeric = [is_numeric_column(key, rows) for key in keys]
+    return keys, cells, numeric
+
+
+def evidence_note(finding: dict, shown: int, lang: str) -> str | None:
+    """ "5 of 7 examples shown." when the table leaves evidence rows out, else None.
+
+    Counted in rows: `count` may be a sum over a column (messages of several lists).
+    """
+    total = len(finding.get("evidence") or [])
+    if shown and total > shown:
+        return t(
+            lang,
+            "report.finding.evidence_more",
+            shown=format_number(shown, lang),
+            total=format_number(total, lang),
+        )
+    return None
+
+
+def format_mb(n: float | None, lang: str) -> str:
+    """Reclaimable space in MB with one decimal ("< 0.1 MB" for a small non-zero size)."""
+    if n is not None and 0 < n < 50_000:
+        return t(lang, "report.gains.less_than", value=format_bytes(100_000, lang, "MB"))
+    return format_bytes(n, lang, "MB")
+
+
+def co2_range(low: float | None, high: float | None, lang: str) -> str | None:
+    """A range such as "0.0096–0.08"; one value when only one is known or both are equal."""
+    if low is None and high is None:
+        return None
+    if (
+        low is None
+        or high is None
+        or format_significant(low, lang) == format_significant(high, lang)
+    ):
+        return format_significant(low if low is not None else high, lang)
+    return f"{format_significant(low, lang)}–{format_significant(high, lang)}"
+
+
+def gains_parts(finding: dict, lang: str) -> list[str]:
+    """The known gains of a finding, each one short: "41.0 MB", "0.0096–0.08 kg CO2e/yr".
+
+    `minutes` is the work it takes, not a gain: see `finding_details`.
+    """
+    parts = []
+    if finding.get("bytes_reclaimable") is not None:
+        parts.append(
+            t(lang, "report.gains.space", size=format_mb(finding["bytes_reclaimable"], lang))
+        )
+    co2 = co2_range(finding.get("co2e_kg_per_year_low"), finding.get("co2e_kg_per_year_high"), lang)
+    if co2 is not None:
+        parts.append(t(lang, "report.gains.co2", range=co2))
+    return parts
+
+
+def finding_details(finding: dict, lang: str) -> list[str]:
+    """Count and effort of a finding: ["count: 7", "effort: a few minutes (about 20 min)"]."""
+    details = [t(lang, "report.finding.count", count=format_number(finding.get("count"), lang))]
+    if finding.get("effort"):
+        effort = t(lang, f"report.effort.{finding['effort']}")
+        if finding.get("minutes") is not None:
+            minutes = format_number(finding["minutes"], lang)
+            details.append(t(lang, "report.finding.effort_minutes", effort=effort, minutes=minutes))
+        else:
+            details.append(t(lang, "report.finding.effort", effort=effort))
+    return details
+
+
+def disk_type(rotational: bool | None, lang: str) -> str:
+    if rotational is None:
+        return UNKNOWN
+    return t(lang, "report.disk.hdd" if rotational else "report.disk.ssd")
+
+
+def disk_use(disk: dict, lang: str) -> str:
+    total, used = disk.get("total_bytes"), disk.get("used_bytes")
+    if not total or used is None:
+        return UNKNOWN
+    return format_percent(100 * used / total, lang)

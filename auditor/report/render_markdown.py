@@ -1,0 +1,275 @@
+"""The report as GitHub-flavoured Markdown (headings, lists, tables).
+
+Every text that is not a label of ours goes through `md_escape`: Markdown punctuation is
+backslash-escaped, `<`, `>` and `&` become entities, line breaks become spaces, so a subject
+can neither add a heading, a link, HTML nor break a table row.
+"""
+
+from __future__ import annotations
+
+import re
+
+from auditor.i18n import t
+from auditor.report.formatting import (
+    UNKNOWN,
+    clean_text,
+    column_label,
+    disk_type,
+    disk_use,
+    evidence_note,
+    evidence_table,
+    finding_details,
+    format_bytes,
+    format_datetime,
+    format_number,
+    format_percent,
+    gains_parts,
+    plan_sections,
+    score_band,
+)
+
+_SEP = " · "
+# Characters that can start emphasis, code, links, tables, strikethrough or (on GitHub) maths.
+_MD_PUNCT = re.compile(r"([\\`*_\[\]|~$])")
+_URL = re.compile(r"^https?://[^\s<>]+$")
+
+
+def md_escape(value: object, max_len: int | None = None) -> str:
+    """Untrusted text as one inert line of Markdown, usable in a table cell or a heading."""
+    text = clean_text(value, max_len)
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = _MD_PUNCT.sub(r"\\\1", text)
+    if text.startswith(("#", "+", "-", "=")):
+        text = "\\" + text
+    return text
+
+
+def _md_paragraph(value: object) -> str:
+    """Multi-line text (a rule's "why" or "how") as one paragraph with hard line breaks."""
+    lines = [md_escape(line) for line in str(value or "").splitlines()]
+    return "  \n".join(line for line in lines if line.strip())
+
+
+def _colon(lang: str, key: str) -> str:
+    return t(lang, "report.colon", label=t(lang, key))
+
+
+def _table(headers: list[str], rows: list[list[str]], numeric: list[bool]) -> list[str]:
+    """Headers and cells must already be escaped."""
+    out = ["| " + " | ".join(headers) + " |"]
+    out.append("| " + " | ".join("---:" if num else "---" for num in numeric) + " |")
+    out.extend("| " + " | ".join(cell or " " for cell in row) + " |" for row in rows)
+    return out
+
+
+def _header(report: dict, lang: str) -> list[str]:
+    run = report.get("run") or {}
+    tool = report.get("tool") or {}
+    score = report.get("score")
+    band = score_band(score)
+    if score is None:
+        score_text = t(lang, "report.score_unknown")
+    else:
+        score_text = (
+            f"**{t(lang, 'report.score', score=score)}** ({t(lang, f'report.band.{band}')})"
+        )
+    out = [f"# {t(lang, 'report.title')}", ""]
+    out.append(
+        _SEP.join(
+            [
+                t(lang, "report.run", id=run.get("id", UNKNOWN)),
+                md_escape(format_datetime(report.get("generated_at"), lang)),
+                score_text,
+            ]
+        )
+    )
+    if run.get("status") == "partial":
+        out += ["", f"> **{t(lang, 'report.partial')}**"]
+    sources = []
+    for source in run.get("sources") or []:
+        kind = t(lang, f"report.kind.{source.get('kind')}")
+        label = f"{md_escape(source.get('name'), 60)} ({kind}"
+        if source.get("status") == "failed":
+            label += f", **{t(lang, 'report.source_failed')}**"
+        sources.append(label + ")")
+    if sources:
+        out += ["", f"{t(lang, 'report.sources')} {', '.join(sources)}"]
+    if tool:
+        out += [
+            "",
+            "_"
+            + t(
+                lang,
+                "report.generated_by",
+                name=md_escape(tool.get("name")),
+                version=md_escape(tool.get("version")),
+            )
+            + "_",
+        ]
+    return out
+
+
+def _hosts(report: dict, lang: str) -> list[str]:
+    hosts = report.get("hosts") or []
+    if not hosts:
+        return []
+    out = ["", f"## {t(lang, 'report.section.hosts')}"]
+    for host in hosts:
+        out += ["", f"### {md_escape(host.get('hostname'), 80)}", ""]
+        system = " ".join(clean_text(v) for v in (host.get("os_name"), host.get("os_version")) if v)
+        cpu = clean_text(host.get("cpu_model")) if host.get("cpu_model") else UNKNOWN
+        if host.get("cpu_cores_logical") is not None:
+            threads = format_number(host["cpu_cores_logical"], lang)
+            cpu += f" ({t(lang, 'report.host.threads', count=threads)})"
+        out.append(f"- **{_colon(lang, 'report.host.system')}** {md_escape(system or UNKNOWN)}")
+        out.append(f"- **{_colon(lang, 'report.host.processor')}** {md_escape(cpu)}")
+        memory = format_bytes(host.get("ram_bytes"), lang)
+        out.append(f"- **{_colon(lang, 'report.host.memory')}** {memory}")
+        if host.get("battery_percent") is not None:
+            battery = format_percent(host["battery_percent"], lang)
+            out.append(f"- **{_colon(lang, 'report.host.battery')}** {battery}")
+        disks = host.get("disks") or []
+        if not disks:
+            continue
+        rows = []
+        for disk in disks:
+            mount = md_escape(disk.get("mountpoint"), 60)
+            if disk.get("is_system"):
+                mount += f" ({t(lang, 'report.disk.system')})"
+            rows.append(
+                [
+                    mount,
+                    md_escape(disk.get("device"), 60),
+                    format_bytes(disk.get("used_bytes"), lang),
+                    format_bytes(disk.get("total_bytes"), lang),
+                    disk_use(disk, lang),
+                    disk_type(disk.get("rotational"), lang),
+                ]
+            )
+        headers = [
+            t(lang, f"report.disk.{k}")
+            for k in ("mountpoint", "device", "used", "size", "use", "type")
+        ]
+        out += [""] + _table(headers, rows, [False, False, True, True, True, False])
+    return out
+
+
+def _mailboxes(report: dict, lang: str) -> list[str]:
+    mailboxes = report.get("mailboxes") or []
+    if not mailboxes:
+        return []
+    keys = (
+        "account",
+        "folders",
+        "messages",
+        "size",
+        "attachments",
+        "attachment_size",
+        "unread",
+        "malformed",
+        "skipped",
+    )
+    rows = [
+        [
+            md_escape(box.get("account"), 60),
+            format_number(box.get("folders"), lang),
+            format_number(box.get("messages"), lang),
+            format_bytes(box.get("size_bytes"), lang),
+            format_number(box.get("attachments"), lang),
+            format_bytes(box.get("attachment_bytes"), lang),
+            format_number(box.get("unread"), lang),
+            format_number(box.get("malformed"), lang),
+            format_number(box.get("skipped"), lang),
+        ]
+        for box in mailboxes
+    ]
+    headers = [t(lang, f"report.mailbox.{k}") for k in keys]
+    numeric = [k != "account" for k in keys]
+    return ["", f"## {t(lang, 'report.section.mailboxes')}", ""] + _table(headers, rows, numeric)
+
+
+def _finding(finding: dict, lang: str) -> list[str]:
+    badge = t(lang, f"report.severity.{finding.get('severity')}")
+    out = [
+        "",
+        f"#### `{badge}` {md_escape(finding.get('title'))} ({md_escape(finding.get('rule_id'))})",
+        "",
+    ]
+    details = finding_details(finding, lang)
+    out.append(_SEP.join(details))
+    gains = gains_parts(finding, lang)
+    if gains:
+        out += ["", f"**{t(lang, 'report.finding.gains')}** {md_escape(_SEP.join(gains))}"]
+    for key in ("why", "how"):
+        if finding.get(key):
+            out += ["", f"**{t(lang, f'report.finding.{key}')}** {_md_paragraph(finding[key])}"]
+    keys, rows, numeric = evidence_table(finding, lang)
+    if rows:
+        headers = [md_escape(column_label(key, lang)) for key in keys]
+        cells = [[md_escape(cell) for cell in row] for row in rows]
+        out += [""] + _table(headers, cells, numeric)
+    note = evidence_note(finding, len(rows), lang)
+    if note:
+        out += ["", f"_{note}_"]
+    return out
+
+
+def _plan(report: dict, lang: str) -> list[str]:
+    out = ["", f"## {t(lang, 'report.section.plan')}"]
+    if not report.get("findings"):
+        return out + ["", t(lang, "report.section.no_findings")]
+    for name, findings in plan_sections(report):
+        out += ["", f"### {t(lang, f'report.section.{name}')} ({len(findings)})"]
+        if not findings:
+            out += ["", f"_{t(lang, 'report.section.empty')}_"]
+        for finding in findings:
+            out += _finding(finding, lang)
+    return out
+
+
+def _errors(report: dict, lang: str) -> list[str]:
+    run = report.get("run") or {}
+    lines = []
+    for source in run.get("sources") or []:
+        if source.get("status") == "failed":
+            lines.append(
+                t(
+                    lang,
+                    "report.source_error",
+                    name=md_escape(source.get("name")),
+                    kind=t(lang, f"report.kind.{source.get('kind')}"),
+                    error=md_escape(source.get("error") or t(lang, "report.source_failed")),
+                )
+            )
+    lines.extend(md_escape(error) for error in run.get("errors") or [])
+    if not lines:
+        return []
+    return ["", f"## {t(lang, 'report.section.errors')}", ""] + [f"- {line}" for line in lines]
+
+
+def _footer(report: dict, lang: str) -> list[str]:
+    figures = report.get("figures") or []
+    if not figures:
+        return []
+    out = ["", f"## {t(lang, 'report.section.figures')}", ""]
+    for figure in figures:
+        parts = [md_escape(figure.get(k)) for k in ("label", "source") if figure.get(k)]
+        url = clean_text(figure.get("url") or "")
+        if url:
+            parts.append(f"<{url}>" if _URL.match(url) else md_escape(url))
+        out.append("- " + " — ".join(parts))
+    return out
+
+
+def render_markdown(report: dict) -> str:
+    """`report` as a Markdown document in the report's language, ending with a newline."""
+    lang = report.get("language") or "en"
+    lines = (
+        _header(report, lang)
+        + _hosts(report, lang)
+        + _mailboxes(report, lang)
+        + _plan(report, lang)
+        + _errors(report, lang)
+        + _footer(report, lang)
+    )
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,308 @@
+"""The terminal view of a report, with rich.
+
+Colours come only from rich's own detection (a terminal, NO_COLOR unset); nothing here
+forces them.
+
+Nothing is ever parsed as rich markup: every line is assembled from `rich.text.Text` pieces
+with explicit styles, so a subject "[bold]x[/bold]", "C:\\" or ":warning:" prints literally
+(`rich.markup.escape` output is only safe when directly followed by a tag, which made a
+trailing backslash print twice). Text read in a mailbox or on a machine also goes through
+`clean_text`, which removes terminal escape sequences and line breaks.
+"""
+
+from __future__ import annotations
+
+from rich import box
+from rich.console import Console, RenderableType
+from rich.padding import Padding
+from rich.table import Table
+from rich.text import Text
+
+from auditor.i18n import t
+from auditor.report.formatting import (
+    UNKNOWN,
+    clean_text,
+    column_label,
+    disk_type,
+    disk_use,
+    evidence_note,
+    evidence_table,
+    finding_details,
+    format_bytes,
+    format_datetime,
+    format_number,
+    format_percent,
+    gains_parts,
+    plan_sections,
+    score_band,
+)
+
+_SEVERITY_STYLES = {
+    "critical": "bold white on red",
+    "high": "bold red",
+    "medium": "bold yellow",
+    "low": "bold cyan",
+    "info": "bold",
+}
+_BAND_STYLES = {"good": "bold green", "fair": "bold yellow", "poor": "bold red", "unknown": "bold"}
+_SEP = " · "
+
+Piece = str | tuple[str, str]  # plain text, or (text, style)
+
+
+def _line(*pieces: Piece) -> Text:
+    """Literal text from pieces; strings are never interpreted as markup."""
+    return Text.assemble(*pieces)
+
+
+def _out(console: Console, renderable: RenderableType = "", indent: int = 0) -> None:
+    if isinstance(renderable, str):
+        renderable = Text(renderable)
+    if indent:
+        renderable = Padding(renderable, (0, 0, 0, indent), expand=False)
+    console.print(renderable, highlight=False, emoji=False)
+
+
+def _heading(console: Console, text: str) -> None:
+    _out(console)
+    _out(console, Text(text, style="bold underline"))
+
+
+def _table(*columns: tuple[str, bool]) -> Table:
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold")
+    for header, numeric in columns:
+        table.add_column(Text(header), justify="right" if numeric else "left", overflow="fold")
+    return table
+
+
+def _add_row(table: Table, *cells: str | Text) -> None:
+    table.add_row(*(Text(cell) if isinstance(cell, str) else cell for cell in cells))
+
+
+def _header(report: dict, console: Console, lang: str) -> None:
+    run = report.get("run") or {}
+    tool = report.get("tool") or {}
+    score = report.get("score")
+    band = score_band(score)
+    pieces: list[Piece] = [
+        (t(lang, "report.title"), "bold"),
+        _SEP,
+        t(lang, "report.run", id=run.get("id", UNKNOWN)),
+        _SEP,
+        format_datetime(report.get("generated_at"), lang),
+        _SEP,
+    ]
+    if score is None:
+        pieces.append(t(lang, "report.score_unknown"))
+    else:
+        pieces += [
+            (t(lang, "report.score", score=score), _BAND_STYLES[band]),
+            f" ({t(lang, f'report.band.{band}')})",
+        ]
+    _out(console, _line(*pieces))
+    if run.get("status") == "partial":
+        _out(console, Text(t(lang, "report.partial"), style="bold yellow"))
+    sources: list[Piece] = []
+    for source in run.get("sources") or []:
+        kind = t(lang, f"report.kind.{source.get('kind')}")
+        sources += [", " if sources else " ", f"{clean_text(source.get('name'), 60)} ({kind}"]
+        if source.get("status") == "failed":
+            sources += [", ", (t(lang, "report.source_failed"), "bold red")]
+        sources.append(")")
+    if sources:
+        _out(console, _line(t(lang, "report.sources"), *sources))
+    if tool:
+        generated = t(
+            lang,
+            "report.generated_by",
+            name=clean_text(tool.get("name")),
+            version=clean_text(tool.get("version")),
+        )
+        _out(console, Text(generated, style="dim"))
+
+
+def _hosts(report: dict, console: Console, lang: str) -> None:
+    hosts = report.get("hosts") or []
+    if not hosts:
+        return
+    _heading(console, t(lang, "report.section.hosts"))
+    for host in hosts:
+        _out(console)
+        _out(console, Text(clean_text(host.get("hostname"), 80), style="bold"))
+        grid = Table.grid(padding=(0, 2))
+        grid.add_column(style="dim")
+        grid.add_column(overflow="fold")
+        system = " ".join(clean_text(v) for v in (host.get("os_name"), host.get("os_version")) if v)
+        _add_row(grid, t(lang, "report.host.system"), system or UNKNOWN)
+        cpu = clean_text(host.get("cpu_model")) if host.get("cpu_model") else UNKNOWN
+        if host.get("cpu_cores_logical") is not None:
+            threads = format_number(host["cpu_cores_logical"], lang)
+            cpu += f" ({t(lang, 'report.host.threads', count=threads)})"
+        _add_row(grid, t(lang, "report.host.processor"), cpu)
+        _add_row(grid, t(lang, "report.host.memory"), format_bytes(host.get("ram_bytes"), lang))
+        if host.get("battery_percent") is not None:
+            battery = format_percent(host["battery_percent"], lang)
+            _add_row(grid, t(lang, "report.host.battery"), battery)
+        _out(console, grid, indent=2)
+        disks = host.get("disks") or []
+        if not disks:
+            continue
+        table = _table(
+            (t(lang, "report.disk.mountpoint"), False),
+            (t(lang, "report.disk.device"), False),
+            (t(lang, "report.disk.used"), True),
+            (t(lang, "report.disk.size"), True),
+            (t(lang, "report.disk.use"), True),
+            (t(lang, "report.disk.type"), False),
+        )
+        for disk in disks:
+            mount: list[Piece] = [clean_text(disk.get("mountpoint"), 60)]
+            if disk.get("is_system"):
+                mount.append((f" ({t(lang, 'report.disk.system')})", "dim"))
+            _add_row(
+                table,
+                _line(*mount),
+                clean_text(disk.get("device"), 60),
+                format_bytes(disk.get("used_bytes"), lang),
+                format_bytes(disk.get("total_bytes"), lang),
+                disk_use(disk, lang),
+                disk_type(disk.get("rotational"), lang),
+            )
+        _out(console, table, indent=2)
+
+
+def _mailboxes(report: dict, console: Console, lang: str) -> None:
+    mailboxes = report.get("mailboxes") or []
+    if not mailboxes:
+        return
+    _heading(console, t(lang, "report.section.mailboxes"))
+    table = _table(
+        (t(lang, "report.mailbox.account"), False),
+        (t(lang, "report.mailbox.folders"), True),
+        (t(lang, "report.mailbox.messages"), True),
+        (t(lang, "report.mailbox.size"), True),
+        (t(lang, "report.mailbox.attachments"), True),
+        (t(lang, "report.mailbox.attachment_size"), True),
+        (t(lang, "report.mailbox.unread"), True),
+        (t(lang, "report.mailbox.malformed"), True),
+        (t(lang, "report.mailbox.skipped"), True),
+    )
+    for mailbox in mailboxes:
+        _add_row(
+            table,
+            clean_text(mailbox.get("account"), 60),
+            format_number(mailbox.get("folders"), lang),
+            format_number(mailbox.get("messages"), lang),
+            format_bytes(mailbox.get("size_bytes"), lang),
+            format_number(mailbox.get("attachments"), lang),
+            format_bytes(mailbox.get("attachment_bytes"), lang),
+            format_number(mailbox.get("unread"), lang),
+            format_number(mailbox.get("malformed"), lang),
+            format_number(mailbox.get("skipped"), lang),
+        )
+    _out(console, table, indent=2)
+
+
+def _labelled(label: str, text: str, style: str = "bold") -> Table:
+    """ "Label: text", the text wrapped and continued under itself (hanging indent)."""
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(no_wrap=True)
+    grid.add_column(overflow="fold")
+    grid.add_row(Text(label, style=style), Text(text))
+    return grid
+
+
+def _finding(finding: dict, console: Console, lang: str) -> None:
+    severity = finding.get("severity")
+    details = finding_details(finding, lang)
+    _out(console)
+    _out(
+        console,
+        _line(
+            (f" {t(lang, f'report.severity.{severity}')} ", _SEVERITY_STYLES.get(severity, "bold")),
+            " ",
+            (clean_text(finding.get("title")), "bold"),
+            " ",
+            (f"({clean_text(finding.get('rule_id'))})", "dim"),
+            _SEP,
+            _SEP.join(details),
+        ),
+    )
+    gains = gains_parts(finding, lang)
+    if gains:
+        label = t(lang, "report.finding.gains")
+        _out(console, _labelled(label, _SEP.join(gains), "bold green"), indent=2)
+    for key in ("why", "how"):
+        if finding.get(key):
+            lines = [clean_text(part) for part in str(finding[key]).splitlines()]
+            text = "\n".join(line for line in lines if line.strip())
+            _out(console, _labelled(t(lang, f"report.finding.{key}"), text), indent=2)
+    keys, rows, numeric = evidence_table(finding, lang)
+    if rows:
+        table = _table(
+            *((column_label(k, lang), num) for k, num in zip(keys, numeric, strict=True))
+        )
+        for row in rows:
+            _add_row(table, *row)
+        _out(console, table, indent=4)
+    note = evidence_note(finding, len(rows), lang)
+    if note:
+        _out(console, Text(note, style="dim"), indent=4)
+
+
+def _plan(report: dict, console: Console, lang: str) -> None:
+    _heading(console, t(lang, "report.section.plan"))
+    if not report.get("findings"):
+        _out(console, t(lang, "report.section.no_findings"))
+        return
+    for name, findings in plan_sections(report):
+        _out(console)
+        title = t(lang, f"report.section.{name}")
+        _out(console, _line((f" {title} ", "bold reverse"), f" ({len(findings)})"))
+        if not findings:
+            _out(console, Text(t(lang, "report.section.empty"), style="dim"), indent=2)
+        for finding in findings:
+            _finding(finding, console, lang)
+
+
+def _errors(report: dict, console: Console, lang: str) -> None:
+    run = report.get("run") or {}
+    lines = []
+    for source in run.get("sources") or []:
+        if source.get("status") == "failed":
+            lines.append(
+                t(
+                    lang,
+                    "report.source_error",
+                    name=clean_text(source.get("name")),
+                    kind=t(lang, f"report.kind.{source.get('kind')}"),
+                    error=clean_text(source.get("error") or t(lang, "report.source_failed")),
+                )
+            )
+    lines.extend(clean_text(error) for error in run.get("errors") or [])
+    if not lines:
+        return
+    _heading(console, t(lang, "report.section.errors"))
+    for line in lines:
+        _out(console, f"- {line}")
+
+
+def _footer(report: dict, console: Console, lang: str) -> None:
+    figures = report.get("figures") or []
+    if not figures:
+        return
+    _heading(console, t(lang, "report.section.figures"))
+    for figure in figures:
+        parts = [clean_text(figure.get(k)) for k in ("label", "source", "url") if figure.get(k)]
+        _out(console, Text("- " + " — ".join(parts), style="dim"))
+
+
+def render_text(report: dict, console: Console) -> None:
+    """Print `report` on `console` in the report's language ("en" or "fr")."""
+    lang = report.get("language") or "en"
+    _header(report, console, lang)
+    _hosts(report, console, lang)
+    _mailboxes(report, console, lang)
+    _plan(report, console, lang)
+    _errors(report, console, lang)
+    _footer(report, console, lang)
