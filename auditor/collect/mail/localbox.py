@@ -1,0 +1,421 @@
+"""Read local mail stores (mbox files, Thunderbird folders, Maildir++) into `FolderFacts`.
+
+Only metadata leaves this module: each message is read, measured by `message_facts` and
+dropped. mbox files are memory-mapped and cut at "From " lines, so a multi-gigabyte folder
+is never loaded at once.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import mmap
+import os
+import re
+import unicodedata
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+from auditor.collect.mail.mime import iso_utc, message_facts, parse_date_header
+from auditor.collect.mail.records import FolderFacts, MessageFacts
+from auditor.errors import SourceError
+
+__all__ = ["collect_maildir", "collect_mbox", "special_use_from_name"]
+
+# --- special-use names --------------------------------------------------------------------
+
+# RFC 6154 special-use attributes (without the backslash) guessed from folder names used by
+# Thunderbird, Outlook, Gmail, Apple Mail, Dovecot and French webmails. Keys are compared
+# case-insensitively and without accents, so "Elements envoyes" matches too.
+_SPECIAL_NAMES: dict[str, tuple[str, ...]] = {
+    "Trash": (
+        "trash",
+        "deleted",
+        "deleted items",
+        "deleted messages",
+        "bin",
+        "corbeille",
+        "elements supprimes",
+        "messages supprimes",
+        "poubelle",
+    ),
+    "Junk": (
+        "junk",
+        "spam",
+        "junk e-mail",
+        "junk email",
+        "junk mail",
+        "bulk mail",
+        "courrier indesirable",
+        "courriers indesirables",
+        "indesirables",
+        "pourriels",
+        "pourriel",
+    ),
+    "Sent": (
+        "sent",
+        "sent items",
+        "sent messages",
+        "sent mail",
+        "envoyes",
+        "elements envoyes",
+        "messages envoyes",
+        "courrier envoye",
+    ),
+    "Drafts": ("drafts", "draft", "brouillons", "brouillon"),
+    "Archive": ("archive", "archives"),
+    "All": ("all mail", "tous les messages"),  # Gmail's virtual "[Gmail]/All Mail"
+}
+_SPECIAL_LOOKUP = {name: use for use, names in _SPECIAL_NAMES.items() for name in names}
+
+
+def _fold_name(name: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", name.casefold())
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join(plain.replace("_", " ").split())
+
+
+def special_use_from_name(name: str) -> str | None:
+    """Guess the RFC 6154 special use ("Trash", "Junk", "Sent", "Drafts", "Archive", "All").
+
+    Matched on the last path component, so "[Gmail]/Trash" and "INBOX/Corbeille" work.
+    """
+    last = re.split(r"[/\\]", name.strip().rstrip("/"))[-1]
+    return _SPECIAL_LOOKUP.get(_fold_name(last))
+
+
+class _Folder:
+    """Mutable while a folder is read; `done()` gives the frozen `FolderFacts`."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.messages: list[MessageFacts] = []
+        self.skipped = 0
+        self.errors: list[str] = []
+
+    def skip(self, error: str) -> None:
+        self.skipped += 1
+        self.errors.append(f"{self.name}: {error}")
+
+    def add(
+        self, key: int, raw: bytes, seen: bool, date: str | None, flags: tuple[str, ...]
+    ) -> None:
+        """Add one message; never let one bad message stop the folder."""
+        try:
+            self.messages.append(message_facts(raw, key, seen, date, flags=flags))
+        except Exception as exc:  # message_facts does not raise; this guards against bugs
+            self.skip(f"message {key} could not be read: {exc}")
+
+    def done(self) -> FolderFacts:
+        return FolderFacts(
+            name=self.name,
+            special_use=special_use_from_name(self.name),
+            messages=self.messages,
+            skipped=self.skipped,
+            errors=self.errors,
+        )
+
+
+# --- mbox ---------------------------------------------------------------------------------
+
+_SKIP_SUFFIXES = frozenset({".msf", ".dat", ".json", ".sqlite", ".html", ".js", ".bak"})
+_HEADER_END = re.compile(rb"\r?\n\r?\n")
+_MOZ_STATUS = re.compile(rb"^X-Mozilla-Status:[ \t]*([0-9A-Fa-f]{1,4})[ \t]*\r?$", re.MULTILINE)
+_STATUS = re.compile(rb"^Status:[ \t]*([A-Za-z]*)", re.MULTILINE)
+_GMAIL_LABELS = re.compile(rb"^X-Gmail-Labels:[ \t]*(.*(?:\r?\n[ \t].*)*)", re.MULTILINE)
+_GMAIL_UNREAD = frozenset({b"unread", b"non lus"})
+_X_STATUS = re.compile(rb"^X-Status:[ \t]*([A-Za-z]*)", re.MULTILINE)
+_MONTHS = "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split()
+# asctime() after the envelope sender: "Mon Jan  2 10:00:00 2023", sometimes with a zone.
+_FROM_DATE = re.compile(
+    r"(?P<mon>" + "|".join(_MONTHS) + r")\s+(?P<day>\d{1,2})\s+"
+    r"(?P<h>\d{1,2}):(?P<m>\d{2})(?::(?P<s>\d{2}))?\s+"
+    r"(?:(?P<tz1>[+-]\d{4}|[A-Z]{3,4})\s+)?(?P<year>\d{4})(?:\s+(?P<tz2>[+-]\d{4}))?"
+)
+
+# Thunderbird's X-Mozilla-Status bits (nsMsgMessageFlags.idl).
+_MOZ_READ = 0x0001
+_MOZ_REPLIED = 0x0002
+_MOZ_MARKED = 0x0004
+_MOZ_EXPUNGED = 0x0008
+_MOZ_FORWARDED = 0x1000
+
+
+def _from_line_date(line: bytes) -> str | None:
+    """The date of an mbox "From " line, read as UTC unless it names an offset."""
+    match = _FROM_DATE.search(line.decode("ascii", "replace"))
+    if not match:
+        return None
+    tz = match["tz1"] if match["tz1"] and match["tz1"][0] in "+-" else match["tz2"]
+    text = (
+        f"{match['day']} {match['mon']} {match['year']} "
+        f"{match['h']}:{match['m']}:{match['s'] or '00'} {tz or '+0000'}"
+    )
+    date = parse_date_header(text)
+    # Some converters write the epoch as a placeholder; the Date header is better then.
+    if date is None or date < "1971":
+        return None
+    return date
+
+
+def _mbox_flags(headers: bytes) -> tuple[bool, bool, tuple[str, ...]]:
+    """(seen, expunged, IMAP-style flags) from Status, X-Status and X-Mozilla-Status."""
+    flags: list[str] = []
+    moz = _MOZ_STATUS.search(headers)
+    status = _STATUS.search(headers)
+    x_status = _X_STATUS.search(headers)
+    if moz:
+        # Thunderbird keeps X-Mozilla-Status current; a Status header may be stale.
+        bits = int(moz.group(1), 16)
+        seen = bool(bits & _MOZ_READ)
+        expunged = bool(bits & _MOZ_EXPUNGED)
+        if bits & _MOZ_REPLIED:
+            flags.append("\\Answered")
+        if bits & _MOZ_MARKED:
+            flags.append("\\Flagged")
+        if bits & _MOZ_FORWARDED:
+            flags.append("$Forwarded")
+    elif status:
+        seen = b"R" in status.group(1)
+        expunged = False
+    else:
+        # Google Takeout writes no Status header, only an "Unread" label (localised).
+        labels = _GMAIL_LABELS.search(headers)
+        expunged = False
+        seen = bool(labels) and not any(
+            label.strip().lower() in _GMAIL_UNREAD for label in labels.group(1).split(b",")
+        )
+    if x_status:
+        letters = x_status.group(1)
+        for letter, flag in ((b"A", "\\Answered"), (b"F", "\\Flagged"), (b"T", "\\Draft")):
+            if letter in letters and flag not in flags:
+                flags.append(flag)
+        if b"D" in letters:
+            flags.append("\\Deleted")
+    if seen:
+        flags.insert(0, "\\Seen")
+    return seen, expunged, tuple(flags)
+
+
+def _from_line_starts(mm: mmap.mmap | bytes) -> list[int]:
+    """Offsets of every line that begins with "From " (bytes.find is memchr-fast)."""
+    starts = [0] if mm[:5] == b"From " else []
+    pos = mm.find(b"\nFrom ")
+    while pos >= 0:
+        starts.append(pos + 1)
+        pos = mm.find(b"\nFrom ", pos + 6)
+    return starts
+
+
+def _mbox_segments(mm: mmap.mmap | bytes) -> Iterator[tuple[bytes, bytes]]:
+    """Yield (From line, raw message) for each message of an mbox image.
+
+    Like Python's `mailbox.mbox`, any line beginning with "From " starts a message (writers
+    escape body lines as ">From "); the blank line before it belongs to the separator.
+    """
+    starts = _from_line_starts(mm)
+    for i, start in enumerate(starts):
+        end = starts[i + 1] if i + 1 < len(starts) else len(mm)
+        eol = mm.find(b"\n", start, end)
+        body_start = end if eol < 0 else eol + 1
+        line = mm[start:body_start]
+        if i + 1 < len(starts):  # drop the separator line ending before the next "From "
+            if mm[end - 2 : end] == b"\r\n":
+                end -= 2
+            elif mm[end - 1 : end] == b"\n":
+                end -= 1
+        yield line, mm[body_start : max(end, body_start)]
+
+
+def _read_mbox_file(path: Path, name: str) -> FolderFacts:
+    folder = _Folder(name)
+    try:
+        size = path.stat().st_size
+        if size == 0:
+            return folder.done()
+        with path.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+            for key, (line, raw) in enumerate(_mbox_segments(mm), 1):
+                if not raw.strip():
+                    folder.skip(f"message {key} is empty")
+                    continue
+                match = _HEADER_END.search(raw)
+                headers = raw[: match.start()] if match else raw
+                seen, expunged, flags = _mbox_flags(headers)
+                if expunged:
+                    continue  # Thunderbird left it behind until the folder is compacted
+                date = _from_line_date(line)
+                if date is None:
+                    date = _header_date(headers)
+                folder.add(key, raw, seen, date, flags)
+    except (OSError, ValueError) as exc:  # ValueError: mmap of a special file
+        folder.errors.append(f"{name}: cannot read {path}: {getattr(exc, 'strerror', None) or exc}")
+    return folder.done()
+
+
+def _header_date(headers: bytes) -> str | None:
+    match = re.search(rb"^Date:[ \t]*(.*(?:\r?\n[ \t].*)*)", headers, re.MULTILINE | re.IGNORECASE)
+    if not match:
+        return None
+    return parse_date_header(match.group(1).decode("ascii", "replace"))
+
+
+def _mbox_name(file_name: str) -> str:
+    """Folder name of an mbox file: "Inbox.mbox" is "Inbox"; Thunderbird's have no suffix."""
+    stem, dot, suffix = file_name.rpartition(".")
+    if dot and stem and suffix.lower() in ("mbox", "mbx"):
+        return stem
+    return file_name
+
+
+def _is_mbox(path: Path) -> bool:
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(5)
+    except OSError:
+        return False
+    if head == b"From ":
+        return True
+    # Thunderbird creates an empty file next to the index of a folder that holds nothing.
+    return head == b"" and path.with_name(path.name + ".msf").exists()
+
+
+def _mbox_tree(root: Path, prefix: str) -> Iterator[tuple[str, Path]]:
+    """Yield (folder name, file) under a Thunderbird-like directory, in a stable order."""
+    try:
+        entries = sorted(root.iterdir(), key=lambda p: p.name.casefold())
+    except OSError:
+        return
+    for entry in entries:
+        if entry.name.startswith("."):
+            continue
+        if entry.is_dir():
+            if entry.is_symlink():
+                continue  # avoid cycles
+            # "Foo.sbd" holds the subfolders of the mbox file "Foo" (Thunderbird layout).
+            label = entry.name[:-4] if entry.name.endswith(".sbd") else entry.name
+            yield from _mbox_tree(entry, f"{prefix}{label}/")
+        elif entry.suffix.lower() not in _SKIP_SUFFIXES and _is_mbox(entry):
+            yield f"{prefix}{_mbox_name(entry.name)}", entry
+
+
+def collect_mbox(path: Path) -> list[FolderFacts]:
+    """Read an mbox file, or every mbox folder under a directory (Thunderbird profile style).
+
+    Raises `SourceError` when the path does not exist or a given file is not an mbox.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise SourceError(f"mbox not found: {path}")
+    if path.is_file():
+        if not _is_mbox(path) and path.stat().st_size:
+            raise SourceError(f"not an mbox file (no 'From ' line at the start): {path}")
+        return [_read_mbox_file(path, _mbox_name(path.name))]
+    return [_read_mbox_file(file, name) for name, file in _mbox_tree(path, "")]
+
+
+# --- Maildir ------------------------------------------------------------------------------
+
+_MAILDIR_FLAGS = {
+    "S": "\\Seen",
+    "R": "\\Answered",
+    "F": "\\Flagged",
+    "D": "\\Draft",
+    "T": "\\Deleted",
+    "P": "$Forwarded",
+}
+
+
+def _decode_mutf7(name: str) -> str:
+    """IMAP modified UTF-7 (RFC 3501 section 5.1.3), which Dovecot uses for folder names."""
+    if "&" not in name:
+        return name
+    out, i = [], 0
+    while i < len(name):
+        amp = name.find("&", i)
+        if amp < 0:
+            out.append(name[i:])
+            break
+        out.append(name[i:amp])
+        dash = name.find("-", amp)
+        if dash < 0:
+            return name  # not modified UTF-7 after all
+        chunk = name[amp + 1 : dash]
+        if not chunk:
+            out.append("&")
+        else:
+            b64 = chunk.replace(",", "/")
+            try:
+                raw = base64.b64decode(b64 + "=" * (-len(b64) % 4), validate=True)
+                out.append(raw.decode("utf-16-be"))
+            except (ValueError, UnicodeDecodeError):
+                return name
+        i = dash + 1
+    return "".join(out)
+
+
+def maildir_key(unique: str) -> int:
+    """A stable 63-bit key for a Maildir message, from its unique name (before ":")."""
+    digest = hashlib.blake2b(unique.encode("utf-8", "surrogateescape"), digest_size=8).digest()
+    return int.from_bytes(digest, "big") & ((1 << 63) - 1)
+
+
+def _maildir_messages(root: Path) -> Iterator[Path]:
+    """Files of new/ then cur/ (tmp/ holds deliveries in progress), sorted by name."""
+    for sub in ("new", "cur"):
+        directory = root / sub
+        try:
+            names = sorted(os.listdir(directory))
+        except OSError:
+            continue
+        for file_name in names:
+            if not file_name.startswith("."):
+                yield directory / file_name
+
+
+def _read_maildir(root: Path, name: str) -> FolderFacts:
+    folder = _Folder(name)
+    for position, file in enumerate(_maildir_messages(root), 1):
+        unique, _, info = file.name.partition(":")
+        letters = info[2:] if info.startswith("2,") else ""
+        flags = tuple(_MAILDIR_FLAGS[c] for c in sorted(set(letters)) if c in _MAILDIR_FLAGS)
+        seen = "S" in letters
+        try:
+            stat = file.stat()
+            raw = file.read_bytes()
+        except OSError as exc:
+            folder.skipped += 1
+            folder.errors.append(
+                f"{name}: message {position} ({file.name}) could not be read: {exc.strerror or exc}"
+            )
+            continue
+        # Dovecot reports the file's mtime as INTERNALDATE; a zero mtime means it was lost.
+        date = None
+        if stat.st_mtime > 86400:
+            date = iso_utc(datetime.fromtimestamp(stat.st_mtime, tz=UTC))
+        folder.add(maildir_key(unique), raw, seen, date, flags)
+    return folder.done()
+
+
+def _is_maildir(path: Path) -> bool:
+    return (path / "cur").is_dir() and (path / "new").is_dir()
+
+
+def collect_maildir(path: Path) -> list[FolderFacts]:
+    """Read a Maildir++ tree: the root is "INBOX", ".Sent" is "Sent", ".A.B" is "A/B"."""
+    path = Path(path)
+    if not path.exists():
+        raise SourceError(f"maildir not found: {path}")
+    if not _is_maildir(path):
+        raise SourceError(f"not a Maildir (no cur/ and new/ folders): {path}")
+    folders = [_read_maildir(path, "INBOX")]
+    subfolders = []
+    for entry in path.iterdir():
+        if entry.name.startswith(".") and _is_maildir(entry):
+            # Maildir++: one dot-separated hierarchy level per dot, names in modified UTF-7.
+            parts = [_decode_mutf7(p) for p in entry.name[1:].split(".") if p]
+            if parts:
+                subfolders.append(("/".join(parts), entry))
+    for name, entry in sorted(subfolders, key=lambda item: item[0].casefold()):
+        folders.append(_read_maildir(entry, name))
+    return folders
