@@ -48,14 +48,20 @@ def _debug_option(f):
         return value
 
     return click.option(
-        "--debug", is_flag=True, expose_value=False, callback=set_debug, is_eager=True,
+        "--debug",
+        is_flag=True,
+        expose_value=False,
+        callback=set_debug,
+        is_eager=True,
         help=_h("debug"),
     )(f)
 
 
 def _config_option(f):
     return click.option(
-        "--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
+        "--config",
+        "config_path",
+        type=click.Path(dir_okay=False, path_type=Path),
         help=_h("config"),
     )(f)
 
@@ -84,7 +90,9 @@ def _load(config_path: Path | None) -> Config:
     return load_config(config_path)
 
 
-@click.group(cls=AuditorGroup, help=_h("main"), context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    cls=AuditorGroup, help=_h("main"), context_settings={"help_option_names": ["-h", "--help"]}
+)
 @click.version_option(__version__, prog_name="auditor")
 def main() -> None:
     pass
@@ -100,12 +108,19 @@ def main() -> None:
 @click.option("--no-mail", is_flag=True, help=_h("no_mail"))
 @click.option("--no-host", is_flag=True, help=_h("no_host"))
 @click.option(
-    "--rules", "rules_dirs", multiple=True, type=click.Path(file_okay=False, path_type=Path),
+    "--rules",
+    "rules_dirs",
+    multiple=True,
+    type=click.Path(file_okay=False, path_type=Path),
     help=_h("rules_dir"),
 )
 @click.option(
-    "--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text",
-    show_default=True, help=_h("format"),
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "markdown", "json"]),
+    default="text",
+    show_default=True,
+    help=_h("format"),
 )
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), help=_h("output"))
 @click.option("--fail-on", type=click.Choice([*SEVERITIES, "never"]), help=_h("fail_on"))
@@ -163,9 +178,14 @@ def scan(
         if show_progress:
             with err.status(t(lang, "cli.scan.scanning")) as status:
                 result = run_scan(
-                    conn, db, request, config, rules,
-                    progress=lambda name: status.update(t(lang, "cli.scan.scanning_source",
-                                                          source=name)),
+                    conn,
+                    db,
+                    request,
+                    config,
+                    rules,
+                    progress=lambda name: status.update(
+                        t(lang, "cli.scan.scanning_source", source=name)
+                    ),
                 )
         else:
             result = run_scan(conn, db, request, config, rules)
@@ -183,7 +203,7 @@ def scan(
 
             render_text(report, Console())
     else:
-        click.echo(render(report, fmt))
+        click.echo(render(report, fmt), nl=False)
     for line in result.errors:
         if quiet or output or fmt != "text":
             click.echo(f"auditor: {line}", err=True)
@@ -223,7 +243,10 @@ def rules() -> None:
 
 @rules.command("list", help=_h("rules_list"))
 @click.option(
-    "--rules", "rules_dirs", multiple=True, type=click.Path(file_okay=False, path_type=Path),
+    "--rules",
+    "rules_dirs",
+    multiple=True,
+    type=click.Path(file_okay=False, path_type=Path),
     help=_h("rules_dir"),
 )
 @_lang_option
@@ -258,7 +281,10 @@ def rules_list(rules_dirs: tuple[Path, ...], lang: str | None, config_path: Path
 @rules.command("explain", help=_h("rules_explain"))
 @click.argument("rule_id")
 @click.option(
-    "--rules", "rules_dirs", multiple=True, type=click.Path(file_okay=False, path_type=Path),
+    "--rules",
+    "rules_dirs",
+    multiple=True,
+    type=click.Path(file_okay=False, path_type=Path),
     help=_h("rules_dir"),
 )
 @_lang_option
@@ -311,8 +337,14 @@ def rules_explain(
 
 def _print_rows(columns: list[str], rows: list[tuple], fmt: str) -> None:
     if fmt == "json":
-        click.echo(json.dumps([dict(zip(columns, r, strict=True)) for r in rows],
-                              ensure_ascii=False, indent=2, default=str))
+        click.echo(
+            json.dumps(
+                [dict(zip(columns, r, strict=True)) for r in rows],
+                ensure_ascii=False,
+                indent=2,
+                default=str,
+            )
+        )
     elif fmt == "csv":
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\n")
@@ -331,8 +363,12 @@ def _print_rows(columns: list[str], rows: list[tuple], fmt: str) -> None:
 @main.command(help=_h("query"), epilog=_h("query_examples"))
 @click.argument("sql")
 @click.option(
-    "--format", "fmt", type=click.Choice(["text", "json", "csv"]), default="text",
-    show_default=True, help=_h("format"),
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "csv"]),
+    default="text",
+    show_default=True,
+    help=_h("format"),
 )
 @_db_option
 @_config_option
@@ -372,8 +408,12 @@ FROM runs r WHERE r.status != 'running' ORDER BY r.id DESC LIMIT :limit
 
 @main.command(help=_h("history"))
 @click.option(
-    "--format", "fmt", type=click.Choice(["text", "json", "csv"]), default="text",
-    show_default=True, help=_h("format"),
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "csv"]),
+    default="text",
+    show_default=True,
+    help=_h("format"),
 )
 @click.option("--limit", type=click.IntRange(1), default=24, show_default=True, help=_h("limit"))
 @_lang_option
@@ -399,8 +439,10 @@ def history(
 
         headers = [t(lang, f"cli.history.{c}") for c in columns]
         shown = [
-            tuple(format_bytes(v, lang) if c == "mailbox_bytes" else v for c, v in zip(columns, r,
-                                                                                      strict=True))
+            tuple(
+                format_bytes(v, lang) if c == "mailbox_bytes" else v
+                for c, v in zip(columns, r, strict=True)
+            )
             for r in rows
         ]
         _print_rows(headers, shown, fmt)

@@ -114,8 +114,14 @@ _ACCOUNT = {
     "include_folders": list,
     "exclude_folders": list,
 }
-_TYPE_NAMES = {str: "a string", int: "a whole number", bool: "true or false", list: "a list",
-               dict: "a table", float: "a number"}
+_TYPE_NAMES = {
+    str: "a string",
+    int: "a whole number",
+    bool: "true or false",
+    list: "a list",
+    dict: "a table",
+    float: "a number",
+}
 
 
 class _Checker:
@@ -147,8 +153,9 @@ class _Checker:
         for key, value in table.items():
             full = f"{prefix}{key}"
             if key == "password":
-                raise self.fail(full, "a password in clear is refused; " + SAFE_PASSWORD_WAYS,
-                                section)
+                raise self.fail(
+                    full, "a password in clear is refused; " + SAFE_PASSWORD_WAYS, section
+                )
             if key not in spec:
                 allowed = ", ".join(sorted(spec))
                 raise self.fail(full, f"unknown key (known keys here: {allowed})", section)
@@ -156,7 +163,11 @@ class _Checker:
             ok = isinstance(value, expected) and not (expected is int and isinstance(value, bool))
             if not ok:
                 raise self.fail(full, f"must be {_TYPE_NAMES[expected]}, not {value!r}", section)
-            if expected is list and key not in ("to", "accounts") and not all(isinstance(v, str) for v in value):
+            if (
+                expected is list
+                and key not in ("to", "accounts")
+                and not all(isinstance(v, str) for v in value)
+            ):
                 raise self.fail(full, "must be a list of strings", section)
 
 
@@ -215,8 +226,9 @@ def _parse(data: dict, chk: _Checker, path: Path) -> Config:
         keyring=email.get("keyring", False),
     )
     if cfg.email.security not in SECURITIES:
-        raise chk.fail("report.email.security", f"must be one of {', '.join(SECURITIES)}",
-                       "report.email")
+        raise chk.fail(
+            "report.email.security", f"must be one of {', '.join(SECURITIES)}", "report.email"
+        )
 
     rules = data.get("rules", {})
     for key, value in rules.items():
@@ -227,8 +239,9 @@ def _parse(data: dict, chk: _Checker, path: Path) -> Config:
         elif isinstance(value, dict):
             cfg.rule_params[key] = dict(value)
         else:
-            raise chk.fail(f"rules.{key}", "must be a table of parameters, [rules.RULE_ID]",
-                           "rules")
+            raise chk.fail(
+                f"rules.{key}", "must be a table of parameters, [rules.RULE_ID]", "rules"
+            )
 
     accounts = data.get("accounts", [])
     for index, table in enumerate(accounts):
@@ -237,12 +250,14 @@ def _parse(data: dict, chk: _Checker, path: Path) -> Config:
         chk.check_table(table, _ACCOUNT, "accounts.", "accounts")
         for required in ("host", "username"):
             if required not in table:
-                raise chk.fail("accounts", f"account #{index + 1} needs {required} = \"…\"",
-                               "accounts")
+                raise chk.fail(
+                    "accounts", f'account #{index + 1} needs {required} = "…"', "accounts"
+                )
         security = table.get("security", "tls")
         if security not in SECURITIES:
-            raise chk.fail("accounts.security", f"must be one of {', '.join(SECURITIES)}",
-                           "accounts")
+            raise chk.fail(
+                "accounts.security", f"must be one of {', '.join(SECURITIES)}", "accounts"
+            )
         auth = table.get("auth", "password")
         if auth not in ("password", "oauth2"):
             raise chk.fail("accounts.auth", 'must be "password" or "oauth2"', "accounts")

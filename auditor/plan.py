@@ -52,7 +52,9 @@ def plan_group(category: str, severity: str, effort: str) -> str:
     return "to_plan"
 
 
-def priority(severity: str, effort: str, bytes_reclaimable: int | None, co2e_high: float | None) -> float:
+def priority(
+    severity: str, effort: str, bytes_reclaimable: int | None, co2e_high: float | None
+) -> float:
     gain = 2 * math.log10(1 + (bytes_reclaimable or 0) / 1e6) + 2 * math.log10(1 + (co2e_high or 0))
     return 10 * SEVERITY_WEIGHT[severity] + min(10.0, gain) - EFFORT_PENALTY[effort]
 

@@ -201,11 +201,15 @@ def column_label(key: str, lang: str) -> str:
     )
 
 
+# 0/1 columns that rules return from SQLite, shown as yes / no.
+FLAG_COLUMNS = {"one_click", "seen", "rotational", "is_system", "malformed", "battery_present"}
+
+
 def format_value(key: str, value: object, lang: str) -> str:
     """One evidence value: *_bytes as sizes, ISO dates shortened, numbers localised."""
     if value is None:
         return UNKNOWN
-    if isinstance(value, bool):
+    if isinstance(value, bool) or (key in FLAG_COLUMNS and value in (0, 1)):
         return t(lang, "report.yes" if value else "report.no")
     if isinstance(value, int | float) and (key.endswith("_bytes") or key == "bytes"):
         return format_bytes(value, lang)

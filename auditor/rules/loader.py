@@ -108,8 +108,7 @@ def _parse_rule(raw: dict, where: str, check: sqlite3.Connection) -> Rule:
     ):
         if raw[key] not in allowed:
             raise ValueError(
-                f"{where}: rule {rid}: {key} must be one of {', '.join(allowed)}, "
-                f"not {raw[key]!r}"
+                f"{where}: rule {rid}: {key} must be one of {', '.join(allowed)}, not {raw[key]!r}"
             )
     texts = {}
     for key in ("title", "why", "how"):
@@ -119,9 +118,7 @@ def _parse_rule(raw: dict, where: str, check: sqlite3.Connection) -> Rule:
     params = []
     for name, spec in raw.get("params", {}).items():
         if not isinstance(spec, dict) or "default" not in spec or _texts(spec) is None:
-            raise ValueError(
-                f"{where}: rule {rid}: parameter {name} needs default, en and fr"
-            )
+            raise ValueError(f"{where}: rule {rid}: parameter {name} needs default, en and fr")
         params.append(Param(name, spec["default"], _texts(spec) or {}))
     sql = raw["sql"].strip()
     bind = {p.name: p.default for p in params} | {"run_id": 0, "now": "2000-01-01"}

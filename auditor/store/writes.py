@@ -64,7 +64,8 @@ def source_id(conn: sqlite3.Connection, kind: str, account: str, locator: str) -
             conn.execute("UPDATE sources SET account = ? WHERE id = ?", (account, row[0]))
             return int(row[0])
         cur = conn.execute(
-            "INSERT INTO sources (kind, account, locator) VALUES (?, ?, ?)", (kind, account, locator)
+            "INSERT INTO sources (kind, account, locator) VALUES (?, ?, ?)",
+            (kind, account, locator),
         )
         return int(cur.lastrowid)
 
@@ -140,7 +141,14 @@ def insert_messages(
                 "INSERT INTO attachment_versions (message_version_id, part, filename, "
                 "content_type, encoded_bytes, size_bytes) VALUES (?, ?, ?, ?, ?, ?)",
                 [
-                    (cur.lastrowid, a.part, a.filename, a.content_type, a.encoded_bytes, a.size_bytes)
+                    (
+                        cur.lastrowid,
+                        a.part,
+                        a.filename,
+                        a.content_type,
+                        a.encoded_bytes,
+                        a.size_bytes,
+                    )
                     for a in msg.attachments
                 ],
             )

@@ -1,0 +1,284 @@
+"""The `auditor` command as a user runs it: Click's runner, and the real console script."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+import pytest
+from click.testing import CliRunner
+
+from auditor.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+SCHEMA = json.loads((ROOT / "auditor" / "report" / "report.schema.json").read_text())
+
+
+@pytest.fixture
+def runner(tmp_path, monkeypatch):
+    monkeypatch.setenv("AUDITOR_CONFIG", str(tmp_path / "no-config.toml"))
+    monkeypatch.setenv("AUDITOR_DB", str(tmp_path / "store.sqlite3"))
+    return CliRunner()
+
+
+def run(runner, *args):
+    return runner.invoke(main, list(args), catch_exceptions=False)
+
+
+def scan_json(runner, tmp_path, *args) -> tuple[int, dict]:
+    out = tmp_path / "report.json"
+    result = run(runner, "scan", "--format", "json", "--output", str(out), "--quiet", *args)
+    return result.exit_code, json.loads(out.read_text(encoding="utf-8"))
+
+
+def test_demo_scan_prints_the_plan_in_english(runner):
+    result = run(runner, "scan", "--demo", "--no-host", "--lang", "en")
+    assert result.exit_code == 0, result.output
+    assert "Heavy attachments kept in the mailbox" in result.output
+    assert "Quick wins" in result.output
+
+
+def test_demo_scan_prints_the_plan_in_french(runner):
+    result = run(runner, "scan", "--demo", "--no-host", "--lang", "fr")
+    assert "Pièces jointes lourdes conservées dans la boîte" in result.output
+    assert "Gains rapides" in result.output
+
+
+def test_demo_fires_every_first_mail_rule_and_json_follows_the_schema(runner, tmp_path):
+    code, report = scan_json(runner, tmp_path, "--demo", "--no-host")
+    jsonschema.validate(report, SCHEMA)
+    assert code == 0
+    fired = {f["rule_id"] for f in report["findings"]}
+    assert {"MAIL001", "MAIL002", "MAIL003", "MAIL004", "MAIL005"} <= fired
+    planned = report["plan"]["urgent"] + report["plan"]["quick_wins"] + report["plan"]["to_plan"]
+    assert sorted(planned) == sorted(fired)
+    assert [f["rule_id"] for f in report["findings"]] == planned
+    (box,) = report["mailboxes"]
+    assert box["account"] == "demo" and box["messages"] > 50 and box["folders"] >= 3
+    assert 0 <= report["score"] < 100
+    heavy = next(f for f in report["findings"] if f["rule_id"] == "MAIL001")
+    assert heavy["bytes_reclaimable"] > 5_000_000
+    assert heavy["co2e_kg_per_year_low"] < heavy["co2e_kg_per_year_high"]
+    assert report["figures"] and all(f["source"] for f in report["figures"])
+
+
+def test_host_scan_describes_this_machine(runner, tmp_path):
+    _, report = scan_json(runner, tmp_path, "--no-mail")
+    (host,) = report["hosts"]
+    assert host["hostname"] == os.uname().nodename
+    assert sum(d["is_system"] for d in host["disks"]) == 1
+
+
+def test_markdown_report_is_written_to_the_file_asked(runner, tmp_path):
+    out = tmp_path / "sub" / "report.md"
+    result = run(
+        runner, "scan", "--demo", "--no-host", "--format", "markdown", "--output", str(out)
+    )
+    assert result.exit_code == 0
+    text = out.read_text(encoding="utf-8")
+    assert text.startswith("#") and "MAIL001" in text
+
+
+def test_fail_on_sets_exit_code_1(runner):
+    assert run(runner, "scan", "--demo", "--no-host", "--fail-on", "low", "-q").exit_code == 1
+    assert run(runner, "scan", "--demo", "--no-host", "--fail-on", "never", "-q").exit_code == 0
+
+
+def test_missing_mbox_is_one_line_and_the_run_is_partial(runner, tmp_path):
+    missing = tmp_path / "nowhere.mbox"
+    result = run(runner, "scan", "--no-host", "--demo", "--mbox", str(missing), "-q")
+    assert result.exit_code == 3
+    lines = [line for line in result.stderr.splitlines() if str(missing) in line]
+    assert len(lines) == 1 and "Traceback" not in result.output
+
+
+def test_local_mbox_and_maildir_are_scanned_together(runner, tmp_path):
+    data = ROOT / "tests" / "data" / "mail"
+    mboxes = sorted(p for p in data.rglob("*") if p.is_file() and p.read_bytes()[:5] == b"From ")
+    maildirs = sorted(p for p in data.rglob("*") if (p / "cur").is_dir() and (p / "new").is_dir())
+    assert mboxes and maildirs
+    code, report = scan_json(
+        runner, tmp_path, "--no-host", "--mbox", str(mboxes[0]), "--maildir", str(maildirs[0])
+    )
+    assert code in (0, 1)
+    assert {b["account"] for b in report["mailboxes"]} == {str(mboxes[0]), str(maildirs[0])}
+
+
+def test_cpython_email_corpus_scans_with_malformed_messages_counted(runner, tmp_path):
+    import test.test_email as corpus_pkg
+
+    corpus = Path(corpus_pkg.__file__).parent / "data"
+    files = sorted(corpus.glob("msg_*.txt"))
+    if not files:
+        pytest.skip("this interpreter does not ship CPython's email test corpus")
+    mbox = tmp_path / "corpus.mbox"
+    with mbox.open("wb") as fh:
+        for f in files:
+            body = f.read_bytes().replace(b"\r\n", b"\n")
+            body = b"\n".join(
+                b">" + ln if ln.startswith(b"From ") else ln for ln in body.split(b"\n")
+            )
+            fh.write(b"From MAILER-DAEMON Thu Jan  1 00:00:00 2004\n" + body + b"\n\n")
+    code, report = scan_json(runner, tmp_path, "--no-host", "--mbox", str(mbox))
+    (box,) = report["mailboxes"]
+    assert box["messages"] + box["skipped"] == len(files)
+    assert box["malformed"] >= 1
+    assert code in (0, 1, 3)
+
+
+def test_config_syntax_error_is_one_line_and_exit_2(runner, tmp_path):
+    cfg = tmp_path / "bad.toml"
+    cfg.write_text('[report]\nlanguage = "fr\n')
+    result = run(runner, "scan", "--config", str(cfg), "--no-host", "--demo")
+    assert result.exit_code == 2
+    assert result.stderr.strip().count("\n") == 0 and f"{cfg}:2" in result.stderr
+
+
+def test_invalid_rule_pack_is_one_line_and_other_rules_still_run(runner, tmp_path):
+    packs = tmp_path / "packs"
+    packs.mkdir()
+    (packs / "mine.toml").write_text(
+        (ROOT / "rules" / "mail.toml").read_text(encoding="utf-8").split("[[rule]]")[0]
+        + '[[rule]]\nid = "MINE1"\ncategory = "mail"\nseverity = "low"\neffort = "minutes"\n'
+        'gesture = "light-emails"\ntitle = {en = "a", fr = "b"}\nwhy = {en = "a", fr = "b"}\n'
+        'how = {en = "a", fr = "b"}\nsql = "SELEC uid FROM messages"\n',
+        encoding="utf-8",
+    )
+    code, report = scan_json(runner, tmp_path, "--demo", "--no-host", "--rules", str(packs))
+    assert code == 3
+    assert any("rule MINE1: invalid SQL" in e for e in report["run"]["errors"])
+    assert "MAIL001" in {f["rule_id"] for f in report["findings"]}
+
+
+def test_store_that_is_not_sqlite_is_one_line_and_left_untouched(runner, tmp_path):
+    bogus = tmp_path / "notes.db"
+    bogus.write_bytes(b"not a database " * 100)
+    result = run(runner, "scan", "--no-host", "--demo", "--db", str(bogus))
+    assert result.exit_code == 2
+    assert f"{bogus}: cannot use this file as the store" in result.stderr
+    assert bogus.read_bytes() == b"not a database " * 100
+
+
+def test_read_only_store_is_one_line(runner, tmp_path):
+    store = tmp_path / "ro.sqlite3"
+    run(runner, "scan", "--no-host", "--demo", "--db", str(store), "-q")
+    before = store.read_bytes()
+    immutable = False
+    if os.geteuid() == 0:  # root writes through file modes: make the file immutable instead
+        chattr = shutil.which("chattr")
+        if not chattr or subprocess.run([chattr, "+i", str(store)]).returncode != 0:
+            pytest.skip("running as root on a file system without chattr +i")
+        immutable = True
+    else:
+        store.chmod(0o444)
+    try:
+        result = run(runner, "scan", "--no-host", "--db", str(store), "-q")
+    finally:
+        if immutable:
+            subprocess.run(["chattr", "-i", str(store)], check=True)
+    assert result.exit_code == 2
+    assert result.stderr.count("\n") == 1 and "store: cannot write" in result.stderr
+    assert store.read_bytes() == before
+
+
+def test_query_reads_views_in_three_formats(runner):
+    run(runner, "scan", "--demo", "--no-host", "-q")
+    sql = "SELECT folder, count(*) AS n FROM latest_messages GROUP BY folder ORDER BY folder"
+    as_json = json.loads(run(runner, "query", sql, "--format", "json").output)
+    assert {row["folder"] for row in as_json} >= {"Inbox", "Sent", "Trash"}
+    as_csv = run(runner, "query", sql, "--format", "csv").output.splitlines()
+    assert as_csv[0] == "folder,n" and len(as_csv) == len(as_json) + 1
+    assert "Inbox" in run(runner, "query", sql).output
+
+
+def test_query_cannot_change_the_store(runner):
+    run(runner, "scan", "--demo", "--no-host", "-q")
+    result = run(runner, "query", "DELETE FROM runs")
+    assert result.exit_code == 2 and "readonly" in result.stderr
+    assert json.loads(
+        run(runner, "query", "SELECT count(*) AS n FROM runs", "--format", "json").output
+    ) == [{"n": 1}]
+
+
+def test_history_lists_runs_newest_first_with_indicators(runner, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")
+    run(runner, "scan", "--demo", "--no-host", "-q")
+    run(runner, "scan", "--demo", "--no-host", "-q")
+    rows = json.loads(run(runner, "history", "--format", "json").output)
+    assert [r["run"] for r in rows] == [2, 1]
+    assert rows[0]["messages"] == rows[1]["messages"] > 0
+    assert rows[0]["heavy_attachments"] >= 1
+    text = run(runner, "history", "--lang", "fr").output
+    assert "Pièces jointes lourdes" in text
+
+
+def test_rescan_writes_nothing_new_for_an_unchanged_mailbox(runner, tmp_path):
+    run(runner, "scan", "--demo", "--no-host", "-q")
+    db = Path(os.environ["AUDITOR_DB"])
+    first = sqlite3.connect(db).execute("SELECT count(*) FROM message_versions").fetchone()[0]
+    run(runner, "scan", "--demo", "--no-host", "-q")
+    second = sqlite3.connect(db).execute("SELECT count(*) FROM message_versions").fetchone()[0]
+    assert first == second
+
+
+def test_init_writes_a_commented_config_and_never_overwrites(runner, tmp_path):
+    target = tmp_path / "conf" / "auditor.toml"
+    result = run(runner, "init", "--config", str(target))
+    assert result.exit_code == 0 and str(target) in result.output
+    text = target.read_text(encoding="utf-8")
+    assert "[[accounts]]" in text and "password_env" in text
+    target.write_text(text + "\n# mine\n", encoding="utf-8")
+    again = run(runner, "init", "--config", str(target))
+    assert again.exit_code == 2 and "already exists" in again.stderr
+    assert target.read_text(encoding="utf-8").endswith("# mine\n")
+
+
+def test_rules_list_and_explain_in_both_languages(runner):
+    listed = run(runner, "rules", "list", "--lang", "en").output
+    assert "MAIL001" in listed and "HW003" in listed
+    explained = run(runner, "rules", "explain", "MAIL001", "--lang", "en").output
+    assert "Why it matters" in explained and "min_bytes = 5000000" in explained
+    assert "SELECT" in explained
+    fr = run(runner, "rules", "explain", "heavy-attachments", "--lang", "fr").output
+    assert "Pourquoi c'est important" in fr and "Pièces jointes lourdes" in fr
+
+
+def test_explain_unknown_rule_is_one_line(runner):
+    result = run(runner, "rules", "explain", "NOPE42")
+    assert result.exit_code == 2 and "no rule NOPE42" in result.stderr
+
+
+def test_config_overrides_a_rule_parameter(runner, tmp_path):
+    cfg = tmp_path / "auditor.toml"
+    cfg.write_text("[rules.MAIL001]\nmin_bytes = 100000000000\n[rules]\ndisable = ['MAIL005']\n")
+    _, report = scan_json(runner, tmp_path, "--demo", "--no-host", "--config", str(cfg))
+    fired = {f["rule_id"] for f in report["findings"]}
+    assert "MAIL001" not in fired and "MAIL005" not in fired and "MAIL002" in fired
+
+
+def test_console_script_runs_as_a_user_would(tmp_path):
+    exe = shutil.which("auditor", path=str(Path(sys.executable).parent))
+    assert exe
+    env = dict(
+        os.environ, AUDITOR_CONFIG=str(tmp_path / "none.toml"), AUDITOR_DB=str(tmp_path / "s.db")
+    )
+    proc = subprocess.run(
+        [exe, "scan", "--demo", "--no-host", "--lang", "en"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "Heavy attachments" in proc.stdout
+    assert "\x1b[" not in proc.stdout  # no colours when stdout is not a terminal
+    module = subprocess.run(
+        [sys.executable, "-m", "auditor", "--version"], capture_output=True, text=True
+    )
+    assert module.returncode == 0 and "auditor" in module.stdout
