@@ -10,6 +10,7 @@ import traceback
 from pathlib import Path
 
 import click
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -352,7 +353,7 @@ def _print_rows(columns: list[str], rows: list[tuple], fmt: str) -> None:
         writer.writerows(rows)
         click.echo(buf.getvalue(), nl=False)
     else:
-        table = Table()
+        table = Table(box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
         for c in columns:
             table.add_column(c)
         for r in rows:
@@ -394,7 +395,8 @@ def query(sql: str, fmt: str, db_path: Path | None, config_path: Path | None) ->
 
 
 HISTORY_SQL = """
-SELECT r.id AS run, substr(r.started_at, 1, 16) AS started, r.status, r.score,
+SELECT r.id AS run, substr(r.started_at, 1, 10) AS started, r.status,
+       r.score,
        (SELECT count(*) FROM messages m WHERE m.run_id = r.id) AS messages,
        (SELECT coalesce(sum(size_bytes), 0) FROM messages m WHERE m.run_id = r.id)
            AS mailbox_bytes,
@@ -438,13 +440,19 @@ def history(
         from auditor.report.formatting import format_bytes
 
         headers = [t(lang, f"cli.history.{c}") for c in columns]
-        shown = [
-            tuple(
-                format_bytes(v, lang) if c == "mailbox_bytes" else v
-                for c, v in zip(columns, r, strict=True)
-            )
-            for r in rows
-        ]
+
+        def cell(column: str, value: object) -> object:
+            if column == "mailbox_bytes":
+                return format_bytes(value, lang)
+            if column == "status":
+                return t(lang, f"cli.status.{value}")
+            return value
+
+        shown = [tuple(cell(c, v) for c, v in zip(columns, r, strict=True)) for r in rows]
+        if "hosts" in columns:  # eight columns fit an 80-column terminal; JSON/CSV keep all
+            i = columns.index("hosts")
+            headers.pop(i)
+            shown = [r[:i] + r[i + 1 :] for r in shown]
         _print_rows(headers, shown, fmt)
     else:
         _print_rows(columns, rows, fmt)

@@ -211,7 +211,9 @@ def format_value(key: str, value: object, lang: str) -> str:
         return UNKNOWN
     if isinstance(value, bool) or (key in FLAG_COLUMNS and value in (0, 1)):
         return t(lang, "report.yes" if value else "report.no")
-    if isinstance(value, int | float) and (key.endswith("_bytes") or key == "bytes"):
+    if isinstance(value, int | float) and (
+        key.endswith("_bytes") or key in ("bytes", "bytes_reclaimable")
+    ):
         return format_bytes(value, lang)
     if isinstance(value, int):
         return format_number(value, lang)
@@ -231,6 +233,16 @@ def is_numeric_column(key: str, rows: list[dict]) -> bool:
     )
 
 
+def _redundant_column(key: str, keys: list[str], rows: list[dict]) -> bool:
+    """Columns a reader does not need: one account everywhere, or the reclaimable bytes
+    when a size column already says it (the finding's gains give the total)."""
+    if key == "account":
+        return len({row.get("account") for row in rows}) <= 1
+    if key == "bytes_reclaimable":
+        return any(k != key and k.endswith("bytes") for k in keys)
+    return False
+
+
 def evidence_table(
     finding: dict, lang: str, limit: int = EVIDENCE_LIMIT
 ) -> tuple[list[str], list[list[str]], list[bool]]:
@@ -241,6 +253,7 @@ def evidence_table(
         for key in row:
             if key not in keys:
                 keys.append(key)
+    keys = [k for k in keys if not _redundant_column(k, keys, rows)]
     cells = [[format_value(key, row.get(key), lang) for key in keys] for row in rows]
     numeric = [is_numeric_column(key, rows) for key in keys]
     return keys, cells, numeric

@@ -215,7 +215,7 @@ def test_history_lists_runs_newest_first_with_indicators(runner, monkeypatch):
     assert rows[0]["messages"] == rows[1]["messages"] > 0
     assert rows[0]["heavy_attachments"] >= 1
     text = run(runner, "history", "--lang", "fr").output
-    assert "Pièces jointes lourdes" in text
+    assert "PJ lourdes" in text and "complète" in text
 
 
 def test_rescan_writes_nothing_new_for_an_unchanged_mailbox(runner, tmp_path):
