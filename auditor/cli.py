@@ -77,6 +77,23 @@ def _lang_option(f):
     return click.option("--lang", type=click.Choice(["fr", "en"]), help=_h("lang"))(f)
 
 
+def _rules_dir_option(f):
+    return click.option(
+        "--rules",
+        "rules_dirs",
+        multiple=True,
+        type=click.Path(file_okay=False, path_type=Path),
+        help=_h("rules_dir"),
+    )(f)
+
+
+def _load_rules(rules_dirs: tuple[Path, ...], config: Config):
+    from auditor.rules.loader import load_rules
+
+    extra = [*rules_dirs, *[Path(d).expanduser() for d in config.rules_dirs]]
+    return load_rules(extra)
+
+
 def _store_path(db_path: Path | None, config: Config) -> Path:
     from auditor.store import default_store_path
 
@@ -108,13 +125,7 @@ def main() -> None:
 @click.option("--maildir", multiple=True, type=click.Path(path_type=Path), help=_h("maildir"))
 @click.option("--no-mail", is_flag=True, help=_h("no_mail"))
 @click.option("--no-host", is_flag=True, help=_h("no_host"))
-@click.option(
-    "--rules",
-    "rules_dirs",
-    multiple=True,
-    type=click.Path(file_okay=False, path_type=Path),
-    help=_h("rules_dir"),
-)
+@_rules_dir_option
 @click.option(
     "--format",
     "fmt",
@@ -148,13 +159,12 @@ def scan(
     from auditor.report import render
     from auditor.report.model import build_report
     from auditor.rules.engine import check_overrides
-    from auditor.rules.loader import load_rules
     from auditor.scan import MailSource, ScanRequest, run_scan
     from auditor.store import open_store
 
     config = _load(config_path)
     lang = pick_language(lang or config.language)
-    rules = load_rules([*rules_dirs, *[Path(d) for d in config.rules_dirs]])
+    rules = _load_rules(rules_dirs, config)
     check_overrides(rules.rules, config.rule_params, config.disabled_rules, config.path)
 
     request = ScanRequest(scan_host=not no_host)
@@ -243,22 +253,14 @@ def rules() -> None:
 
 
 @rules.command("list", help=_h("rules_list"))
-@click.option(
-    "--rules",
-    "rules_dirs",
-    multiple=True,
-    type=click.Path(file_okay=False, path_type=Path),
-    help=_h("rules_dir"),
-)
+@_rules_dir_option
 @_lang_option
 @_config_option
 @_debug_option
 def rules_list(rules_dirs: tuple[Path, ...], lang: str | None, config_path: Path | None) -> None:
-    from auditor.rules.loader import load_rules
-
     config = _load(config_path)
     lang = pick_language(lang or config.language)
-    loaded = load_rules([*rules_dirs, *[Path(d) for d in config.rules_dirs]])
+    loaded = _load_rules(rules_dirs, config)
     table = Table(title=t(lang, "cli.rules.title", count=len(loaded.rules)))
     for key in ("id", "severity", "category", "effort", "title"):
         table.add_column(t(lang, f"cli.rules.col_{key}"))
@@ -281,13 +283,7 @@ def rules_list(rules_dirs: tuple[Path, ...], lang: str | None, config_path: Path
 
 @rules.command("explain", help=_h("rules_explain"))
 @click.argument("rule_id")
-@click.option(
-    "--rules",
-    "rules_dirs",
-    multiple=True,
-    type=click.Path(file_okay=False, path_type=Path),
-    help=_h("rules_dir"),
-)
+@_rules_dir_option
 @_lang_option
 @_config_option
 @_debug_option
@@ -295,11 +291,9 @@ def rules_explain(
     rule_id: str, rules_dirs: tuple[Path, ...], lang: str | None, config_path: Path | None
 ) -> None:
     from auditor.rules.engine import bound_params
-    from auditor.rules.loader import load_rules
-
     config = _load(config_path)
     lang = pick_language(lang or config.language)
-    loaded = load_rules([*rules_dirs, *[Path(d) for d in config.rules_dirs]])
+    loaded = _load_rules(rules_dirs, config)
     by_id = {r.id.upper(): r for r in loaded.rules} | {r.slug: r for r in loaded.rules}
     rule = by_id.get(rule_id.upper()) or by_id.get(rule_id)
     if rule is None:
