@@ -25,14 +25,17 @@ from email.utils import getaddresses, parsedate_to_datetime
 from auditor.collect.mail.records import AttachmentFacts, MessageFacts
 
 __all__ = [
+    "WANTED_HEADERS",
     "decode_header_text",
+    "facts_from_headers",
     "iso_utc",
     "message_facts",
     "parse_date_header",
+    "wanted_headers",
 ]
 
 # Headers read from the top-level message, by lower-case name.
-_WANTED = frozenset(
+WANTED_HEADERS = _WANTED = frozenset(
     {
         "date",
         "message-id",
@@ -396,6 +399,55 @@ def message_facts(
         if lname in _WANTED and lname not in headers:
             headers[lname] = value if isinstance(value, str) else str(value)
 
+    attachments: list[AttachmentFacts] = []
+    try:
+        _walk(msg, body, "", attachments, state)
+    except Exception:  # keep what was read before the bad part
+        state.malformed = True
+    return facts_from_headers(
+        headers,
+        key=key,
+        size_bytes=len(raw),
+        seen=seen,
+        internal_date=internal_date,
+        flags=flags,
+        attachments=tuple(attachments),
+        malformed=state.malformed,
+    )
+
+
+# A header field and its folded continuation lines (RFC 5322 sections 2.2 and 2.2.3).
+_HEADER_FIELD = re.compile(rb"^([!-9;-~]+)[ \t]*:[ \t]*(.*(?:\r?\n[ \t].*)*)", re.MULTILINE)
+
+
+def wanted_headers(block: bytes) -> dict[str, str]:
+    """The headers the rules need, from a raw header block (first occurrence of each).
+
+    Values are decoded like the stdlib's compat32 policy does (ASCII, undecodable bytes kept
+    as surrogates), so `facts_from_headers` treats them the same way for every source.
+    """
+    headers: dict[str, str] = {}
+    for match in _HEADER_FIELD.finditer(block):
+        name = match.group(1).decode("ascii").lower()
+        if name in _WANTED and name not in headers:
+            headers[name] = match.group(2).rstrip(b"\r").decode("ascii", "surrogateescape")
+    return headers
+
+
+def facts_from_headers(
+    headers: dict[str, str],
+    *,
+    key: int,
+    size_bytes: int,
+    seen: bool,
+    internal_date: str | None,
+    flags: tuple[str, ...] = (),
+    attachments: tuple[AttachmentFacts, ...] = (),
+    malformed: bool = False,
+) -> MessageFacts:
+    """MessageFacts from the wanted headers (lower-case name -> raw value). Never raises."""
+    state = _State()
+    state.malformed = malformed
     if internal_date is None:
         date = headers.get("date")
         internal_date = parse_date_header(_fix_8bit(date, None)) if date else None
@@ -405,15 +457,9 @@ def message_facts(
         list_unsubscribe = _fix_8bit(_unfold(list_unsubscribe), state) or None
     post = headers.get("list-unsubscribe-post")
 
-    attachments: list[AttachmentFacts] = []
-    try:
-        _walk(msg, body, "", attachments, state)
-    except Exception:  # keep what was read before the bad part
-        state.malformed = True
-
     return MessageFacts(
         key=key,
-        size_bytes=len(raw),
+        size_bytes=size_bytes,
         internal_date=internal_date,
         seen=seen,
         message_id=_message_id(headers.get("message-id"), state),
@@ -425,6 +471,6 @@ def message_facts(
         precedence=_token(headers.get("precedence"), state),
         auto_submitted=_token(headers.get("auto-submitted"), state),
         flags=flags,
-        attachments=tuple(attachments),
+        attachments=attachments,
         malformed=state.malformed,
     )
