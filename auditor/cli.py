@@ -123,6 +123,8 @@ def main() -> None:
 @click.option("--demo", is_flag=True, help=_h("demo"))
 @click.option("--mbox", multiple=True, type=click.Path(path_type=Path), help=_h("mbox"))
 @click.option("--maildir", multiple=True, type=click.Path(path_type=Path), help=_h("maildir"))
+@click.option("--imap", "imap_urls", multiple=True, metavar="URL", help=_h("imap"))
+@click.option("--ca-file", type=click.Path(exists=True, dir_okay=False), help=_h("ca_file"))
 @click.option("--no-mail", is_flag=True, help=_h("no_mail"))
 @click.option("--no-host", is_flag=True, help=_h("no_host"))
 @_rules_dir_option
@@ -145,6 +147,8 @@ def scan(
     demo: bool,
     mbox: tuple[Path, ...],
     maildir: tuple[Path, ...],
+    imap_urls: tuple[str, ...],
+    ca_file: str | None,
     no_mail: bool,
     no_host: bool,
     rules_dirs: tuple[Path, ...],
@@ -178,8 +182,9 @@ def scan(
             request.mail_sources.append(MailSource("mbox", str(p), Path(p).expanduser()))
         for p in [*maildir, *map(Path, config.maildir)]:
             request.mail_sources.append(MailSource("maildir", str(p), Path(p).expanduser()))
+        request.imap_accounts = _imap_accounts(config, imap_urls, ca_file)
     err = Console(stderr=True)
-    if not request.mail_sources and not no_mail and not quiet:
+    if not request.mail_sources and not request.imap_accounts and not no_mail and not quiet:
         err.print(t(lang, "cli.scan.no_mailbox"), highlight=False)
 
     db = _store_path(db_path, config)
@@ -187,16 +192,17 @@ def scan(
     try:
         show_progress = err.is_terminal and not quiet
         if show_progress:
-            with err.status(t(lang, "cli.scan.scanning")) as status:
+            from auditor.progress import ScanProgress
+
+            with ScanProgress(err, lang) as bar:
                 result = run_scan(
                     conn,
                     db,
                     request,
                     config,
                     rules,
-                    progress=lambda name: status.update(
-                        t(lang, "cli.scan.scanning_source", source=name)
-                    ),
+                    progress=bar.source,
+                    imap_progress=bar.account,
                 )
         else:
             result = run_scan(conn, db, request, config, rules)
@@ -219,6 +225,27 @@ def scan(
         if quiet or output or fmt != "text":
             click.echo(f"auditor: {line}", err=True)
     sys.exit(_exit_code(result, fail_on or config.fail_on))
+
+
+def _imap_accounts(config: Config, urls: tuple[str, ...], ca_file: str | None) -> list:
+    from auditor.accounts import account_from_url, accounts_from_config
+
+    accounts = accounts_from_config(config)
+    interactive = sys.stdin.isatty()
+    prompt = (lambda text: click.prompt(text, hide_input=True, err=True)) if interactive else None
+    accounts += [account_from_url(url, ca_file, prompt) for url in urls]
+    if ca_file:
+        for account in accounts:
+            account.ca_file = account.ca_file or ca_file
+    seen: dict[str, str] = {}
+    for account in accounts:
+        if account.locator in seen:
+            raise ConfigError(
+                f"accounts {seen[account.locator]} and {account.name} are the same mailbox "
+                f"({account.locator}); keep one"
+            )
+        seen[account.locator] = account.name
+    return accounts
 
 
 def _write_report(path: Path, text: str) -> None:
@@ -291,6 +318,7 @@ def rules_explain(
     rule_id: str, rules_dirs: tuple[Path, ...], lang: str | None, config_path: Path | None
 ) -> None:
     from auditor.rules.engine import bound_params
+
     config = _load(config_path)
     lang = pick_language(lang or config.language)
     loaded = _load_rules(rules_dirs, config)

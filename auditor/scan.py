@@ -11,6 +11,7 @@ import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from auditor.collect.mail.records import FolderFacts
 from auditor.config import Config
@@ -19,6 +20,9 @@ from auditor.plan import prioritise, score
 from auditor.rules.engine import Finding, run_rules
 from auditor.rules.loader import LoadedRules
 from auditor.store import writes
+
+if TYPE_CHECKING:
+    from auditor.collect.mail.imap import ImapAccount
 
 
 @dataclass
@@ -31,8 +35,10 @@ class MailSource:
 @dataclass
 class ScanRequest:
     mail_sources: list[MailSource] = field(default_factory=list)
+    imap_accounts: list[ImapAccount] = field(default_factory=list)
     scan_host: bool = True
     now: str | None = None  # the date rules judge by; default: the run's start
+    imap_workers: int = 4  # accounts scanned at once, one connection each
 
 
 @dataclass
@@ -72,6 +78,58 @@ def _store_mail(
     writes.close_missing_folders(conn, sid, run_id, [f.name for f in folders])
     writes.record_source_status(conn, run_id, sid, "ok", None, skipped)
     return skipped == 0  # a message that could not be read at all makes the run partial
+
+
+ImapProgress = Callable[[str, int, int], None]  # (account, done, total)
+
+
+def _scan_imap_account(
+    db_path: Path, run_id: int, sid: int, account: ImapAccount, progress: ImapProgress
+) -> tuple[bool, list[str]]:
+    """Scan one account with its own store connection (it runs in a worker thread)."""
+    from auditor.collect.mail.imap import AccountScanner
+    from auditor.store import open_store
+    from auditor.store.mailsync import StoreFolderSink
+
+    conn = open_store(db_path)
+    try:
+        sink = StoreFolderSink(conn, sid, run_id)
+        scanner = AccountScanner(account, sink, lambda d, t: progress(account.name, d, t))
+        try:
+            stats = scanner.run()
+        except AuditorError as exc:
+            scanner.close()
+            writes.record_source_status(conn, run_id, sid, "failed", str(exc))
+            return False, [str(exc)]
+        writes.record_source_status(conn, run_id, sid, "ok", None, 0)
+        return True, stats.errors
+    finally:
+        conn.close()
+
+
+def _scan_imap(
+    conn: sqlite3.Connection,
+    db_path: Path,
+    run_id: int,
+    request: ScanRequest,
+    progress: ImapProgress,
+) -> tuple[bool, list[str]]:
+    """Every account in parallel (bounded), each on one connection. False if one failed."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    # sources are created here, in one thread, before the workers start
+    jobs = [(writes.source_id(conn, "imap", a.name, a.locator), a) for a in request.imap_accounts]
+    conn.commit()
+    ok, errors = True, []
+    workers = max(1, min(request.imap_workers, len(jobs)))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="imap") as pool:
+        results = pool.map(
+            lambda job: _scan_imap_account(db_path, run_id, job[0], job[1], progress), jobs
+        )
+        for account_ok, account_errors in results:
+            ok &= account_ok
+            errors.extend(account_errors)
+    return ok, errors
 
 
 def _store_host(conn: sqlite3.Connection, run_id: int, errors: list[str]) -> None:
@@ -118,6 +176,7 @@ def run_scan(
     config: Config,
     rules: LoadedRules,
     progress: Callable[[str], None] = lambda _msg: None,
+    imap_progress: ImapProgress = lambda _account, _done, _total: None,
 ) -> ScanResult:
     """Scan every requested source into a new run and judge it. Never raises for a source."""
     errors: list[str] = list(rules.errors)
@@ -126,6 +185,10 @@ def run_scan(
     for source in request.mail_sources:
         progress(source.name)
         partial |= not _store_mail(conn, run_id, source, errors)
+    if request.imap_accounts:
+        imap_ok, imap_errors = _scan_imap(conn, db_path, run_id, request, imap_progress)
+        partial |= not imap_ok
+        errors.extend(imap_errors)
     if request.scan_host:
         progress("host")
         try:

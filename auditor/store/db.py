@@ -57,6 +57,7 @@ def open_store(path: Path) -> sqlite3.Connection:
             _create_private(path)
         conn = sqlite3.connect(path, isolation_level=None)
         conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA busy_timeout = 30000")  # account scans write from several threads
         conn.execute("PRAGMA foreign_keys = ON")
         _migrate(conn, path)
         conn.isolation_level = "DEFERRED"

@@ -50,13 +50,26 @@ CREATE TABLE folder_versions (
 );
 CREATE INDEX folder_versions_open ON folder_versions (source_id, name, gone_run);
 
+-- IMAP sync state per folder: what the last complete scan of the folder saw (RFC 3501
+-- UIDVALIDITY/UIDNEXT/EXISTS, RFC 7162 HIGHESTMODSEQ), so a rescan fetches only changes.
 CREATE TABLE folder_state (
     source_id INTEGER NOT NULL REFERENCES sources (id),
     name TEXT NOT NULL,
     uidvalidity INTEGER,
     highestmodseq INTEGER,
     uidnext INTEGER,
+    messages INTEGER,
     PRIMARY KEY (source_id, name)
+);
+
+CREATE TABLE quota_facts (
+    run_id INTEGER NOT NULL REFERENCES runs (id),
+    source_id INTEGER NOT NULL REFERENCES sources (id),
+    root TEXT NOT NULL,
+    used_bytes INTEGER,
+    limit_bytes INTEGER,
+    used_messages INTEGER,
+    limit_messages INTEGER
 );
 
 CREATE TABLE message_versions (
@@ -161,11 +174,7 @@ CREATE VIEW folders AS
      AND f.first_run <= rs.run_id AND (f.gone_run IS NULL OR f.gone_run > rs.run_id);
 
 CREATE VIEW messages AS
-    SELECT rs.run_id, s.account, m.folder,
-           (SELECT f.special_use FROM folder_versions f
-             WHERE f.source_id = m.source_id AND f.name = m.folder
-               AND f.first_run <= rs.run_id AND (f.gone_run IS NULL OR f.gone_run > rs.run_id))
-               AS special_use,
+    SELECT rs.run_id, s.account, m.folder, f.special_use,
            m.uid, m.message_id, m.internal_date, m.size_bytes, m.seen, m.flags,
            m.from_addr, m.from_domain, m.subject, m.list_id, m.list_unsubscribe,
            m.one_click_unsubscribe, m.precedence, m.auto_submitted, m.malformed,
@@ -173,7 +182,9 @@ CREATE VIEW messages AS
     FROM run_sources rs
     JOIN sources s ON s.id = rs.source_id
     JOIN message_versions m ON m.source_id = rs.source_id
-     AND m.first_run <= rs.run_id AND (m.gone_run IS NULL OR m.gone_run > rs.run_id);
+     AND m.first_run <= rs.run_id AND (m.gone_run IS NULL OR m.gone_run > rs.run_id)
+    LEFT JOIN folder_versions f ON f.source_id = m.source_id AND f.name = m.folder
+     AND f.first_run <= rs.run_id AND (f.gone_run IS NULL OR f.gone_run > rs.run_id);
 
 CREATE VIEW attachments AS
     SELECT m.run_id, m.account, m.folder, m.special_use, m.uid, a.part, a.filename,
@@ -202,6 +213,16 @@ CREATE VIEW hosts AS
     FROM host_facts h
     LEFT JOIN disk_facts sd ON sd.host_fact_id = h.id AND sd.is_system = 1;
 
+CREATE VIEW quotas AS
+    SELECT q.run_id, s.account, q.root, q.used_bytes, q.limit_bytes,
+           CASE WHEN q.limit_bytes > 0
+                THEN round(100.0 * q.used_bytes / q.limit_bytes, 1) END AS used_percent,
+           q.used_messages, q.limit_messages,
+           CASE WHEN q.limit_messages > 0
+                THEN round(100.0 * q.used_messages / q.limit_messages, 1) END
+               AS used_messages_percent
+    FROM quota_facts q JOIN sources s ON s.id = q.source_id;
+
 CREATE VIEW findings AS
     SELECT run_id, rule_id, category, severity, effort, gesture, plan_group, plan_rank,
            count, bytes_reclaimable, co2e_kg_per_year_low, co2e_kg_per_year_high, minutes,
@@ -216,6 +237,7 @@ CREATE VIEW latest_attachments AS
     SELECT * FROM attachments WHERE run_id = (SELECT id FROM latest_run_id);
 CREATE VIEW latest_hosts AS SELECT * FROM hosts WHERE run_id = (SELECT id FROM latest_run_id);
 CREATE VIEW latest_disks AS SELECT * FROM disks WHERE run_id = (SELECT id FROM latest_run_id);
+CREATE VIEW latest_quotas AS SELECT * FROM quotas WHERE run_id = (SELECT id FROM latest_run_id);
 CREATE VIEW latest_findings AS
     SELECT * FROM findings WHERE run_id = (SELECT id FROM latest_run_id);
 """

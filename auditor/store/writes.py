@@ -18,7 +18,7 @@ def now_iso() -> str:
     return datetime.now(UTC).replace(microsecond=0).isoformat()
 
 
-def _write(conn: sqlite3.Connection, what: str):
+def writing(conn: sqlite3.Connection, what: str):
     """Turn SQLite write failures (read-only file, full disk) into one clear line."""
 
     class _Guard:
@@ -35,7 +35,7 @@ def _write(conn: sqlite3.Connection, what: str):
 
 
 def start_run(conn: sqlite3.Connection) -> int:
-    with _write(conn, "a new run"):
+    with writing(conn, "a new run"):
         cur = conn.execute(
             "INSERT INTO runs (started_at, tool_version) VALUES (?, ?)", (now_iso(), __version__)
         )
@@ -46,7 +46,7 @@ def start_run(conn: sqlite3.Connection) -> int:
 def finish_run(
     conn: sqlite3.Connection, run_id: int, status: str, score: int | None, errors: list[str]
 ) -> None:
-    with _write(conn, "the end of the run"):
+    with writing(conn, "the end of the run"):
         conn.execute(
             "UPDATE runs SET finished_at = ?, status = ?, score = ?, errors = ? WHERE id = ?",
             (now_iso(), status, score, json.dumps(errors, ensure_ascii=False), run_id),
@@ -56,7 +56,7 @@ def finish_run(
 
 def source_id(conn: sqlite3.Connection, kind: str, account: str, locator: str) -> int:
     """The id of a mail source, created on first sight. `locator` never holds a secret."""
-    with _write(conn, "a source"):
+    with writing(conn, "a source"):
         row = conn.execute(
             "SELECT id FROM sources WHERE kind = ? AND locator = ?", (kind, locator)
         ).fetchone()
@@ -79,7 +79,7 @@ def record_source_status(
     skipped: int = 0,
 ) -> None:
     """Say that a run looked at a source. A failed source keeps its last known facts."""
-    with _write(conn, "a source status"):
+    with writing(conn, "a source status"):
         conn.execute(
             "INSERT OR REPLACE INTO run_sources (run_id, source_id, status, error, skipped) "
             "VALUES (?, ?, ?, ?, ?)",
@@ -182,8 +182,8 @@ def sync_folder(conn: sqlite3.Connection, source: int, run_id: int, folder: Fold
 
     Returns counts: {"new": n, "changed": n, "gone": n, "unchanged": n}.
     """
-    with _write(conn, f"folder {folder.name}"):
-        _sync_folder_version(conn, source, run_id, folder.name, folder.special_use)
+    with writing(conn, f"folder {folder.name}"):
+        sync_folder_version(conn, source, run_id, folder.name, folder.special_use)
         known = open_fingerprints(conn, source, folder.name)
         fresh: list[MessageFacts] = []
         changed: list[int] = []
@@ -210,7 +210,7 @@ def sync_folder(conn: sqlite3.Connection, source: int, run_id: int, folder: Fold
     }
 
 
-def _sync_folder_version(
+def sync_folder_version(
     conn: sqlite3.Connection, source: int, run_id: int, name: str, special_use: str | None
 ) -> None:
     row = conn.execute(
@@ -233,7 +233,7 @@ def close_missing_folders(
 ) -> None:
     """Folders of a source that a complete scan no longer found are gone, with their mail."""
     keep = set(present)
-    with _write(conn, "folder list"):
+    with writing(conn, "folder list"):
         rows = conn.execute(
             "SELECT id, name FROM folder_versions WHERE source_id = ? AND gone_run IS NULL",
             (source,),
@@ -251,7 +251,7 @@ def close_missing_folders(
 
 
 def insert_host(conn: sqlite3.Connection, run_id: int, host: HostFacts) -> int:
-    with _write(conn, f"host {host.hostname}"):
+    with writing(conn, f"host {host.hostname}"):
         cur = conn.execute(
             "INSERT INTO host_facts (run_id, source, hostname, os_name, os_version, os_release, "
             "cpu_model, cpu_cores_physical, cpu_cores_logical, ram_bytes, boot_time, "

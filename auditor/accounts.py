@@ -1,0 +1,109 @@
+"""IMAP accounts from the config file or an `imaps://USER@HOST[:PORT]` URL.
+
+Passwords are looked up only when the account logs in, through a callable, so they never
+sit in a structure that could be logged or stored.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from urllib.parse import unquote, urlsplit
+
+from auditor.collect.mail.imap import ImapAccount
+from auditor.config import Config, resolve_secret
+from auditor.errors import ConfigError
+
+PASSWORD_ENV = "AUDITOR_IMAP_PASSWORD"
+
+
+def accounts_from_config(config: Config) -> list[ImapAccount]:
+    accounts = []
+    for a in config.accounts:
+        if a.auth == "oauth2":
+            if not a.oauth2_token_command:
+                raise ConfigError(
+                    f'{config.path}: account {a.name}: auth = "oauth2" needs '
+                    "oauth2_token_command (a command printing an access token)"
+                )
+
+            def secret(a=a) -> str:
+                return resolve_secret(f"account {a.name}", command=a.oauth2_token_command)
+        else:
+
+            def secret(a=a) -> str:
+                return resolve_secret(
+                    f"account {a.name}",
+                    env=a.password_env,
+                    command=a.password_command,
+                    keyring_user=f"{a.username}@{a.host}" if a.keyring else None,
+                )
+
+        accounts.append(
+            ImapAccount(
+                name=a.name,
+                host=a.host,
+                username=a.username,
+                secret=secret,
+                port=a.port,
+                security=a.security,
+                auth=a.auth,
+                ca_file=a.ca_file,
+                include_folders=a.include_folders,
+                exclude_folders=a.exclude_folders,
+            )
+        )
+    return accounts
+
+
+def account_from_url(
+    url: str, ca_file: str | None, prompt: Callable[[str], str] | None
+) -> ImapAccount:
+    """`imaps://USER@HOST[:PORT]` (TLS) or `imap://USER@HOST[:PORT]` (STARTTLS).
+
+    The password comes from $AUDITOR_IMAP_PASSWORD, else from `prompt` (a TTY), never
+    from the URL: one written there is refused.
+    """
+    parts = urlsplit(url)
+    if parts.scheme not in ("imaps", "imap") or not parts.hostname or not parts.username:
+        raise ConfigError(f"--imap {_safe(url)}: expected imaps://USER@HOST[:PORT]")
+    if parts.password is not None:
+        raise ConfigError(
+            f"--imap {_safe(url)}: a password in the URL is refused; "
+            f"set {PASSWORD_ENV} or type it when asked"
+        )
+    try:
+        port = parts.port
+    except ValueError:
+        raise ConfigError(f"--imap {_safe(url)}: the port is not a number") from None
+    username = unquote(parts.username)
+    host = parts.hostname
+
+    def secret() -> str:
+        value = os.environ.get(PASSWORD_ENV)
+        if value:
+            return value
+        if prompt is None:
+            raise ConfigError(
+                f"{username}@{host}: no password: set {PASSWORD_ENV} (no terminal to ask on)"
+            )
+        return prompt(f"Password for {username}@{host}")
+
+    return ImapAccount(
+        name=f"{username}@{host}",
+        host=host,
+        username=username,
+        secret=secret,
+        port=port,
+        security="tls" if parts.scheme == "imaps" else "starttls",
+        ca_file=ca_file,
+    )
+
+
+def _safe(url: str) -> str:
+    """The URL without any password, for error messages."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+    return parts._replace(netloc=netloc).geturl()
