@@ -160,8 +160,6 @@ def scan(
     db_path: Path | None,
     config_path: Path | None,
 ) -> None:
-    from auditor.report import render
-    from auditor.report.model import build_report
     from auditor.rules.engine import check_overrides
     from auditor.scan import MailSource, ScanRequest, run_scan
     from auditor.store import open_store
@@ -206,11 +204,21 @@ def scan(
                 )
         else:
             result = run_scan(conn, db, request, config, rules)
-        report = build_report(conn, result.run_id, lang, rules.by_id())
+        # with --quiet and no file to write, nobody reads a report: do not build one
+        needed = output is not None or fmt != "text" or not quiet
+        report = None
+        if needed:
+            from auditor.report.model import build_report
+
+            report = build_report(conn, result.run_id, lang, rules.by_id())
     finally:
         conn.close()
 
-    if output:
+    if report is None:
+        pass
+    elif output:
+        from auditor.report import render
+
         _write_report(output, render(report, fmt))
         if not quiet:
             click.echo(t(lang, "cli.scan.written", path=str(output)))
@@ -220,6 +228,8 @@ def scan(
 
             render_text(report, Console())
     else:
+        from auditor.report import render
+
         click.echo(render(report, fmt), nl=False)
     for line in result.errors:
         if quiet or output or fmt != "text":

@@ -7,6 +7,7 @@ stored run afterwards (auditor.report.model), so a stored run can be re-rendered
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -84,7 +85,12 @@ ImapProgress = Callable[[str, int, int], None]  # (account, done, total)
 
 
 def _scan_imap_account(
-    db_path: Path, run_id: int, sid: int, account: ImapAccount, progress: ImapProgress
+    db_path: Path,
+    run_id: int,
+    sid: int,
+    account: ImapAccount,
+    progress: ImapProgress | None,
+    helpers: int,
 ) -> tuple[bool, list[str]]:
     """Scan one account with its own store connection (it runs in a worker thread)."""
     from auditor.collect.mail.imap import AccountScanner
@@ -94,7 +100,13 @@ def _scan_imap_account(
     conn = open_store(db_path)
     try:
         sink = StoreFolderSink(conn, sid, run_id)
-        scanner = AccountScanner(account, sink, lambda d, t: progress(account.name, d, t))
+        scanner = AccountScanner(
+            account,
+            sink,
+            (lambda d, t: progress(account.name, d, t)) if progress else None,
+            helper_sink=lambda: StoreFolderSink(open_store(db_path), sid, run_id),
+            helpers=helpers,
+        )
         try:
             stats = scanner.run()
         except AuditorError as exc:
@@ -112,7 +124,7 @@ def _scan_imap(
     db_path: Path,
     run_id: int,
     request: ScanRequest,
-    progress: ImapProgress,
+    progress: ImapProgress | None,
 ) -> tuple[bool, list[str]]:
     """Every account in parallel (bounded), each on one connection. False if one failed."""
     from concurrent.futures import ThreadPoolExecutor
@@ -122,9 +134,12 @@ def _scan_imap(
     conn.commit()
     ok, errors = True, []
     workers = max(1, min(request.imap_workers, len(jobs)))
+    # one account alone gets helper processes for its big folders; several share the cores
+    helpers = max(0, min(3, (os.cpu_count() or 1) - 1)) if len(jobs) == 1 else 0
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="imap") as pool:
         results = pool.map(
-            lambda job: _scan_imap_account(db_path, run_id, job[0], job[1], progress), jobs
+            lambda job: _scan_imap_account(db_path, run_id, job[0], job[1], progress, helpers),
+            jobs,
         )
         for account_ok, account_errors in results:
             ok &= account_ok
@@ -138,6 +153,43 @@ def _store_host(conn: sqlite3.Connection, run_id: int, errors: list[str]) -> Non
     host = collect_host()
     errors.extend(f"{host.hostname}: {line}" for line in host.errors)
     writes.insert_host(conn, run_id, host)
+
+
+def _judge(
+    conn: sqlite3.Connection,
+    db_path: Path,
+    run_id: int,
+    now: str,
+    config: Config,
+    rules: LoadedRules,
+) -> tuple[list[Finding], list[str]]:
+    """Run the enabled rules, reusing the previous run's mail findings when nothing changed.
+
+    Rules judge by the day (`:now` is the day's start, UTC), so a rescan the same day gives
+    the same answer and an unchanged mailbox needs no query at all.
+    """
+    from auditor.rules.engine import bound_params
+    from auditor.rules.reuse import reusable_findings, rule_digest, unchanged_previous_run
+
+    day = f"{now[:10]}T00:00:00+00:00"
+    enabled = [r for r in rules.rules if r.id not in config.disabled_rules]
+    digests = {r.id: rule_digest(r, bound_params(r, config.rule_params), day) for r in enabled}
+    prev = unchanged_previous_run(conn, run_id)
+    settled, reused = reusable_findings(conn, prev, digests, rules.by_id()) if prev else (set(), [])
+    findings, errors = run_rules(
+        db_path,
+        run_id,
+        [r for r in enabled if r.id not in settled],
+        now=day,
+        overrides=config.rule_params,
+    )
+    failed = {getattr(e, "rule_id", None) for e in errors}
+    with conn:
+        conn.executemany(
+            "INSERT INTO rule_runs (run_id, rule_id, digest) VALUES (?, ?, ?)",
+            [(run_id, rid, d) for rid, d in digests.items() if rid not in failed],
+        )
+    return findings + reused, errors
 
 
 def save_findings(conn: sqlite3.Connection, run_id: int, findings: list[Finding]) -> None:
@@ -176,7 +228,7 @@ def run_scan(
     config: Config,
     rules: LoadedRules,
     progress: Callable[[str], None] = lambda _msg: None,
-    imap_progress: ImapProgress = lambda _account, _done, _total: None,
+    imap_progress: ImapProgress | None = None,
 ) -> ScanResult:
     """Scan every requested source into a new run and judge it. Never raises for a source."""
     errors: list[str] = list(rules.errors)
@@ -197,14 +249,7 @@ def run_scan(
             errors.append(str(exc))
             partial = True
     started = conn.execute("SELECT started_at FROM runs WHERE id = ?", (run_id,)).fetchone()[0]
-    findings, rule_errors = run_rules(
-        db_path,
-        run_id,
-        rules.rules,
-        now=request.now or started,
-        overrides=config.rule_params,
-        disabled=config.disabled_rules,
-    )
+    findings, rule_errors = _judge(conn, db_path, run_id, request.now or started, config, rules)
     errors.extend(rule_errors)
     partial |= bool(rule_errors)
     plan = prioritise(findings)

@@ -15,6 +15,17 @@ from auditor.store.db import open_readonly
 EVIDENCE_KEPT = 50  # rows kept per finding; `count` always holds the full number
 
 
+class RuleFailure(str):
+    """One line about a rule that could not run, knowing which rule it was."""
+
+    rule_id: str
+
+    def __new__(cls, rule_id: str, text: str) -> RuleFailure:
+        line = super().__new__(cls, text)
+        line.rule_id = rule_id
+        return line
+
+
 @dataclass
 class Finding:
     rule: Rule
@@ -115,7 +126,9 @@ def run_rules(
             try:
                 finding = _finding(rule, conn.execute(rule.sql, params))
             except sqlite3.Error as exc:
-                errors.append(f"{rule.pack}: rule {rule.id}: query failed ({exc})")
+                errors.append(
+                    RuleFailure(rule.id, f"{rule.pack}: rule {rule.id}: query failed ({exc})")
+                )
                 continue
             if finding:
                 findings.append(finding)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sqlite3
 from pathlib import Path
-from urllib.request import pathname2url
+from urllib.parse import quote
 
 import platformdirs
 
@@ -73,7 +73,7 @@ def open_readonly(path: Path) -> sqlite3.Connection:
     path = Path(path)
     if not path.is_file():
         raise StoreError(f"{path}: no store here yet; run `auditor scan` first or pick --db")
-    uri = f"file:{pathname2url(str(path.resolve()))}?mode=ro"
+    uri = f"file:{quote(str(path.resolve()))}?mode=ro"  # RFC 3986 escaping of ? and #
     try:
         conn = sqlite3.connect(uri, uri=True)
         conn.row_factory = sqlite3.Row

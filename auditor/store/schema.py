@@ -97,6 +97,7 @@ CREATE TABLE message_versions (
 );
 CREATE INDEX message_versions_open ON message_versions (source_id, folder, gone_run);
 CREATE INDEX message_versions_span ON message_versions (source_id, first_run);
+CREATE INDEX message_versions_gone ON message_versions (gone_run);
 
 CREATE TABLE attachment_versions (
     message_version_id INTEGER NOT NULL REFERENCES message_versions (id),
@@ -151,6 +152,15 @@ CREATE TABLE finding_rows (
     co2e_kg_per_year_high REAL,
     minutes INTEGER,
     evidence TEXT NOT NULL,
+    PRIMARY KEY (run_id, rule_id)
+);
+
+-- Every rule a run evaluated, with a digest of its query, parameters and judging day: when
+-- a later run's mail facts are unchanged, a mail rule with the same digest is not re-run.
+CREATE TABLE rule_runs (
+    run_id INTEGER NOT NULL REFERENCES runs (id),
+    rule_id TEXT NOT NULL,
+    digest TEXT NOT NULL,
     PRIMARY KEY (run_id, rule_id)
 );
 

@@ -29,32 +29,22 @@ class FetchParseError(ValueError):
     """The response did not have the shape RFC 3501 describes."""
 
 
-def _tokens(data: Iterable[Any]) -> Iterator[Any]:
-    """Flatten imaplib's untagged FETCH data into tokens; literals come as ("lit", bytes)."""
+def _tokens(data: Iterable[Any]) -> list[Any]:
+    """Flatten imaplib's untagged FETCH data into one token list (findall and extend run in
+    C); a literal comes as the tuple ("lit", bytes)."""
+    tokens: list[Any] = []
+    extend = tokens.extend
+    findall = _TOKEN.findall
     for item in data:
-        if isinstance(item, tuple):
-            line, literal = item[0], item[1]
-            found = _TOKEN.findall(line)
+        if type(item) is tuple:
+            found = findall(item[0])
             if not found or not found[-1].startswith(b"{"):
                 raise FetchParseError("literal without announcement")
-            yield from found[:-1]
-            yield ("lit", literal)
+            found[-1] = ("lit", item[1])
+            extend(found)
         elif item:
-            yield from _TOKEN.findall(item)
-
-
-def _value(tok: Any) -> Any:
-    if type(tok) is tuple:
-        return tok[1]
-    first = tok[0]
-    if first == 34:  # '"'
-        inner = tok[1:-1]
-        return _ESCAPE.sub(rb"\1", inner) if b"\\" in inner else inner
-    if tok.isdigit():
-        return int(tok)
-    if tok == b"NIL":
-        return None
-    return tok
+            extend(findall(item))
+    return tokens
 
 
 def parse_fetch(data: Iterable[Any]) -> Iterator[tuple[int, dict[bytes, Any]]]:
@@ -64,38 +54,55 @@ def parse_fetch(data: Iterable[Any]) -> Iterator[tuple[int, dict[bytes, Any]]]:
     b"BODY[HEADER.FIELDS (FROM SUBJECT)]"...). INTERNALDATE stays the server's bytes.
     """
     tokens = _tokens(data)
-    for seq_tok in tokens:
+    n = len(tokens)
+    i = 0
+    unescape = _ESCAPE.sub
+    while i < n:
+        seq_tok = tokens[i]
         if type(seq_tok) is tuple or not seq_tok.isdigit():
             raise FetchParseError(f"expected a message number, got {seq_tok!r:.40}")
-        opener = next(tokens, None)
-        if opener == b"FETCH":  # some callers keep the keyword
-            opener = next(tokens, None)
-        if opener != b"(":
+        i += 1
+        if i < n and tokens[i] == b"FETCH":  # some callers keep the keyword
+            i += 1
+        if i >= n or tokens[i] != b"(":
             raise FetchParseError("expected '(' after the message number")
-        stack: list[list[Any]] = [[]]
-        for tok in tokens:
+        i += 1
+        stack: list[list[Any]] = []
+        current: list[Any] = []
+        while True:
+            if i >= n:
+                raise FetchParseError("response ended inside a list")
+            tok = tokens[i]
+            i += 1
             if tok == b"(":
-                stack.append([])
+                stack.append(current)
+                current = []
             elif tok == b")":
-                done = stack.pop()
                 if not stack:
-                    stack = [done]
                     break
-                stack[-1].append(tuple(done))
+                done = tuple(current)
+                current = stack.pop()
+                current.append(done)
+            elif type(tok) is tuple:
+                current.append(tok[1])
+            elif tok[0] == 34:  # a quoted string
+                inner = tok[1:-1]
+                current.append(unescape(rb"\1", inner) if b"\\" in inner else inner)
+            elif tok.isdigit():
+                current.append(int(tok))
+            elif tok == b"NIL":
+                current.append(None)
             else:
-                stack[-1].append(_value(tok))
-        else:
-            raise FetchParseError("response ended inside a list")
-        items = stack[0]
-        if len(items) % 2:
+                current.append(tok)
+        if len(current) % 2:
             raise FetchParseError("odd number of items in a FETCH response")
         fields: dict[bytes, Any] = {}
-        for i in range(0, len(items), 2):
-            name = items[i]
+        for k in range(0, len(current), 2):
+            name = current[k]
             if type(name) is not bytes:
                 raise FetchParseError("item name is not an atom")
             name = name.upper()
-            value = items[i + 1]
+            value = current[k + 1]
             if name == b"BODYSTRUCTURE" or name == b"BODY":
                 value = BodyData.create(value) if type(value) is tuple and value else value
             fields[name] = value

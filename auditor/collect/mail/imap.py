@@ -11,6 +11,7 @@ from __future__ import annotations
 import fnmatch
 import imaplib
 import ipaddress
+import os
 import socket
 import ssl
 import time
@@ -23,11 +24,10 @@ from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError, LoginError
 from imapclient.imap_utf7 import decode as decode_utf7
 from imapclient.imapclient import SocketTimeout
+from imapclient.response_parser import parse_response
 
-from auditor.collect.mail.bodystructure import attachments_from_bodystructure
 from auditor.collect.mail.fetch_parser import FetchParseError, parse_fetch
-from auditor.collect.mail.localbox import special_use_from_name
-from auditor.collect.mail.mime import facts_from_headers, wanted_headers
+from auditor.collect.mail.folders import special_use_from_name
 from auditor.collect.mail.records import MessageFacts
 from auditor.errors import SourceError
 
@@ -49,6 +49,7 @@ _SPECIAL_USE = {
 }
 _MALFORMED = b"X-AUDITOR-MALFORMED"  # set on a message whose response could not be parsed
 BATCH = 1500  # UIDs per FETCH: 1 000 to 2 000 was best with a 20 ms round trip
+PARALLEL_MIN = 4000  # UIDs to fetch in one folder before helpers are worth their start
 CONNECT_TIMEOUT = 15.0
 READ_TIMEOUT = 120.0
 _MONTHS = {
@@ -261,6 +262,10 @@ def flag_names(raw: Any) -> tuple[str, ...]:
 
 def message_from_fetch(uid: int, fields: dict[bytes, Any]) -> MessageFacts:
     """MessageFacts from one parsed FETCH response. Never raises."""
+    # imported here: a rescan that fetches nothing does not pay for the MIME modules
+    from auditor.collect.mail.bodystructure import attachments_from_bodystructure
+    from auditor.collect.mail.mime import facts_from_headers, wanted_headers
+
     flags = flag_names(fields.get(b"FLAGS"))
     header_block = fields.get(_HEADER_KEY) or b""
     malformed = False
@@ -338,10 +343,43 @@ class _Folder:
     special_use: str | None
 
 
-def list_folders(client: IMAPClient, account: ImapAccount) -> list[_Folder]:
+def list_status(client: IMAPClient, condstore: bool) -> tuple[list, dict[Any, FolderState]]:
+    """RFC 5819 LIST-STATUS: every folder and its counters in one round trip.
+
+    Returns imapclient-style (flags, delimiter, name) entries and {name: FolderState}.
+    """
+    imap = client._imap
+    items = "MESSAGES UIDNEXT UIDVALIDITY" + (" HIGHESTMODSEQ" if condstore else "")
+    typ, data = imap._simple_command("LIST", '""', '"*"', "RETURN", f"(STATUS ({items}))")
+    if typ != "OK":
+        raise IMAPClientError(f"LIST-STATUS failed: {_short(data)}")
+    _typ, listed = imap._untagged_response(typ, data, "LIST")
+    entries = client._proc_folder_list([d for d in listed if d is not None])
+    _typ, status_lines = imap._untagged_response(typ, data, "STATUS")
+    states: dict[Any, FolderState] = {}
+    values = parse_response([d for d in status_lines if d is not None])
+    for i in range(0, len(values) - 1, 2):
+        name, fields = values[i], values[i + 1]
+        if isinstance(name, bytes):
+            name = decode_utf7(name) if client.folder_encode else name.decode()
+        elif isinstance(name, int):
+            name = str(name)
+        pairs = dict(zip(fields[::2], fields[1::2], strict=False))
+        states[name] = FolderState(
+            uidvalidity=pairs.get(b"UIDVALIDITY"),
+            highestmodseq=pairs.get(b"HIGHESTMODSEQ"),
+            uidnext=pairs.get(b"UIDNEXT"),
+            messages=pairs.get(b"MESSAGES"),
+        )
+    return entries, states
+
+
+def list_folders(
+    client: IMAPClient, account: ImapAccount, entries: list | None = None
+) -> list[_Folder]:
     """Every selectable folder the account wants, with its RFC 6154 role."""
     folders = []
-    for flags, delimiter, raw_name in client.list_folders():
+    for flags, delimiter, raw_name in entries if entries is not None else client.list_folders():
         lowered = {f.lower() for f in flags}
         if b"\\noselect" in lowered or b"\\nonexistent" in lowered:
             continue
@@ -365,10 +403,17 @@ class AccountScanner:
         progress: Progress | None = None,
         retries: int = 3,
         body_structure_min_bytes: int = 0,
+        helper_sink: Callable[[], FolderSink] | None = None,
+        helpers: int = 0,
     ):
         self.account = account
         self.sink = sink
+        # Parsing is CPU-bound Python: large folders are split between this process and
+        # `helpers` forked processes, each with its own connection and its own sink.
+        self.helper_sink = helper_sink
+        self.helpers = helpers if helper_sink is not None and not self._cannot_fork() else 0
         self.progress = progress or (lambda done, total: None)
+        self.count_total = progress is not None
         self.retries = retries
         self.bs_min = body_structure_min_bytes
         self.stats = ScanStats()
@@ -376,6 +421,7 @@ class AccountScanner:
         self.condstore = False
         self.gmail = False
         self._gm_seen: set[int] = set()
+        self._status: dict[Any, FolderState] = {}
         self._done = 0
         self._total = 0
 
@@ -411,8 +457,15 @@ class AccountScanner:
             try:
                 client = self.client or self._connect()
                 if folders is None:
-                    folders = list_folders(client, self.account)
-                    self._total = sum(self._exists(client, f) for f in folders)
+                    entries = None
+                    if b"LIST-STATUS" in client.capabilities():
+                        try:
+                            entries, self._status = list_status(client, self.condstore)
+                        except (IMAPClientError, imaplib.IMAP4.error):
+                            entries, self._status = None, {}
+                    folders = list_folders(client, self.account, entries)
+                    if self.count_total:  # one STATUS per folder: only for a progress bar
+                        self._total = sum(self._exists(client, f) for f in folders)
                     self._quota(client)
                 for folder in folders:
                     if folder.name in done_folders:
@@ -469,7 +522,20 @@ class AccountScanner:
                 count[1] if count else None,
             )
 
+    def _unchanged(self, before: FolderState | None, now: FolderState) -> bool:
+        return (
+            before is not None
+            and before == now
+            and now.uidnext is not None
+            and (now.highestmodseq is not None or not self.condstore)
+        )
+
     def _scan_folder(self, client: IMAPClient, folder: _Folder) -> None:
+        listed = self._status.get(folder.server_name)
+        if listed is not None and self._unchanged(self.sink.state(folder.name), listed):
+            self.sink.begin_folder(folder.name, folder.special_use)
+            self._advance(listed.messages or 0)  # LIST-STATUS says nothing changed
+            return
         info = client.select_folder(folder.server_name, readonly=True)  # EXAMINE
         now = FolderState(
             uidvalidity=info.get(b"UIDVALIDITY"),
@@ -482,12 +548,7 @@ class AccountScanner:
         if before is not None and before.uidvalidity != now.uidvalidity:
             self.sink.rebuild(folder.name)  # RFC 3501 2.3.1.1: every UID is new
             before = None
-        if (
-            before is not None
-            and before == now
-            and now.uidnext is not None
-            and (now.highestmodseq is not None or not self.condstore)
-        ):
+        if self._unchanged(before, now):
             self._advance(now.messages or 0)  # nothing changed since the last scan
             return
         known = self.sink.known_uids(folder.name)
@@ -547,7 +608,47 @@ class AccountScanner:
                 out += self._parsed_resilient(client, [uid], items)
             return out
 
+    @staticmethod
+    def _cannot_fork() -> bool:
+        return not hasattr(os, "fork")
+
     def _fetch_new(self, client: IMAPClient, folder: _Folder, uids: list[int]) -> None:
+        helpers = 0 if self.gmail else self.helpers  # Gmail dedup needs one process
+        if helpers and len(uids) >= PARALLEL_MIN:
+            share = len(uids) // (helpers + 1)
+            chunks = [uids[i * share : (i + 1) * share] for i in range(helpers)]
+            pids = [self._fork_helper(folder, chunk) for chunk in chunks]
+            self._fetch_batches(client, folder, uids[helpers * share :])
+            for pid in pids:
+                try:
+                    os.waitpid(pid, 0)
+                except ChildProcessError:
+                    pass
+            # whatever a helper could not fetch is fetched here: nothing is lost
+            missing = sorted(set(uids) - self.sink.known_uids(folder.name))
+            done = len(uids) - len(uids[helpers * share :]) - len(missing)
+            self.stats.fetched += done
+            self._advance(done)
+            self._fetch_batches(client, folder, missing)
+            return
+        self._fetch_batches(client, folder, uids)
+
+    def _fork_helper(self, folder: _Folder, uids: list[int]) -> int:
+        pid = os.fork()
+        if pid:
+            return pid
+        code = 1
+        try:  # the child: its own connection, its own store connection, no progress output
+            helper = AccountScanner(self.account, self.helper_sink())  # type: ignore[misc]
+            client = helper._connect()
+            client.select_folder(folder.server_name, readonly=True)
+            helper._fetch_batches(client, folder, uids)
+            helper.close()
+            code = 0
+        finally:
+            os._exit(code)
+
+    def _fetch_batches(self, client: IMAPClient, folder: _Folder, uids: list[int]) -> None:
         items = f"UID RFC822.SIZE INTERNALDATE FLAGS {_HEADER_ITEM}"
         if not self.bs_min:
             items += " BODYSTRUCTURE"

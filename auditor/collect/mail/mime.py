@@ -135,6 +135,50 @@ def _join_words(parts: list[tuple[bytes | str, str | None]]) -> str:
     return "".join(out)
 
 
+# RFC 2047 encoded word; the fast decoder below handles the common, well-formed case and
+# leaves anything unusual (unknown charset, bad padding, RFC 2231 language) to the stdlib.
+_ENCODED_WORD = re.compile(r"=\?([A-Za-z0-9_.:-]+)\?([bBqQ])\?([^?\s]*)\?=")
+_BETWEEN_WORDS = re.compile(r"\?=[ \t]+=\?")
+
+
+def _decode_words_fast(text: str) -> str | None:
+    pieces: list[str] = []
+    pos = 0
+    pending: list[tuple[str, bytes]] = []  # adjacent words of one charset join before decoding
+
+    def flush() -> None:
+        if pending:
+            charset = pending[0][0]
+            pieces.append(b"".join(chunk for _c, chunk in pending).decode(charset))
+            pending.clear()
+
+    try:
+        for match in _ENCODED_WORD.finditer(text):
+            gap = text[pos : match.start()]
+            if gap and ("=?" in gap or (pos and not gap[0].isspace()) or not gap[-1].isspace()):
+                return None  # an encoded word touching other text: let the stdlib decide
+            if gap and not (pending and gap.isspace()):  # RFC 2047 6.2: drop space between words
+                flush()
+                pieces.append(gap)
+            charset, kind, data = match.group(1).lower(), match.group(2), match.group(3)
+            if kind in "bB":
+                chunk = binascii.a2b_base64(data.encode("ascii"), strict_mode=True)
+            else:
+                chunk = binascii.a2b_qp(data.encode("ascii"), header=True)
+            if pending and pending[0][0] != charset:
+                flush()
+            pending.append((charset, chunk))
+            pos = match.end()
+        flush()
+    except (binascii.Error, LookupError, UnicodeError, ValueError):
+        return None
+    rest = text[pos:]
+    if "=?" in rest or (pos and rest and not rest[0].isspace()):
+        return None
+    pieces.append(rest)
+    return "".join(pieces)
+
+
 def decode_header_text(value: str | Header | None, state: _State | None = None) -> str | None:
     """Unfold and decode a header value (RFC 2047 encoded words, raw UTF-8).
 
@@ -148,6 +192,9 @@ def decode_header_text(value: str | Header | None, state: _State | None = None) 
     text = _fix_8bit(_unfold(value), state)
     if "=?" not in text:
         return text
+    fast = _decode_words_fast(text)
+    if fast is not None:
+        return fast
     try:
         parts = decode_header(text)
     except Exception:  # HeaderParseError, binascii errors: keep the raw text
@@ -172,10 +219,19 @@ def _message_id(value: str | None, state: _State) -> str | None:
     return text or None
 
 
+# The two shapes nearly every From header has: `Name <addr>` and a bare `addr`. Anything
+# else (groups, comments, quoted local parts, several addresses) goes to the stdlib parser.
+_SIMPLE_ANGLE = re.compile(r'^[^<>"(),;:\\]*<([^<>\s"(),;:@\\]+@[^<>\s"(),;:@\\]+)>\s*$')
+_SIMPLE_BARE = re.compile(r'^\s*([^<>\s"(),;:@\\]+@[^<>\s"(),;:@\\]+)\s*$')
+
+
 def _from_addr(value: str | None, state: _State) -> str | None:
     if value is None:
         return None
     text = _fix_8bit(_unfold(value), state)
+    simple = _SIMPLE_ANGLE.match(text) or _SIMPLE_BARE.match(text)
+    if simple:
+        return simple.group(1).lower()
     try:
         pairs = getaddresses([text])
     except Exception:
