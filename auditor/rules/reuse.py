@@ -55,12 +55,12 @@ def unchanged_previous_run(conn: sqlite3.Connection, run_id: int) -> int | None:
     if sources(prev) != sources(run_id) or quotas(prev) != quotas(run_id):
         return None
     for table in ("message_versions", "folder_versions"):
-        changed = conn.execute(
-            f"SELECT 1 FROM {table} WHERE first_run = ? OR gone_run = ? LIMIT 1",
-            (run_id, run_id),
-        ).fetchone()
-        if changed:
-            return None
+        for column in ("first_run", "gone_run"):  # two indexed look-ups, not one OR scan
+            changed = conn.execute(
+                f"SELECT 1 FROM {table} WHERE {column} = ? LIMIT 1", (run_id,)
+            ).fetchone()
+            if changed:
+                return None
     return prev
 
 

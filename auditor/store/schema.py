@@ -98,6 +98,7 @@ CREATE TABLE message_versions (
 CREATE INDEX message_versions_open ON message_versions (source_id, folder, gone_run);
 CREATE INDEX message_versions_span ON message_versions (source_id, first_run);
 CREATE INDEX message_versions_gone ON message_versions (gone_run);
+CREATE INDEX message_versions_first ON message_versions (first_run);
 
 CREATE TABLE attachment_versions (
     message_version_id INTEGER NOT NULL REFERENCES message_versions (id),

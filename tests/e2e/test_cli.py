@@ -282,3 +282,26 @@ def test_console_script_runs_as_a_user_would(tmp_path):
         [sys.executable, "-m", "auditor", "--version"], capture_output=True, text=True
     )
     assert module.returncode == 0 and "auditor" in module.stdout
+
+
+def test_unchanged_rescan_reuses_mail_findings_and_a_change_reruns_them(runner, tmp_path):
+    box = tmp_path / "box.mbox"
+    src = ROOT / "tests" / "data" / "mail" / "mbox" / "Inbox.mbox"
+    box.write_bytes(src.read_bytes())
+    _, first = scan_json(runner, tmp_path, "--no-host", "--mbox", str(box))
+    _, second = scan_json(runner, tmp_path, "--no-host", "--mbox", str(box))
+    assert second["findings"] == first["findings"]
+    db = Path(os.environ["AUDITOR_DB"])
+    conn = sqlite3.connect(db)
+    assert conn.execute("SELECT count(*) FROM rule_runs WHERE run_id = 2").fetchone()[0] > 0
+    # a changed mailbox: the rules run again and see the new message
+    with box.open("ab") as fh:
+        fh.write(
+            b"\nFrom a@example.org Mon Jan  1 00:00:00 2018\nFrom: a@example.org\n"
+            b"Message-ID: <dup-for-reuse@example.org>\nStatus: RO\n\nold\n"
+            b"\nFrom a@example.org Mon Jan  1 00:00:00 2018\nFrom: a@example.org\n"
+            b"Message-ID: <dup-for-reuse@example.org>\nStatus: RO\n\nold\n"
+        )
+    _, third = scan_json(runner, tmp_path, "--no-host", "--mbox", str(box))
+    dup = next(f for f in third["findings"] if f["rule_id"] == "MAIL005")
+    assert any(e["message_id"] == "<dup-for-reuse@example.org>" for e in dup["evidence"])

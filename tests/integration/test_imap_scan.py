@@ -484,3 +484,27 @@ def test_cpython_corpus_scans_without_failing(imap_account, tmp_path, cli, monke
     code, report, err = cli("--config", str(write_config(tmp_path, account_table(acct))))
     assert code in (0, 1), err
     assert report["mailboxes"][0]["messages"] == len(corpus)
+
+
+def test_helper_processes_split_a_big_folder_and_store_each_message_once(
+    imap_account, tmp_path, monkeypatch
+):
+    import auditor.collect.mail.imap as imap_mod
+
+    load(imap_account, 300)
+    monkeypatch.setattr(imap_mod, "PARALLEL_MIN", 10)
+    monkeypatch.setattr(imap_mod, "BATCH", 40)
+    db = tmp_path / "s.db"
+    conn = open_store(db)
+    run_id = writes.start_run(conn)
+    scanner, sconn = _scanner(imap_account, db, run_id)
+    sid = scanner.sink.source
+    scanner.helpers = 1
+    scanner.helper_sink = lambda: StoreFolderSink(open_store(db), sid, run_id)
+    stats = scanner.run()
+    rows = conn.execute(
+        "SELECT folder, uid, count(*) FROM messages WHERE run_id = ? GROUP BY folder, uid",
+        (run_id,),
+    ).fetchall()
+    assert len(rows) == 300 and all(n == 1 for _f, _u, n in rows)
+    assert stats.fetched == 300
