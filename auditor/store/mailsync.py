@@ -146,6 +146,20 @@ class StoreFolderSink:
             )
             self.conn.commit()
 
+    def reuse_quota(self) -> bool:
+        """Copy the last run's quota of this account into this run; False if there is none."""
+        with writes.writing(self.conn, "quota"):
+            cur = self.conn.execute(
+                "INSERT INTO quota_facts (run_id, source_id, root, used_bytes, limit_bytes, "
+                "used_messages, limit_messages) SELECT ?, source_id, root, used_bytes, "
+                "limit_bytes, used_messages, limit_messages FROM quota_facts "
+                "WHERE source_id = ? AND run_id = (SELECT max(run_id) FROM quota_facts "
+                "WHERE source_id = ? AND run_id < ?)",
+                (self.run_id, self.source, self.source, self.run_id),
+            )
+            self.conn.commit()
+        return cur.rowcount > 0
+
     def finish(self, folders: list[str]) -> None:
         """Folders the server no longer lists are gone, with their mail and sync state."""
         writes.close_missing_folders(self.conn, self.source, self.run_id, folders)

@@ -251,6 +251,13 @@ def test_quota_is_stored_and_the_rule_fires_at_80_percent(imap_account, tmp_path
     quota = next(f for f in report["findings"] if f["rule_id"] == "MAIL006")
     assert quota["evidence"][0]["limit_bytes"] == 10 * 1024 * 1024
     assert quota["evidence"][0]["used_percent"] >= 80
+    # an unchanged rescan keeps the quota (copied, since no folder moved)
+    code, again, err = cli("--config", str(write_config(tmp_path, account_table(acct))))
+    quota_again = next(f for f in again["findings"] if f["rule_id"] == "MAIL006")
+    assert quota_again["evidence"] == quota["evidence"]
+    conn = sqlite3.connect(tmp_path / "store.sqlite3")
+    rows = conn.execute("SELECT run_id, used_bytes FROM quotas ORDER BY run_id").fetchall()
+    assert len(rows) == 2 and rows[0][1] == rows[1][1]
 
 
 def test_imaps_verifies_the_certificate(imap_account, tmp_path, cli, monkeypatch):

@@ -127,6 +127,7 @@ class FolderSink(Protocol):
         used_messages: int | None,
         limit_messages: int | None,
     ) -> None: ...
+    def reuse_quota(self) -> bool: ...
     def finish(self, folders: list[str]) -> None: ...
 
 
@@ -466,7 +467,9 @@ class AccountScanner:
                     folders = list_folders(client, self.account, entries)
                     if self.count_total:  # one STATUS per folder: only for a progress bar
                         self._total = sum(self._exists(client, f) for f in folders)
-                    self._quota(client)
+                    # usage cannot have moved if no folder did: keep the last answer
+                    if not (self._nothing_moved(entries, folders) and self.sink.reuse_quota()):
+                        self._quota(client)
                 for folder in folders:
                     if folder.name in done_folders:
                         continue
@@ -521,6 +524,16 @@ class AccountScanner:
                 count[0] if count else None,
                 count[1] if count else None,
             )
+
+    def _nothing_moved(self, entries: list | None, folders: list[_Folder]) -> bool:
+        """True when LIST-STATUS shows every folder of the account exactly as last stored."""
+        if entries is None or len(folders) != len(self._status):
+            return False  # no LIST-STATUS, or folders we do not track (excluded, \Noselect)
+        return all(
+            self._unchanged(self.sink.state(f.name), self._status[f.server_name])
+            for f in folders
+            if f.server_name in self._status
+        )
 
     def _unchanged(self, before: FolderState | None, now: FolderState) -> bool:
         return (
