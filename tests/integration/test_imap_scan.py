@@ -515,3 +515,25 @@ def test_helper_processes_split_a_big_folder_and_store_each_message_once(
     ).fetchall()
     assert len(rows) == 300 and all(n == 1 for _f, _u, n in rows)
     assert stats.fetched == 300
+
+
+def test_scan_fast_path_gives_the_same_facts_as_the_full_parser(imap_account):
+    from auditor.collect.mail.fetch_parser import parse_scan_fetch
+    from auditor.collect.mail.imap import _HEADER_ITEM, message_from_fetch
+
+    acct = imap_account
+    acct.client().logout()
+    for _name, raw in cpython_corpus_messages():
+        acct.server.deliver(acct.user, "INBOX", raw)
+    for m in generate_messages(400, seed=31, light=True):
+        acct.server.deliver(acct.user, "INBOX", m.raw)
+    client = acct.client()
+    client.select_folder("INBOX", readonly=True)
+    uids = client.search("ALL")
+    data = fetch_raw(
+        client, uids, f"UID RFC822.SIZE INTERNALDATE FLAGS BODYSTRUCTURE {_HEADER_ITEM}"
+    )
+    client.logout()
+    full = {f[b"UID"]: message_from_fetch(f[b"UID"], f) for _s, f in parse_fetch(data)}
+    fast = {f[b"UID"]: message_from_fetch(f[b"UID"], f) for _s, f in parse_scan_fetch(data)}
+    assert fast == full and len(fast) == len(uids)

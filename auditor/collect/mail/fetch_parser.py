@@ -107,3 +107,76 @@ def parse_fetch(data: Iterable[Any]) -> Iterator[tuple[int, dict[bytes, Any]]]:
                 value = BodyData.create(value) if type(value) is tuple and value else value
             fields[name] = value
         yield int(seq_tok), fields
+
+
+# --- the common case, without tokenising ------------------------------------------------
+# Most FETCH answers of a scan look exactly like this (Dovecot, and most servers, answer in
+# the order asked): the scalars, the BODYSTRUCTURE, then the header fields as a literal.
+_FAST_HEAD = re.compile(
+    rb"(\d+) \(UID (\d+) RFC822\.SIZE (\d+) INTERNALDATE (\"[^\"]*\") FLAGS \(([^()]*)\)"
+    rb" BODYSTRUCTURE (\(.*\)) (BODY\[HEADER\.FIELDS \([^()\]]*\)\]) \{\d+\}",
+    re.DOTALL,
+)
+# A leaf part: ("type" "subtype" followed by its parameter list or NIL (RFC 3501 7.4.2).
+_LEAF = re.compile(rb'\("([^"]*)" "([^"]*)" (?:\(|NIL)')
+_NAMED = re.compile(rb'"(?:NAME|FILENAME|ATTACHMENT)\*?|(?:NAME|FILENAME)\*', re.IGNORECASE)
+_TEXT_LEAVES = {(b"text", b"plain"), (b"text", b"html")}
+
+
+def _only_text(bs: bytes) -> bool:
+    """True when a BODYSTRUCTURE surely has no attachment: text/plain and text/html leaves
+    only, no name, no disposition, nothing escaped or sent as a literal."""
+    if b"\\" in bs or b"{" in bs or _NAMED.search(bs):
+        return False
+    leaves = _LEAF.findall(bs)
+    return bool(leaves) and all((t.lower(), s.lower()) in _TEXT_LEAVES for t, s in leaves)
+
+
+_MESSAGE_START = re.compile(rb"\d+ \(UID \d+ ")
+
+
+def _starts_message(item: Any) -> bool:
+    line = item[0] if type(item) is tuple else item
+    return bool(line) and _MESSAGE_START.match(line) is not None
+
+
+def parse_scan_fetch(data: list[Any]) -> list[tuple[int, dict[bytes, Any]]]:
+    """Like `parse_fetch` for the scan's own FETCH, reading the common shape with one regular
+    expression per message and tokenising a BODYSTRUCTURE only when it may hold attachments.
+    A text-only message gets BODYSTRUCTURE None (no attachments). A message of any other
+    shape goes through `parse_fetch` alone."""
+    out: list[tuple[int, dict[bytes, Any]]] = []
+    n = len(data)
+    i = 0
+    while i < n:
+        item = data[i]
+        match = None
+        if type(item) is tuple and i + 1 < n and data[i + 1] == b")":
+            match = _FAST_HEAD.fullmatch(item[0])
+        if match is None:
+            j = i + 1
+            while j < n and not _starts_message(data[j]):
+                j += 1
+            out.extend(parse_fetch(data[i:j]))
+            i = j
+            continue
+        seq, uid, size, date, flags, bs, header_key = match.groups()
+        if _only_text(bs):
+            structure = None
+        else:
+            structure = next(parse_fetch([b"0 (BODYSTRUCTURE " + bs + b")"]))[1][b"BODYSTRUCTURE"]
+        out.append(
+            (
+                int(seq),
+                {
+                    b"UID": int(uid),
+                    b"RFC822.SIZE": int(size),
+                    b"INTERNALDATE": date[1:-1],
+                    b"FLAGS": tuple(flags.split()),
+                    b"BODYSTRUCTURE": structure,
+                    header_key.upper(): item[1],
+                },
+            )
+        )
+        i += 2
+    return out

@@ -26,7 +26,7 @@ from imapclient.imap_utf7 import decode as decode_utf7
 from imapclient.imapclient import SocketTimeout
 from imapclient.response_parser import parse_response
 
-from auditor.collect.mail.fetch_parser import FetchParseError, parse_fetch
+from auditor.collect.mail.fetch_parser import FetchParseError, parse_fetch, parse_scan_fetch
 from auditor.collect.mail.folders import special_use_from_name
 from auditor.collect.mail.records import MessageFacts
 from auditor.errors import SourceError
@@ -599,9 +599,8 @@ class AccountScanner:
         self.stats.flag_changes += self.sink.set_flags(folder.name, updates)
 
     def _parsed(self, client: IMAPClient, uids: list[int], items: str) -> list[tuple[int, dict]]:
-        return [
-            (f[b"UID"], f) for _s, f in parse_fetch(fetch_raw(client, uids, items)) if b"UID" in f
-        ]
+        data = fetch_raw(client, uids, items)
+        return [(f[b"UID"], f) for _s, f in parse_scan_fetch(data) if b"UID" in f]
 
     def _parsed_resilient(
         self, client: IMAPClient, uids: list[int], items: str
@@ -662,9 +661,11 @@ class AccountScanner:
             os._exit(code)
 
     def _fetch_batches(self, client: IMAPClient, folder: _Folder, uids: list[int]) -> None:
-        items = f"UID RFC822.SIZE INTERNALDATE FLAGS {_HEADER_ITEM}"
+        # BODYSTRUCTURE before the header literal: the shape parse_scan_fetch reads fastest
+        items = "UID RFC822.SIZE INTERNALDATE FLAGS"
         if not self.bs_min:
             items += " BODYSTRUCTURE"
+        items += f" {_HEADER_ITEM}"
         if self.gmail:
             items += " X-GM-MSGID"
         for batch in _batches(uids):
