@@ -8,7 +8,7 @@ so a run holds the complete picture as of that run while a rescan writes only wh
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _V1 = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -253,6 +253,99 @@ CREATE VIEW latest_findings AS
     SELECT * FROM findings WHERE run_id = (SELECT id FROM latest_run_id);
 """
 
+# Version 2: what the machine probes see (hardware age, OS support, antivirus, batteries,
+# SMART), as new columns of host_facts (same shape, more facts) and three small tables.
+_HOST_COLUMNS_V2 = (
+    ("vendor", "TEXT"),
+    ("model", "TEXT"),
+    ("chassis", "TEXT"),
+    ("bios_vendor", "TEXT"),
+    ("bios_version", "TEXT"),
+    ("bios_date", "TEXT"),
+    ("cpu_launch_year", "INTEGER"),
+    ("age_years", "REAL"),
+    ("age_basis", "TEXT"),
+    ("uefi", "INTEGER"),
+    ("secure_boot", "INTEGER"),
+    ("tpm_version", "TEXT"),
+    ("os_product", "TEXT"),
+    ("os_label", "TEXT"),
+    ("os_eol", "TEXT"),
+    ("os_supported", "INTEGER"),
+    ("os_days_left", "INTEGER"),
+    ("os_support_source", "TEXT"),
+    ("win11_ready", "INTEGER"),
+    ("win11_blockers", "TEXT"),
+    ("av_protected", "INTEGER"),
+    ("probe_errors", "TEXT NOT NULL DEFAULT '[]'"),
+)
+HOST_COLUMNS_V2 = tuple(name for name, _type in _HOST_COLUMNS_V2)
+
+_V2 = (
+    "".join(f"ALTER TABLE host_facts ADD COLUMN {n} {t};\n" for n, t in _HOST_COLUMNS_V2)
+    + """
+CREATE TABLE antivirus_facts (
+    host_fact_id INTEGER NOT NULL REFERENCES host_facts (id),
+    product TEXT NOT NULL,
+    enabled INTEGER,
+    up_to_date INTEGER,
+    signature_date TEXT,
+    source TEXT NOT NULL
+);
+
+CREATE TABLE battery_facts (
+    host_fact_id INTEGER NOT NULL REFERENCES host_facts (id),
+    name TEXT NOT NULL,
+    design_capacity_wh REAL,
+    full_capacity_wh REAL,
+    health_percent REAL,
+    cycle_count INTEGER
+);
+
+CREATE TABLE smart_facts (
+    host_fact_id INTEGER NOT NULL REFERENCES host_facts (id),
+    device TEXT NOT NULL,
+    passed INTEGER,
+    power_on_hours INTEGER
+);
+
+DROP VIEW latest_hosts;
+DROP VIEW hosts;
+CREATE VIEW hosts AS
+    SELECT h.run_id, h.source, h.hostname, h.os_name, h.os_version, h.os_release,
+           h.cpu_model, h.cpu_cores_physical, h.cpu_cores_logical, h.ram_bytes, h.boot_time,
+           h.battery_present, h.battery_percent,
+           sd.total_bytes AS system_disk_bytes, sd.used_bytes AS system_disk_used_bytes,
+           CASE WHEN sd.total_bytes > 0
+                THEN round(100.0 * sd.used_bytes / sd.total_bytes, 1) END
+               AS system_disk_used_percent,
+           sd.rotational AS system_disk_rotational,
+           h.vendor, h.model, h.chassis, h.bios_vendor, h.bios_version, h.bios_date,
+           h.cpu_launch_year, h.age_years, h.age_basis, h.uefi, h.secure_boot, h.tpm_version,
+           h.os_product, h.os_label, h.os_eol, h.os_supported, h.os_days_left,
+           h.os_support_source, h.win11_ready, h.win11_blockers, h.av_protected,
+           (SELECT min(b.health_percent) FROM battery_facts b WHERE b.host_fact_id = h.id)
+               AS battery_health_percent
+    FROM host_facts h
+    LEFT JOIN disk_facts sd ON sd.host_fact_id = h.id AND sd.is_system = 1;
+CREATE VIEW latest_hosts AS SELECT * FROM hosts WHERE run_id = (SELECT id FROM latest_run_id);
+
+CREATE VIEW antivirus AS
+    SELECT h.run_id, h.hostname, a.product, a.enabled, a.up_to_date, a.signature_date,
+           a.source
+    FROM antivirus_facts a JOIN host_facts h ON h.id = a.host_fact_id;
+CREATE VIEW latest_antivirus AS
+    SELECT * FROM antivirus WHERE run_id = (SELECT id FROM latest_run_id);
+
+CREATE VIEW batteries AS
+    SELECT h.run_id, h.hostname, b.name, b.design_capacity_wh, b.full_capacity_wh,
+           b.health_percent, b.cycle_count
+    FROM battery_facts b JOIN host_facts h ON h.id = b.host_fact_id;
+CREATE VIEW latest_batteries AS
+    SELECT * FROM batteries WHERE run_id = (SELECT id FROM latest_run_id);
+"""
+)
+
 # MIGRATIONS[n] takes a store from version n to n + 1.
-MIGRATIONS: list[str] = [_V1]
+MIGRATIONS: list[str] = [_V1, _V2]
 assert len(MIGRATIONS) == SCHEMA_VERSION
