@@ -1,0 +1,781 @@
+"""Fleet inventory files: auditor's own format, GLPI's format, and reading auditor's back.
+
+An association's machines are rarely on one network the auditor can reach, so each one is
+inventoried where it stands (`auditor inventory` on a USB stick) and the files are brought
+together later. Two formats come out of the same records:
+
+- `auditor_inventory()`: auditor's own JSON document, lossless for the host records
+  (HostFacts with its disks, HardwareFacts, AntivirusFacts, BatteryFacts). `read_inventory()`
+  and `read_inventory_dir()` read it back into the same records. docs/inventory.md describes it.
+- `glpi_inventory()`: the inventory format of GLPI (github.com/glpi-project/inventory_format),
+  the one its agents send, for associations that already keep their assets in GLPI. Only keys
+  the schema defines are written; what GLPI has no place for stays in auditor's format.
+
+`write_inventory()` writes either document atomically and never replaces a file by accident.
+Reading never raises anything but `SourceError`, with one line that names the file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import math
+import os
+import re
+import tempfile
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any, NamedTuple, NoReturn
+
+from auditor import __version__
+from auditor.collect.host.records import (
+    AntivirusFacts,
+    BatteryFacts,
+    DiskFacts,
+    HardwareFacts,
+    HostFacts,
+    SmartFacts,
+)
+from auditor.errors import ConfigError, SourceError
+
+FORMAT_NAME = "auditor-inventory"
+INVENTORY_VERSION = 1  # the version this auditor writes; see docs/inventory.md, "Versions"
+
+# Upgrades of older documents, applied in a chain when reading: _UPGRADES[n] turns a version-n
+# document into a version n+1 one. Empty while version 1 is the only version there has been.
+_UPGRADES: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+
+_MAX_FILE_BYTES = 16 * 1024 * 1024  # a real inventory is a few kilobytes
+_MIB = 1024 * 1024  # GLPI agents count memory and volume sizes in MiB and call them MB
+_WRITE_COMMAND = "`auditor inventory`"
+
+
+class MachineInventory(NamedTuple):
+    """What one inventory file holds, as the records the collectors produce."""
+
+    host: HostFacts
+    hardware: HardwareFacts | None
+    antivirus: list[AntivirusFacts]
+    batteries: list[BatteryFacts]
+
+
+class InventoryExistsError(ConfigError, FileExistsError):
+    """`write_inventory` was asked to write over an existing file without `overwrite=True`."""
+
+
+# --------------------------------------------------------------------------------------------
+# Field tables: one per record, shared by the writer and the reader so that they cannot drift.
+# Kinds: "str", "int", "number", "bool"; a trailing "?" allows null. Whether a key is required
+# comes from the dataclass: a field without a default must be in the file.
+# --------------------------------------------------------------------------------------------
+
+_DISK_FIELDS = (
+    ("mountpoint", "str"),
+    ("device", "str"),
+    ("fstype", "str"),
+    ("total_bytes", "int"),
+    ("used_bytes", "int"),
+    ("rotational", "bool?"),
+    ("is_system", "bool"),
+)
+_HOST_FIELDS = (
+    ("hostname", "str"),
+    ("os_name", "str"),
+    ("os_version", "str"),
+    ("os_release", "str"),
+    ("cpu_model", "str?"),
+    ("cpu_cores_physical", "int?"),
+    ("cpu_cores_logical", "int?"),
+    ("ram_bytes", "int"),
+    ("boot_time", "str?"),
+    ("battery_present", "bool"),
+    ("battery_percent", "number?"),
+)
+# HostFacts.source is not stored: it says where a record came from, and for a record read
+# from a file that is the file itself (read_inventory sets it to the file's name).
+_HOST_LISTS = ("disks", "errors")
+_SMART_FIELDS = (
+    ("device", "str"),
+    ("passed", "bool?"),
+    ("power_on_hours", "int?"),
+)
+_HARDWARE_FIELDS = (
+    ("vendor", "str?"),
+    ("model", "str?"),
+    ("chassis", "str?"),
+    ("bios_vendor", "str?"),
+    ("bios_version", "str?"),
+    ("bios_date", "str?"),
+    ("cpu_launch_year", "int?"),
+    ("uefi", "bool?"),
+    ("secure_boot", "bool?"),
+    ("tpm_version", "str?"),
+)
+_HARDWARE_LISTS = ("smart", "errors")
+_ANTIVIRUS_FIELDS = (
+    ("product", "str"),
+    ("enabled", "bool?"),
+    ("up_to_date", "bool?"),
+    ("signature_date", "str?"),
+    ("source", "str"),
+)
+_BATTERY_FIELDS = (
+    ("name", "str"),
+    ("design_capacity_wh", "number?"),
+    ("full_capacity_wh", "number?"),
+    ("cycle_count", "int?"),
+)
+
+
+# --------------------------------------------------------------------------------------------
+# auditor's own format
+# --------------------------------------------------------------------------------------------
+
+
+def _plain(value: Any) -> Any:
+    """A record value as JSON can hold it: a non-finite float (never expected) becomes null."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _row(record: Any, fields: Iterable[tuple[str, str]]) -> dict[str, Any]:
+    return {key: _plain(getattr(record, key)) for key, _kind in fields}
+
+
+def _host_document(host: HostFacts) -> dict[str, Any]:
+    doc = _row(host, _HOST_FIELDS)
+    doc["disks"] = [_row(disk, _DISK_FIELDS) for disk in host.disks]
+    doc["errors"] = list(host.errors)
+    return doc
+
+
+def _hardware_document(hardware: HardwareFacts) -> dict[str, Any]:
+    doc = _row(hardware, _HARDWARE_FIELDS)
+    doc["smart"] = [_row(smart, _SMART_FIELDS) for smart in hardware.smart]
+    doc["errors"] = list(hardware.errors)
+    return doc
+
+
+def _aware(moment: datetime) -> datetime:
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError("generated_at must carry its time zone (datetime.now(UTC))")
+    return moment
+
+
+def auditor_inventory(
+    host: HostFacts,
+    *,
+    hardware: HardwareFacts | None = None,
+    antivirus: Iterable[AntivirusFacts] = (),
+    batteries: Iterable[BatteryFacts] = (),
+    generated_at: datetime,
+) -> dict[str, Any]:
+    """auditor's own inventory document for one machine; `read_inventory` reads it back.
+
+    Every field of the records is kept except `HostFacts.source`: a record read back from the
+    file gets the file's name as its source. `generated_at` must be timezone-aware; it is
+    written in ISO 8601 with its offset. docs/inventory.md describes every key.
+    """
+    return {
+        "format": FORMAT_NAME,
+        "version": INVENTORY_VERSION,
+        "generated_at": _aware(generated_at).isoformat(timespec="seconds"),
+        "host": _host_document(host),
+        "hardware": None if hardware is None else _hardware_document(hardware),
+        "antivirus": [_row(product, _ANTIVIRUS_FIELDS) for product in antivirus],
+        "batteries": [_row(battery, _BATTERY_FIELDS) for battery in batteries],
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# GLPI's format
+# --------------------------------------------------------------------------------------------
+
+# GLPI agents build their deviceid once, from the hostname and the time of their first run,
+# and keep it in their state file. auditor keeps no state, so the date-time part is fixed:
+# the same machine always gets the same deviceid, and GLPI keeps one agent entry for it.
+GLPI_DEVICEID_SUFFIX = "2000-01-01-00-00-00"
+_UNNAMED_HOST = "unnamed-host"  # GLPI's import rules refuse a computer without a name
+
+_GLPI_OS_NAMES = {"Darwin": "macOS"}
+# The kernel names GLPI agents report (Perl's $^O for Windows).
+_GLPI_KERNEL_NAMES = {"Linux": "linux", "Windows": "MSWin32", "Darwin": "darwin"}
+_GLPI_CHASSIS = {"laptop": "Laptop", "desktop": "Desktop", "server": "Server", "other": "Other"}
+
+_ISO_DATE_START = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:$|[T ])")
+_VERSION_NUMBER = re.compile(r"(?<![\w.])(\d+(?:\.\d+)*)(?![\w.])")
+_WINDOWS_RELEASE = re.compile(r"\s(\d{2}H\d|\d{4})$")  # "22H2", or before 20H2 "1909"
+_DRIVE_LETTER = re.compile(r"^([A-Za-z]:)[\\/]?$")
+_IPV4 = re.compile(r"^\d+(?:\.\d+){3}$")
+
+
+def _glpi_date(text: str | None) -> str | None:
+    """ "YYYY-MM-DD" from an ISO 8601 date or date-time, None when it is not one."""
+    match = _ISO_DATE_START.match(text or "")
+    if not match:
+        return None
+    try:
+        return date.fromisoformat(match.group(1)).isoformat()
+    except ValueError:
+        return None
+
+
+def _glpi_datetime(text: str | None) -> str | None:
+    """ "YYYY-MM-DD HH:MM:SS" in UTC (the schema's offsets need seconds, "+00:00:00", which no
+    ISO 8601 writer produces; agents write no offset at all)."""
+    try:
+        moment = datetime.fromisoformat(text or "")
+    except ValueError:
+        return None
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def glpi_machine_name(hostname: str) -> str:
+    """The name GLPI files the computer under: the short hostname, as agents report it."""
+    hostname = hostname.strip()
+    if not hostname:
+        return _UNNAMED_HOST
+    if _IPV4.match(hostname):
+        return hostname
+    return hostname.split(".", 1)[0] or hostname
+
+
+def glpi_deviceid(hostname: str) -> str:
+    """`<name>-YYYY-MM-DD-HH-MM-SS` as agents build it, with the fixed date-time above."""
+    return f"{glpi_machine_name(hostname)}-{GLPI_DEVICEID_SUFFIX}"
+
+
+def glpi_os_name_and_version(os_name: str, os_version: str) -> tuple[str, str | None]:
+    """GLPI's operating system `name` and `version` from auditor's os_name and os_version.
+
+    ("Linux", "Debian GNU/Linux 12 (bookworm)") -> ("Debian GNU/Linux", "12");
+    ("Windows", "Windows 11 Pro 23H2") -> ("Windows", "23H2");
+    ("Darwin", "macOS 14.4") -> ("macOS", "14.4"). The version is None when the text does not
+    carry one ("Arch Linux", "Windows 10 Pro" without its display version). GLPI names the
+    operating system after `full_name` when there is one, so `name` matters little.
+    """
+    text = " ".join(os_version.split())
+    if os_name == "Windows":
+        match = _WINDOWS_RELEASE.search(text)
+        if match and match.group(1).isdigit() and text.startswith("Windows Server"):
+            return "Windows", None  # "Windows Server 2022": the year names the product
+        return "Windows", match.group(1) if match else None
+    if os_name == "Darwin":
+        version = text.removeprefix("macOS").strip()
+        return "macOS", version or None
+    if os_name == "Linux":
+        match = _VERSION_NUMBER.search(text)
+        if match and match.start() > 0:
+            return text[: match.start()].strip(), match.group(1)
+        return text or "Linux", None
+    return _GLPI_OS_NAMES.get(os_name, os_name) or "Unknown", None
+
+
+def _glpi_operatingsystem(host: HostFacts) -> dict[str, Any]:
+    name, version = glpi_os_name_and_version(host.os_name, host.os_version)
+    section: dict[str, Any] = {"name": name}
+    if version:
+        section["version"] = version
+    if host.os_version:
+        section["full_name"] = host.os_version
+    if host.os_name in _GLPI_KERNEL_NAMES:
+        section["kernel_name"] = _GLPI_KERNEL_NAMES[host.os_name]
+    if host.os_release:
+        section["kernel_version"] = host.os_release
+    boot_time = _glpi_datetime(host.boot_time)
+    if boot_time:
+        section["boot_time"] = boot_time
+    if "." in host.hostname.strip(".") and not _IPV4.match(host.hostname):
+        section["fqdn"] = host.hostname
+    return section
+
+
+def _glpi_hardware(host: HostFacts, hardware: HardwareFacts | None) -> dict[str, Any]:
+    section: dict[str, Any] = {"name": glpi_machine_name(host.hostname)}
+    if host.ram_bytes > 0:
+        section["memory"] = host.ram_bytes // _MIB
+    if hardware and hardware.chassis:
+        chassis = hardware.chassis.strip()
+        section["chassis_type"] = _GLPI_CHASSIS.get(chassis.lower(), chassis)
+    return section
+
+
+def _glpi_secure_boot(hardware: HardwareFacts) -> str | None:
+    if hardware.secure_boot is True:
+        return "enabled"
+    if hardware.uefi is False:
+        return "unsupported"  # Secure Boot is a UEFI feature: a legacy BIOS has none
+    if hardware.secure_boot is False:
+        return "disabled"
+    return None
+
+
+def _glpi_bios(hardware: HardwareFacts) -> dict[str, Any]:
+    candidates = {
+        "bdate": _glpi_date(hardware.bios_date),
+        "bmanufacturer": hardware.bios_vendor,
+        "bversion": hardware.bios_version,
+        "smanufacturer": hardware.vendor,
+        "smodel": hardware.model,
+        "secure_boot": _glpi_secure_boot(hardware),
+    }
+    return {key: value for key, value in candidates.items() if value}
+
+
+def _glpi_cpus(host: HostFacts) -> list[dict[str, Any]]:
+    # One entry for the whole machine: psutil counts cores across sockets. `thread` is the
+    # number of threads of the processor, as in GLPI's own example and its "nbthreads" column
+    # (the schema's title, "threads per core", disagrees with both).
+    cpu: dict[str, Any] = {}
+    if host.cpu_model:
+        cpu["name"] = host.cpu_model
+    if host.cpu_cores_physical:
+        cpu["core"] = host.cpu_cores_physical
+    if host.cpu_cores_logical:
+        cpu["thread"] = host.cpu_cores_logical
+    return [cpu] if cpu else []
+
+
+def _glpi_drive(disk: DiskFacts) -> dict[str, Any]:
+    drive: dict[str, Any] = {}
+    letter = _DRIVE_LETTER.match(disk.mountpoint)
+    if letter:  # Windows: GLPI names the volume after its letter
+        drive["letter"] = letter.group(1).upper()
+        drive["systemdrive"] = disk.is_system
+        if disk.device and not _DRIVE_LETTER.match(disk.device):
+            drive["volumn"] = disk.device
+    else:  # elsewhere the schema's "type" is the mount point and "volumn" the device
+        drive["type"] = disk.mountpoint
+        if disk.device:
+            drive["volumn"] = disk.device
+    if disk.fstype:
+        drive["filesystem"] = disk.fstype
+    drive["total"] = max(disk.total_bytes, 0) // _MIB
+    drive["free"] = max(disk.total_bytes - disk.used_bytes, 0) // _MIB
+    return drive
+
+
+def _glpi_antivirus(product: AntivirusFacts) -> dict[str, Any]:
+    entry: dict[str, Any] = {"name": product.product}
+    if product.enabled is not None:
+        entry["enabled"] = product.enabled
+    if product.up_to_date is not None:
+        entry["uptodate"] = product.up_to_date
+    signatures = _glpi_date(product.signature_date)
+    if signatures:
+        entry["base_creation"] = signatures
+    return entry
+
+
+def _milliwatt_hours(watt_hours: float | None) -> int | None:
+    if watt_hours is None or not math.isfinite(watt_hours) or watt_hours < 0:
+        return None
+    return round(watt_hours * 1000)
+
+
+def _glpi_battery(battery: BatteryFacts) -> dict[str, Any]:
+    entry: dict[str, Any] = {"name": battery.name}
+    design = _milliwatt_hours(battery.design_capacity_wh)
+    if design is not None:
+        entry["capacity"] = design
+    full = _milliwatt_hours(battery.full_capacity_wh)
+    if full is not None:
+        entry["real_capacity"] = full
+    return entry
+
+
+def glpi_inventory(
+    host: HostFacts,
+    *,
+    hardware: HardwareFacts | None = None,
+    antivirus: Iterable[AntivirusFacts] = (),
+    batteries: Iterable[BatteryFacts] = (),
+    generated_at: datetime,
+) -> dict[str, Any]:
+    """The same machine as a GLPI inventory (what a GLPI agent sends), for GLPI 10 and later.
+
+    Sizes are in MiB, which GLPI and its agents call MB; dates are YYYY-MM-DD. Keys appear only
+    when auditor knows their value: the schema has no null. `generated_at` is accepted for
+    symmetry with `auditor_inventory` and checked, but GLPI's format has no place for it (GLPI
+    records when it imported the file).
+    """
+    _aware(generated_at)
+    content: dict[str, Any] = {"hardware": _glpi_hardware(host, hardware)}
+    if hardware is not None:
+        bios = _glpi_bios(hardware)
+        if bios:
+            content["bios"] = bios
+    content["operatingsystem"] = _glpi_operatingsystem(host)
+    cpus = _glpi_cpus(host)
+    if cpus:
+        content["cpus"] = cpus
+    if host.disks:
+        content["drives"] = [_glpi_drive(disk) for disk in host.disks]
+    antivirus_entries = [_glpi_antivirus(product) for product in antivirus]
+    if antivirus_entries:
+        content["antivirus"] = antivirus_entries
+    battery_entries = [_glpi_battery(battery) for battery in batteries]
+    if battery_entries:
+        content["batteries"] = battery_entries
+    content["versionclient"] = f"auditor-{__version__}"
+    return {
+        "deviceid": glpi_deviceid(host.hostname),
+        "action": "inventory",
+        "itemtype": "Computer",
+        "content": content,
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# Writing
+# --------------------------------------------------------------------------------------------
+
+
+def _fsync_directory(folder: Path) -> None:
+    """Make a rename durable (POSIX); Windows cannot open a directory and needs no such step."""
+    if os.name != "posix":
+        return
+    # Some filesystems (network shares) refuse; the file itself is already synced and in place.
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _publish_without_overwriting(tmp: Path, path: Path) -> None:
+    """Give `tmp` the name `path` only if nothing has it yet.
+
+    A hard link fails atomically when the name is taken. FAT and exFAT (USB sticks) have no
+    hard links: there the check and the rename are two steps.
+    """
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        raise
+    except OSError:
+        if path.exists():
+            raise FileExistsError(path) from None
+        os.replace(tmp, path)
+    else:
+        with contextlib.suppress(OSError):
+            tmp.unlink()  # the file is in place under its name; a leftover dot file is harmless
+
+
+def write_inventory(doc: Mapping[str, Any], path: Path, *, overwrite: bool = False) -> None:
+    """Write an inventory document (either format) as UTF-8 JSON, atomically.
+
+    The text goes to a temporary file in the same folder, is flushed to disk, then takes the
+    final name: a reader sees the old file or the whole new one, never half of it. An existing
+    file is replaced only with `overwrite=True`; otherwise `InventoryExistsError` (a
+    `ConfigError` and a `FileExistsError`) is raised and the file is left as it was. Missing
+    parent folders are created. Other failures raise `ConfigError` naming the file.
+    """
+    path = Path(path).expanduser()
+    text = json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    if not overwrite and path.exists():
+        raise InventoryExistsError(_exists_message(path))
+    tmp: Path | None = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        tmp = Path(name)
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if overwrite:
+            os.replace(tmp, path)
+        else:
+            try:
+                _publish_without_overwriting(tmp, path)
+            except FileExistsError:
+                raise InventoryExistsError(_exists_message(path)) from None
+        tmp = None
+        _fsync_directory(path.parent)
+    except InventoryExistsError:
+        raise
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        if isinstance(exc, FileExistsError | NotADirectoryError):
+            blocker = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
+            if blocker is not None:
+                reason = f"{blocker} is a file, not a folder"
+        raise ConfigError(f"{path}: cannot write the inventory ({reason})") from None
+    finally:
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+
+
+def _exists_message(path: Path) -> str:
+    return f"{path}: already exists, not overwritten (choose another name or allow overwriting)"
+
+
+# --------------------------------------------------------------------------------------------
+# Reading auditor's format back
+# --------------------------------------------------------------------------------------------
+
+_KIND_NAMES = {
+    "str": "text",
+    "int": "a whole number",
+    "number": "a number",
+    "bool": "true or false",
+    "list": "a list",
+    "object": "an object",
+}
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return f"the number {value}"
+    if isinstance(value, str):
+        shown = value if len(value) <= 40 else value[:37] + "..."
+        return f"the text {json.dumps(shown, ensure_ascii=False)}"
+    if isinstance(value, list):
+        return "a list"
+    return "an object"
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+class _Reader:
+    """Checks a decoded document key by key; every failure is one line naming the file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def fail(self, problem: str) -> NoReturn:
+        raise SourceError(f"{self.path}: {_one_line(problem)}")
+
+    def value(self, obj: Mapping[str, Any], key: str, kind: str, where: str, required: bool):
+        place = f"{where}.{key}" if where else key
+        if key not in obj:
+            if required:
+                self.fail(f"required key {place} is missing")
+            return None
+        value = obj[key]
+        nullable = kind.endswith("?")
+        base = kind.rstrip("?")
+        if value is None and nullable:
+            return None
+        if not _is_kind(value, base):
+            expected = _KIND_NAMES[base] + (" or null" if nullable else "")
+            self.fail(f"{place} should be {expected}, not {_json_type(value)}")
+        return float(value) if base == "number" else value
+
+    def record(self, cls: type, obj: Any, fields: Iterable[tuple[str, str]], where: str):
+        if not isinstance(obj, dict):
+            self.fail(f"{where} should be an object, not {_json_type(obj)}")
+        required = _required_fields(cls)
+        values = {}
+        for key, kind in fields:
+            if key in obj or key in required:
+                values[key] = self.value(obj, key, kind, where, key in required)
+        return values
+
+    def items(self, obj: Mapping[str, Any], key: str, where: str, required: bool) -> list[Any]:
+        place = f"{where}.{key}" if where else key
+        if key not in obj:
+            if required:
+                self.fail(f"required key {place} is missing")
+            return []
+        value = obj[key]
+        if not isinstance(value, list):
+            self.fail(f"{place} should be a list, not {_json_type(value)}")
+        return value
+
+    def texts(self, obj: Mapping[str, Any], key: str, where: str) -> list[str]:
+        texts = self.items(obj, key, where, required=False)
+        for index, text in enumerate(texts):
+            if not isinstance(text, str):
+                self.fail(f"{where}.{key}[{index}] should be text, not {_json_type(text)}")
+        return list(texts)
+
+
+def _is_kind(value: Any, kind: str) -> bool:
+    if kind == "str":
+        return isinstance(value, str)
+    if kind == "bool":
+        return isinstance(value, bool)
+    if kind == "int":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind == "number":
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    raise AssertionError(kind)
+
+
+def _required_fields(cls: type) -> set[str]:
+    return {
+        f.name
+        for f in dataclasses.fields(cls)
+        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+    }
+
+
+def _host(reader: _Reader, obj: Any, source: str) -> HostFacts:
+    values = reader.record(HostFacts, obj, _HOST_FIELDS, "host")
+    disks = []
+    for index, item in enumerate(reader.items(obj, "disks", "host", required=False)):
+        where = f"host.disks[{index}]"
+        disks.append(DiskFacts(**reader.record(DiskFacts, item, _DISK_FIELDS, where)))
+    errors = reader.texts(obj, "errors", "host")
+    return HostFacts(**values, disks=disks, errors=errors, source=source)
+
+
+def _hardware(reader: _Reader, obj: Any) -> HardwareFacts | None:
+    if obj is None:
+        return None
+    values = reader.record(HardwareFacts, obj, _HARDWARE_FIELDS, "hardware")
+    smart = []
+    for index, item in enumerate(reader.items(obj, "smart", "hardware", required=False)):
+        where = f"hardware.smart[{index}]"
+        smart.append(SmartFacts(**reader.record(SmartFacts, item, _SMART_FIELDS, where)))
+    errors = reader.texts(obj, "errors", "hardware")
+    return HardwareFacts(**values, smart=smart, errors=errors)
+
+
+def _looks_like_glpi(doc: Mapping[str, Any]) -> bool:
+    return "deviceid" in doc and ("content" in doc or "action" in doc)
+
+
+def _decode(reader: _Reader, path: Path) -> Any:
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(_MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        reader.fail(f"cannot be read ({exc.strerror or type(exc).__name__})")
+    if len(data) > _MAX_FILE_BYTES:
+        reader.fail(f"too large to be an auditor inventory (over {_MAX_FILE_BYTES // _MIB} MB)")
+    if not data.strip():
+        reader.fail(f"empty file, not an auditor inventory (write it again with {_WRITE_COMMAND})")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        reader.fail("not JSON (not even UTF-8 text), so not an auditor inventory")
+    try:
+        return json.loads(text, parse_constant=_refuse_constant)
+    except json.JSONDecodeError as exc:
+        if exc.pos >= len(text.rstrip()):
+            reader.fail(
+                f"the JSON stops short at line {exc.lineno}: the file is truncated "
+                f"(an interrupted copy?); write it again with {_WRITE_COMMAND}"
+            )
+        reader.fail(f"not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})")
+    except ValueError as exc:  # NaN, Infinity
+        reader.fail(f"not valid JSON ({exc})")
+
+
+def _refuse_constant(name: str) -> NoReturn:
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def _current_document(reader: _Reader, doc: Any) -> dict[str, Any]:
+    """The document in the current version's shape, or a SourceError saying why not."""
+    theirs = "auditor reads back only its own format, written by " + _WRITE_COMMAND
+    if not isinstance(doc, dict):
+        reader.fail(f"not an auditor inventory (the JSON is {_json_type(doc)}); {theirs}")
+    if doc.get("format") != FORMAT_NAME:
+        if _looks_like_glpi(doc):
+            reader.fail(f"a GLPI inventory, not an auditor one; {theirs}")
+        reader.fail(f'not an auditor inventory (no "format": "{FORMAT_NAME}"); {theirs}')
+    version = reader.value(doc, "version", "int", "", required=True)
+    if version > INVENTORY_VERSION:
+        reader.fail(
+            f"written by a newer auditor (inventory version {version}; auditor {__version__} "
+            f"reads versions up to {INVENTORY_VERSION}): update auditor to read it"
+        )
+    if version < 1:
+        reader.fail(f"inventory version {version} does not exist (the first was 1)")
+    if any(step not in _UPGRADES for step in range(version, INVENTORY_VERSION)):
+        reader.fail(
+            f"inventory version {version} is too old for auditor {__version__}; "
+            f"write it again with {_WRITE_COMMAND}"
+        )
+    for step in range(version, INVENTORY_VERSION):
+        doc = _UPGRADES[step](doc)
+    return doc
+
+
+def _inventory(reader: _Reader, doc: Any, source: str) -> MachineInventory:
+    doc = _current_document(reader, doc)
+    generated_at = reader.value(doc, "generated_at", "str", "", required=True)
+    try:
+        datetime.fromisoformat(generated_at)
+    except ValueError:
+        reader.fail(f"generated_at should be an ISO 8601 date-time, not {_json_type(generated_at)}")
+    for key in ("host", "hardware"):
+        if key not in doc:
+            reader.fail(f"required key {key} is missing")
+    host = _host(reader, doc["host"], source)
+    hardware = _hardware(reader, doc["hardware"])
+    antivirus = [
+        AntivirusFacts(**reader.record(AntivirusFacts, item, _ANTIVIRUS_FIELDS, f"antivirus[{i}]"))
+        for i, item in enumerate(reader.items(doc, "antivirus", "", required=True))
+    ]
+    batteries = [
+        BatteryFacts(**reader.record(BatteryFacts, item, _BATTERY_FIELDS, f"batteries[{i}]"))
+        for i, item in enumerate(reader.items(doc, "batteries", "", required=True))
+    ]
+    return MachineInventory(host, hardware, antivirus, batteries)
+
+
+def read_inventory(path: Path) -> MachineInventory:
+    """Read an inventory that `write_inventory(auditor_inventory(...))` wrote.
+
+    Returns (host, hardware, antivirus, batteries); `host.source` is the file's name. Raises
+    `SourceError`, one line naming the file, when the file is not JSON or is truncated, is not
+    an auditor inventory (a GLPI one, say), comes from a newer auditor, or has a key missing
+    or of the wrong type. Documents from an older version this auditor still knows are read.
+    Keys it does not know are ignored.
+    """
+    path = Path(path)
+    reader = _Reader(path)
+    return _inventory(reader, _decode(reader, path), source=path.name)
+
+
+def _is_inventory_candidate(entry: Path) -> bool:
+    # Dot files are left out: "._name.json" are the AppleDouble files macOS leaves on USB
+    # sticks, and write_inventory's temporary files start with a dot too.
+    return entry.suffix.lower() == ".json" and not entry.name.startswith(".")
+
+
+def read_inventory_dir(folder: Path) -> tuple[list[MachineInventory], list[str]]:
+    """Read every `*.json` file of a folder (not its subfolders), in name order.
+
+    Returns the inventories read and one error line per file that could not be read (the
+    `SourceError` message, naming the file); a bad file never stops the others. Raises
+    `SourceError` only when the folder itself cannot be listed.
+    """
+    folder = Path(folder)
+    try:
+        entries = sorted(folder.iterdir(), key=lambda entry: entry.name)
+    except FileNotFoundError:
+        raise SourceError(f"{folder}: inventory folder not found") from None
+    except NotADirectoryError:
+        raise SourceError(f"{folder}: not a folder (give the folder of inventory files)") from None
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise SourceError(f"{folder}: inventory folder cannot be read ({reason})") from None
+    inventories: list[MachineInventory] = []
+    errors: list[str] = []
+    for entry in entries:
+        if not _is_inventory_candidate(entry) or entry.is_dir():
+            continue
+        try:
+            inventories.append(read_inventory(entry))
+        except SourceError as exc:
+            errors.append(str(exc))
+    return inventories, errors
