@@ -16,7 +16,7 @@ from rich.table import Table
 
 from auditor import __version__
 from auditor.config import SEVERITIES, Config, default_config_path, load_config
-from auditor.errors import AuditorError, ConfigError, StoreError
+from auditor.errors import AuditorError, ConfigError, SourceError, StoreError
 from auditor.i18n import default_language, pick_language, t
 
 HELP_LANG = default_language()  # --help is shown in the user's locale
@@ -125,6 +125,13 @@ def main() -> None:
 @click.option("--maildir", multiple=True, type=click.Path(path_type=Path), help=_h("maildir"))
 @click.option("--imap", "imap_urls", multiple=True, metavar="URL", help=_h("imap"))
 @click.option("--ca-file", type=click.Path(exists=True, dir_okay=False), help=_h("ca_file"))
+@click.option(
+    "--inventory",
+    "inventory_dirs",
+    multiple=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help=_h("inventory_dir"),
+)
 @click.option("--no-mail", is_flag=True, help=_h("no_mail"))
 @click.option("--no-host", is_flag=True, help=_h("no_host"))
 @_rules_dir_option
@@ -149,6 +156,7 @@ def scan(
     maildir: tuple[Path, ...],
     imap_urls: tuple[str, ...],
     ca_file: str | None,
+    inventory_dirs: tuple[Path, ...],
     no_mail: bool,
     no_host: bool,
     rules_dirs: tuple[Path, ...],
@@ -169,7 +177,7 @@ def scan(
     rules = _load_rules(rules_dirs, config)
     check_overrides(rules.rules, config.rule_params, config.disabled_rules, config.path)
 
-    request = ScanRequest(scan_host=not no_host)
+    request = ScanRequest(scan_host=not no_host, inventory_dirs=list(inventory_dirs))
     if not no_mail:
         if demo:
             from auditor.demo import DEMO_DATE, demo_mailbox_dir
@@ -510,3 +518,62 @@ def init(lang: str | None, config_path: Path | None) -> None:
         fh.write(template)
     path.chmod(0o600)
     click.echo(t(lang, "cli.init.written", path=str(path)))
+
+
+# --------------------------------------------------------------------------- inventory
+
+
+@main.command(help=_h("inventory"), epilog=_h("inventory_examples"))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["auditor", "glpi"]),
+    default="auditor",
+    show_default=True,
+    help=_h("inventory_format"),
+)
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), help=_h("output"))
+@click.option("--overwrite", is_flag=True, help=_h("overwrite"))
+@_lang_option
+@_debug_option
+def inventory(fmt: str, output: Path | None, overwrite: bool, lang: str | None) -> None:
+    from datetime import UTC, datetime
+
+    from auditor.collect.host.machine import collect_machine
+    from auditor.inventory import auditor_inventory, glpi_inventory, write_inventory
+
+    lang = pick_language(lang)
+    machine = collect_machine()
+    build = glpi_inventory if fmt == "glpi" else auditor_inventory
+    doc = build(
+        machine.host,
+        hardware=machine.hardware,
+        antivirus=machine.antivirus,
+        batteries=machine.batteries,
+        generated_at=datetime.now(UTC),
+    )
+    if output is None:
+        click.echo(json.dumps(doc, ensure_ascii=False, indent=2))
+        return
+    write_inventory(doc, output, overwrite=overwrite)
+    click.echo(t(lang, "cli.inventory.written", path=str(output), host=machine.host.hostname))
+    for line in machine.host.errors:
+        click.echo(f"auditor: {machine.host.hostname}: {line}", err=True)
+
+
+# --------------------------------------------------------------------------- update-data
+
+
+@main.command("update-data", help=_h("update_data"))
+@click.option("--url", default=None, help=_h("update_url"))
+@_lang_option
+@_debug_option
+def update_data(url: str | None, lang: str | None) -> None:
+    from auditor.collect.host.os_support import API_BASE, OSDataError
+    from auditor.collect.host.os_support import update_data as refresh
+
+    try:
+        line = refresh(base_url=url or API_BASE)
+    except OSDataError as exc:
+        raise SourceError(str(exc)) from None
+    click.echo(line)

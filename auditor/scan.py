@@ -38,6 +38,7 @@ class ScanRequest:
     mail_sources: list[MailSource] = field(default_factory=list)
     imap_accounts: list[ImapAccount] = field(default_factory=list)
     scan_host: bool = True
+    inventory_dirs: list[Path] = field(default_factory=list)
     now: str | None = None  # the date rules judge by; default: the run's start
     imap_workers: int = 4  # accounts scanned at once, one connection each
 
@@ -148,11 +149,35 @@ def _scan_imap(
 
 
 def _store_host(conn: sqlite3.Connection, run_id: int, errors: list[str]) -> None:
-    from auditor.collect.host.system import collect_host
+    from auditor.collect.host.machine import collect_machine
 
-    host = collect_host()
-    errors.extend(f"{host.hostname}: {line}" for line in host.errors)
-    writes.insert_host(conn, run_id, host)
+    machine = collect_machine()
+    errors.extend(f"{machine.host.hostname}: {line}" for line in machine.host.errors)
+    writes.insert_machine(conn, run_id, machine)
+
+
+def _store_inventories(
+    conn: sqlite3.Connection, run_id: int, folder: Path, errors: list[str]
+) -> bool:
+    """Every inventory file of a folder (from `auditor inventory` on other machines).
+    A bad file is one line and the others still count; False when one was bad."""
+    from datetime import UTC, datetime
+
+    from auditor.collect.host.machine import judge
+    from auditor.inventory import read_inventory_dir
+
+    try:
+        machines, bad = read_inventory_dir(folder)
+    except SourceError as exc:
+        errors.append(str(exc))
+        return False
+    today = datetime.now(UTC).date()
+    for m in machines:
+        writes.insert_machine(
+            conn, run_id, judge(m.host, m.hardware, m.antivirus, m.batteries, today)
+        )
+    errors.extend(bad)
+    return not bad
 
 
 def _judge(
@@ -241,6 +266,9 @@ def run_scan(
         imap_ok, imap_errors = _scan_imap(conn, db_path, run_id, request, imap_progress)
         partial |= not imap_ok
         errors.extend(imap_errors)
+    for folder in request.inventory_dirs:
+        progress(str(folder))
+        partial |= not _store_inventories(conn, run_id, folder, errors)
     if request.scan_host:
         progress("host")
         try:

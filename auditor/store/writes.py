@@ -7,11 +7,15 @@ import json
 import sqlite3
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from auditor import __version__
 from auditor.collect.host.records import HostFacts
 from auditor.collect.mail.records import FolderFacts, MessageFacts
 from auditor.errors import StoreError
+
+if TYPE_CHECKING:
+    from auditor.collect.host.machine import Machine
 
 
 def now_iso() -> str:
@@ -250,44 +254,109 @@ def close_missing_folders(
         conn.commit()
 
 
-def insert_host(conn: sqlite3.Connection, run_id: int, host: HostFacts) -> int:
+def insert_machine(conn: sqlite3.Connection, run_id: int, machine: Machine) -> int:
+    """One machine's facts for one run: the host row, its disks, antivirus, batteries, SMART."""
+    host, hw = machine.host, machine.hardware
+    support, ready = machine.support, machine.readiness
+
+    def flag(value: bool | None) -> int | None:
+        return None if value is None else int(value)
+
+    columns = {
+        "run_id": run_id,
+        "source": host.source,
+        "hostname": host.hostname,
+        "os_name": host.os_name,
+        "os_version": host.os_version,
+        "os_release": host.os_release,
+        "cpu_model": host.cpu_model,
+        "cpu_cores_physical": host.cpu_cores_physical,
+        "cpu_cores_logical": host.cpu_cores_logical,
+        "ram_bytes": host.ram_bytes,
+        "boot_time": host.boot_time,
+        "battery_present": int(host.battery_present),
+        "battery_percent": host.battery_percent,
+        "vendor": hw.vendor if hw else None,
+        "model": hw.model if hw else None,
+        "chassis": hw.chassis if hw else None,
+        "bios_vendor": hw.bios_vendor if hw else None,
+        "bios_version": hw.bios_version if hw else None,
+        "bios_date": hw.bios_date if hw else None,
+        "cpu_launch_year": hw.cpu_launch_year if hw else None,
+        "age_years": machine.age_years,
+        "age_basis": machine.age_basis,
+        "uefi": flag(hw.uefi) if hw else None,
+        "secure_boot": flag(hw.secure_boot) if hw else None,
+        "tpm_version": hw.tpm_version if hw else None,
+        "os_product": support.product if support else None,
+        "os_label": support.label if support else None,
+        "os_eol": support.eol.isoformat() if support and support.eol else None,
+        "os_supported": flag(support.supported) if support else None,
+        "os_days_left": support.days_left if support else None,
+        "os_support_source": support.source if support else None,
+        "win11_ready": flag(ready.ready) if ready else None,
+        "win11_blockers": " ".join(ready.blockers) if ready else None,
+        "av_protected": flag(machine.av_protected),
+        "probe_errors": json.dumps(host.errors, ensure_ascii=False),
+    }
     with writing(conn, f"host {host.hostname}"):
+        names = ", ".join(columns)
+        marks = ", ".join("?" * len(columns))
         cur = conn.execute(
-            "INSERT INTO host_facts (run_id, source, hostname, os_name, os_version, os_release, "
-            "cpu_model, cpu_cores_physical, cpu_cores_logical, ram_bytes, boot_time, "
-            "battery_present, battery_percent) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                run_id,
-                host.source,
-                host.hostname,
-                host.os_name,
-                host.os_version,
-                host.os_release,
-                host.cpu_model,
-                host.cpu_cores_physical,
-                host.cpu_cores_logical,
-                host.ram_bytes,
-                host.boot_time,
-                int(host.battery_present),
-                host.battery_percent,
-            ),
+            f"INSERT INTO host_facts ({names}) VALUES ({marks})", tuple(columns.values())
         )
+        hid = cur.lastrowid
         conn.executemany(
             "INSERT INTO disk_facts (host_fact_id, mountpoint, device, fstype, total_bytes, "
             "used_bytes, rotational, is_system) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 (
-                    cur.lastrowid,
+                    hid,
                     d.mountpoint,
                     d.device,
                     d.fstype,
                     d.total_bytes,
                     d.used_bytes,
-                    None if d.rotational is None else int(d.rotational),
+                    flag(d.rotational),
                     int(d.is_system),
                 )
                 for d in host.disks
             ],
         )
+        conn.executemany(
+            "INSERT INTO antivirus_facts (host_fact_id, product, enabled, up_to_date, "
+            "signature_date, source) VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                (hid, a.product, flag(a.enabled), flag(a.up_to_date), a.signature_date, a.source)
+                for a in machine.antivirus
+            ],
+        )
+        conn.executemany(
+            "INSERT INTO battery_facts (host_fact_id, name, design_capacity_wh, "
+            "full_capacity_wh, health_percent, cycle_count) VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    hid,
+                    b.name,
+                    b.design_capacity_wh,
+                    b.full_capacity_wh,
+                    b.health_percent,
+                    b.cycle_count,
+                )
+                for b in machine.batteries
+            ],
+        )
+        conn.executemany(
+            "INSERT INTO smart_facts (host_fact_id, device, passed, power_on_hours) "
+            "VALUES (?, ?, ?, ?)",
+            [(hid, s.device, flag(s.passed), s.power_on_hours) for s in (hw.smart if hw else [])],
+        )
         conn.commit()
-    return int(cur.lastrowid)
+    return int(hid)
+
+
+def insert_host(conn: sqlite3.Connection, run_id: int, host: HostFacts) -> int:
+    """A host seen only through the first-cut collector (no probes)."""
+    from auditor.collect.host.machine import Machine
+
+    return insert_machine(conn, run_id, Machine(host))
