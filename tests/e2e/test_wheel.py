@@ -63,3 +63,9 @@ def test_installed_wheel_runs_the_demo_scan(installed, tmp_path):
     report = json.loads(out.read_text(encoding="utf-8"))
     assert {"MAIL001", "MAIL003"} <= {f["rule_id"] for f in report["findings"]}
     assert report["hosts"] and report["mailboxes"][0]["account"] == "demo"
+
+
+def test_installed_wheel_writes_a_glpi_inventory_with_its_data_files(installed, tmp_path):
+    proc = _run(installed, tmp_path, "inventory", "--format", "glpi")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["content"]["hardware"]["name"]
