@@ -27,7 +27,7 @@ import platform
 import re
 import subprocess
 import tomllib
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
@@ -36,11 +36,11 @@ from typing import Any
 
 import psutil
 
+from auditor.collect.host.commands import Runner, run_command
 from auditor.collect.host.records import AntivirusFacts
 
 # (argv, timeout in seconds) -> (returncode, stdout, stderr). Raises FileNotFoundError when the
 # program is missing and subprocess.TimeoutExpired when it runs past the timeout.
-Runner = Callable[[list[str], float], tuple[int, str, str]]
 
 COMMAND_TIMEOUT = 10.0  # seconds, for every command this module starts
 
@@ -465,24 +465,6 @@ def protected(
 # --------------------------------------------------------------------------------------------
 # Probing
 # --------------------------------------------------------------------------------------------
-
-
-def run_command(argv: list[str], timeout: float) -> tuple[int, str, str]:
-    """The default Runner: no shell, no console window, nothing on stdin, output decoded as
-    UTF-8 (a BOM is dropped). subprocess.run kills the program when the timeout expires."""
-    done = subprocess.run(
-        argv,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        timeout=timeout,
-        check=False,
-        creationflags=getattr(subprocess, "CREATE_NO_WINDOW", 0),  # Windows only
-    )
-    return (
-        done.returncode,
-        done.stdout.decode("utf-8-sig", errors="replace"),
-        done.stderr.decode("utf-8-sig", errors="replace"),
-    )
 
 
 def powershell_exe(environ: Mapping[str, str] = os.environ) -> str:

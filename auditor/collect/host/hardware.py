@@ -33,19 +33,15 @@ import platform
 import re
 import shutil
 import subprocess
-import sys
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from auditor.collect.host.commands import Runner, run_command
 from auditor.collect.host.cpu_years import cpu_launch_year
 from auditor.collect.host.records import HardwareFacts, SmartFacts
-
-# (argv, timeout in seconds) -> (exit code, stdout, stderr). Raises FileNotFoundError when the
-# program is missing and subprocess.TimeoutExpired when it runs past the timeout.
-Runner = Callable[[list[str], float], tuple[int, str, str]]
 
 DEFAULT_TIMEOUT = 10.0
 SMARTCTL_TIMEOUT = 20.0  # a sleeping disk may take seconds to spin up and answer
@@ -60,29 +56,6 @@ EFI_DIR = Path("firmware/efi")
 SECURE_BOOT_VAR = "SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c"
 
 SYSTEM_PROFILER = "/usr/sbin/system_profiler"
-
-
-def run_command(argv: list[str], timeout: float) -> tuple[int, str, str]:
-    """Run a program without a shell and return (exit code, stdout, stderr) as text.
-
-    Raises FileNotFoundError when the program does not exist and subprocess.TimeoutExpired
-    when it runs longer than `timeout` seconds (the child is killed first).
-    """
-    creationflags = 0
-    if sys.platform == "win32":
-        creationflags = subprocess.CREATE_NO_WINDOW  # no console window flashing on screen
-    done = subprocess.run(
-        argv,
-        capture_output=True,
-        stdin=subprocess.DEVNULL,
-        text=True,
-        encoding="utf-8",
-        errors="replace",
-        timeout=timeout,
-        check=False,
-        creationflags=creationflags,
-    )
-    return done.returncode, done.stdout, done.stderr
 
 
 # --------------------------------------------------------------------------------------------

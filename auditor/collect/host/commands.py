@@ -1,0 +1,29 @@
+"""Running the OS's own tools (PowerShell, system_profiler, smartctl, powercfg) for probes."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Callable
+
+# (argv, timeout in seconds) -> (exit code, stdout, stderr). Raises FileNotFoundError when the
+# program does not exist and subprocess.TimeoutExpired when it runs too long. Tests pass a
+# fake one that returns recorded outputs.
+Runner = Callable[[list[str], float], tuple[int, str, str]]
+
+
+def run_command(argv: list[str], timeout: float) -> tuple[int, str, str]:
+    """The default Runner: no shell, no console window, nothing on stdin, output decoded as
+    UTF-8 (a BOM is dropped). subprocess.run kills the program when the timeout expires."""
+    done = subprocess.run(
+        argv,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        timeout=timeout,
+        check=False,
+        creationflags=getattr(subprocess, "CREATE_NO_WINDOW", 0),  # Windows only
+    )
+    return (
+        done.returncode,
+        done.stdout.decode("utf-8-sig", errors="replace"),
+        done.stderr.decode("utf-8-sig", errors="replace"),
+    )
