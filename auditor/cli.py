@@ -87,11 +87,11 @@ def _rules_dir_option(f):
     )(f)
 
 
-def _load_rules(rules_dirs: tuple[Path, ...], config: Config):
+def _load_rules(rules_dirs: tuple[Path, ...], config: Config, schema=None):
     from auditor.rules.loader import load_rules
 
     extra = [*rules_dirs, *[Path(d).expanduser() for d in config.rules_dirs]]
-    return load_rules(extra)
+    return load_rules(extra, schema)
 
 
 def _store_path(db_path: Path | None, config: Config) -> Path:
@@ -174,8 +174,14 @@ def scan(
 
     config = _load(config_path)
     lang = pick_language(lang or config.language)
-    rules = _load_rules(rules_dirs, config)
-    check_overrides(rules.rules, config.rule_params, config.disabled_rules, config.path)
+    db = _store_path(db_path, config)
+    conn = open_store(db)
+    try:
+        rules = _load_rules(rules_dirs, config, schema=conn)  # EXPLAIN against the store
+        check_overrides(rules.rules, config.rule_params, config.disabled_rules, config.path)
+    except BaseException:
+        conn.close()
+        raise
 
     request = ScanRequest(scan_host=not no_host, inventory_dirs=list(inventory_dirs))
     if not no_mail:
@@ -193,8 +199,6 @@ def scan(
     if not request.mail_sources and not request.imap_accounts and not no_mail and not quiet:
         err.print(t(lang, "cli.scan.no_mailbox"), highlight=False)
 
-    db = _store_path(db_path, config)
-    conn = open_store(db)
     try:
         show_progress = err.is_terminal and not quiet
         if show_progress:

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from auditor.collect.mail.records import FolderFacts
 from auditor.config import Config
 from auditor.errors import AuditorError, SourceError
 from auditor.plan import prioritise, score
@@ -24,6 +23,7 @@ from auditor.store import writes
 
 if TYPE_CHECKING:
     from auditor.collect.mail.imap import ImapAccount
+    from auditor.collect.mail.records import FolderFacts
 
 
 @dataclass

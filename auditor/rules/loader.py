@@ -144,10 +144,15 @@ def _parse_rule(raw: dict, where: str, check: sqlite3.Connection) -> Rule:
     )
 
 
-def load_rules(extra_dirs: list[Path] | None = None) -> LoadedRules:
-    """Every valid rule of the built-in packs and of `extra_dirs`, plus one line per problem."""
+def load_rules(
+    extra_dirs: list[Path] | None = None, schema: sqlite3.Connection | None = None
+) -> LoadedRules:
+    """Every valid rule of the built-in packs and of `extra_dirs`, plus one line per problem.
+
+    Queries are checked with EXPLAIN against `schema` (an open store of the current version),
+    or an empty in-memory store built for the purpose."""
     loaded = LoadedRules()
-    check = _empty_store()
+    check = schema or _empty_store()
     seen: dict[str, str] = {}
     dirs = [packaged_rules_dir(), *[Path(d) for d in extra_dirs or []]]
     for folder in dirs:
@@ -173,5 +178,6 @@ def load_rules(extra_dirs: list[Path] | None = None) -> LoadedRules:
                     continue
                 seen[rule.id] = str(pack)
                 loaded.rules.append(rule)
-    check.close()
+    if schema is None:
+        check.close()
     return loaded

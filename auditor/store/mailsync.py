@@ -7,10 +7,13 @@ batch is committed, so an interrupted scan resumes from what is already stored.
 from __future__ import annotations
 
 import sqlite3
+from typing import TYPE_CHECKING
 
 from auditor.collect.mail.imap import FolderState
-from auditor.collect.mail.records import MessageFacts
 from auditor.store import writes
+
+if TYPE_CHECKING:
+    from auditor.collect.mail.records import MessageFacts
 
 _COPY_COLUMNS = (
     "source_id, folder, uid, fingerprint, message_id, internal_date, size_bytes, "

@@ -10,12 +10,12 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from auditor import __version__
-from auditor.collect.host.records import HostFacts
-from auditor.collect.mail.records import FolderFacts, MessageFacts
 from auditor.errors import StoreError
 
 if TYPE_CHECKING:
     from auditor.collect.host.machine import Machine
+    from auditor.collect.host.records import HostFacts
+    from auditor.collect.mail.records import FolderFacts, MessageFacts
 
 
 def now_iso() -> str:

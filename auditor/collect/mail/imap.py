@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError, LoginError
@@ -28,8 +28,10 @@ from imapclient.response_parser import parse_response
 
 from auditor.collect.mail.fetch_parser import FetchParseError, parse_fetch, parse_scan_fetch
 from auditor.collect.mail.folders import special_use_from_name
-from auditor.collect.mail.records import MessageFacts
 from auditor.errors import SourceError
+
+if TYPE_CHECKING:
+    from auditor.collect.mail.records import MessageFacts
 
 HEADER_FIELDS = (
     "DATE FROM SUBJECT MESSAGE-ID LIST-ID LIST-UNSUBSCRIBE LIST-UNSUBSCRIBE-POST "
