@@ -80,3 +80,53 @@ def test_config_password_is_resolved_only_when_asked(monkeypatch):
 )
 def test_only_loopback_counts_as_loopback(host, expected):
     assert is_loopback(host) is expected
+
+
+def _account(**kw):
+    from auditor.collect.mail.imap import ImapAccount
+
+    base = dict(name="asso", host="127.0.0.1", username="u", secret=lambda: "pw", security="none")
+    base.update(kw)
+    return ImapAccount(**base)
+
+
+def test_unknown_host_is_one_clear_line(monkeypatch):
+    import socket
+
+    from auditor.collect.mail.imap import connect
+    from auditor.errors import SourceError
+
+    def no_such_host(*args, **kwargs):
+        raise socket.gaierror(-2, "Name or service not known")
+
+    monkeypatch.setattr(socket, "getaddrinfo", no_such_host)
+    with pytest.raises(SourceError, match=r"^asso: unknown host imap.invalid$"):
+        connect(_account(host="imap.invalid", security="tls"))
+
+
+def test_server_without_imap4rev1_is_one_clear_line():
+    import socket
+    import threading
+
+    from auditor.collect.mail.imap import connect
+    from auditor.errors import SourceError
+
+    server = socket.create_server(("127.0.0.1", 0))
+
+    def old_server():
+        conn, _ = server.accept()
+        with conn:
+            conn.sendall(b"* OK [CAPABILITY IMAP4] an old server\r\n")
+            data = b""
+            while b"\r\n" not in data:
+                data += conn.recv(1024)
+            tag = data.split(b" ", 1)[0]
+            conn.sendall(b"* CAPABILITY IMAP4\r\n" + tag + b" OK done\r\n")
+            conn.recv(1024)
+
+    threading.Thread(target=old_server, daemon=True).start()
+    try:
+        with pytest.raises(SourceError, match="does not speak IMAP4rev1"):
+            connect(_account(port=server.getsockname()[1]))
+    finally:
+        server.close()
