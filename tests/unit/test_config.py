@@ -121,3 +121,14 @@ def test_unset_environment_variable_is_named(monkeypatch):
     monkeypatch.delenv("NOPE_PW", raising=False)
     with pytest.raises(ConfigError, match="NOPE_PW is not set"):
         resolve_secret("acct", env="NOPE_PW")
+
+
+def test_the_example_config_is_valid_and_names_real_rules():
+    from auditor.rules.engine import check_overrides
+    from auditor.rules.loader import load_rules
+
+    example = Path(__file__).parents[2] / "examples" / "auditor.toml"
+    cfg = load_config(example)
+    assert [a.name for a in cfg.accounts] == ["Accueil", "Trésorerie"]
+    assert cfg.accounts[1].security == "tls" and cfg.accounts[1].port is None
+    check_overrides(load_rules().rules, cfg.rule_params, cfg.disabled_rules, cfg.path)
