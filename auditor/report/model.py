@@ -124,7 +124,7 @@ def build_report(
     ):
         rule = rules.get(f["rule_id"])
         plan.setdefault(f["plan_group"], []).append(f["rule_id"])
-        if f["bytes_reclaimable"] is not None:
+        if f["co2e_kg_per_year_low"] is not None:  # storage estimates (the only ones so far)
             figure_ids |= {"storage_gb_year_low", "storage_gb_year_high"}
         findings.append(
             {

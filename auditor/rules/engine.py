@@ -84,6 +84,9 @@ def _finding(rule: Rule, cursor: sqlite3.Cursor) -> Finding | None:
     count = 0
     reclaimable = 0
     has_bytes = "bytes_reclaimable" in columns
+    # what is stored and stays stored: its yearly footprint, without calling it reclaimable
+    has_footprint = "footprint_bytes" in columns and not has_bytes
+    footprint = 0
     rows = 0
     for row in cursor:
         rows += 1
@@ -91,11 +94,17 @@ def _finding(rule: Rule, cursor: sqlite3.Cursor) -> Finding | None:
         count += int(record.get(rule.count_column) or 0) if rule.count_column else 1
         if has_bytes:
             reclaimable += record.get("bytes_reclaimable") or 0
+        if has_footprint:
+            footprint += record.get("footprint_bytes") or 0
         if len(evidence) < EVIDENCE_KEPT:
             evidence.append(record)
     if rows == 0:
         return None
     finding = Finding(rule=rule, count=count, evidence=evidence, minutes=rule.minutes)
+    if has_footprint:
+        low, high = storage_co2e_kg_per_year(int(footprint))
+        finding.co2e_kg_per_year_low, finding.co2e_kg_per_year_high = low, high
+        finding.figures = {"storage_gb_year_low", "storage_gb_year_high"}
     if has_bytes:
         finding.bytes_reclaimable = int(reclaimable)
         low, high = storage_co2e_kg_per_year(finding.bytes_reclaimable)

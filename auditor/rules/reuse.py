@@ -19,7 +19,11 @@ from typing import Any
 from auditor.rules.engine import Finding
 from auditor.rules.loader import Rule
 
-_HOST_TABLES = re.compile(r"\b(?:latest_)?(?:hosts|disks|host_facts|disk_facts)\b", re.I)
+# Rules that read machines (new facts every run) or other runs (a comparison over time) are
+# never reused.
+_NOT_REUSABLE = re.compile(
+    r"\b(?:latest_)?(?:hosts|disks|host_facts|disk_facts|antivirus|batteries|runs)\b", re.I
+)
 
 
 def rule_digest(rule: Rule, params: dict[str, Any], now: str) -> str:
@@ -28,7 +32,7 @@ def rule_digest(rule: Rule, params: dict[str, Any], now: str) -> str:
 
 
 def reads_only_mail(rule: Rule) -> bool:
-    return not _HOST_TABLES.search(rule.sql)
+    return not _NOT_REUSABLE.search(rule.sql)
 
 
 def unchanged_previous_run(conn: sqlite3.Connection, run_id: int) -> int | None:

@@ -305,3 +305,23 @@ def test_unchanged_rescan_reuses_mail_findings_and_a_change_reruns_them(runner, 
     _, third = scan_json(runner, tmp_path, "--no-host", "--mbox", str(box))
     dup = next(f for f in third["findings"] if f["rule_id"] == "MAIL005")
     assert any(e["message_id"] == "<dup-for-reuse@example.org>" for e in dup["evidence"])
+
+
+def test_evaluate_over_time_growth_is_reported_against_the_previous_run(runner, tmp_path):
+    box = tmp_path / "grow.mbox"
+    src = ROOT / "tests" / "data" / "mail" / "mbox" / "Inbox.mbox"
+    box.write_bytes(src.read_bytes())
+    _, first = scan_json(runner, tmp_path, "--no-host", "--mbox", str(box))
+    assert "ECO002" not in {f["rule_id"] for f in first["findings"]}
+    footprint = next(f for f in first["findings"] if f["rule_id"] == "ECO001")
+    assert footprint["bytes_reclaimable"] is None and footprint["co2e_kg_per_year_high"] > 0
+    with box.open("ab") as fh:
+        fh.write(
+            b"\nFrom a@example.org Mon Jan  1 00:00:00 2024\nFrom: a@example.org\n"
+            b"Subject: big\n\n" + b"x" * 200_000 + b"\n"
+        )
+    _, second = scan_json(runner, tmp_path, "--no-host", "--mbox", str(box))
+    growth = next(f for f in second["findings"] if f["rule_id"] == "ECO002")
+    assert growth["evidence"][0]["growth_bytes"] > 200_000
+    _, third = scan_json(runner, tmp_path, "--no-host", "--mbox", str(box))
+    assert "ECO002" not in {f["rule_id"] for f in third["findings"]}  # unchanged: no growth
