@@ -581,3 +581,77 @@ def update_data(url: str | None, lang: str | None) -> None:
     except OSDataError as exc:
         raise SourceError(str(exc)) from None
     click.echo(line)
+
+
+# --------------------------------------------------------------------------- advise
+
+NEEDS = ("office", "video-calls", "photo", "video-editing")
+
+
+@main.command(help=_h("advise"), epilog=_h("advise_examples"))
+@click.option(
+    "--needs",
+    multiple=True,
+    type=click.Choice(NEEDS),
+    help=_h("needs"),
+)
+@click.option(
+    "--inventory",
+    "inventory_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help=_h("advise_inventory"),
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help=_h("format"),
+)
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), help=_h("output"))
+@_lang_option
+@_debug_option
+def advise(
+    needs: tuple[str, ...],
+    inventory_dir: Path | None,
+    fmt: str,
+    output: Path | None,
+    lang: str | None,
+) -> None:
+    from datetime import UTC, datetime
+
+    from auditor.advise import advice_to_dict, render_advice_text
+    from auditor.advise import advise as advise_machine
+    from auditor.collect.host.machine import collect_machine, judge
+
+    lang = pick_language(lang)
+    wanted = list(needs) or ["office", "video-calls"]
+    errors: list[str] = []
+    if inventory_dir is not None:
+        from auditor.inventory import read_inventory_dir
+
+        today = datetime.now(UTC).date()
+        found, errors = read_inventory_dir(inventory_dir)
+        machines = [judge(m.host, m.hardware, m.antivirus, m.batteries, today) for m in found]
+    else:
+        machines = [collect_machine()]
+    advices = [advise_machine(m, wanted, lang) for m in machines]
+    if fmt == "json":
+        text = json.dumps(
+            {"needs": wanted, "machines": [advice_to_dict(a) for a in advices]},
+            ensure_ascii=False,
+            indent=2,
+            default=str,
+        )
+    else:
+        text = render_advice_text(advices, lang)
+    if output:
+        _write_report(output, text + "\n")
+        click.echo(t(lang, "cli.scan.written", path=str(output)))
+    else:
+        click.echo(text)
+    for line in errors:
+        click.echo(f"auditor: {line}", err=True)
+    if errors:
+        sys.exit(EXIT_PARTIAL)

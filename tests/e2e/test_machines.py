@@ -237,3 +237,18 @@ def test_update_data_failure_is_one_line_and_exit_3(tmp_path, monkeypatch):
     assert result.exit_code == 3
     assert result.stderr.count("\n") == 1
     assert not list((tmp_path / "data").rglob("os_eol.json"))
+
+
+def test_advise_gives_each_machine_its_verdict_in_both_languages(tmp_path, inventories):
+    result = CliRunner().invoke(
+        main, ["advise", "--inventory", str(inventories), "--format", "json", "--lang", "en"]
+    )
+    assert result.exit_code == 0, result.output
+    verdicts = {m["hostname"]: m["verdict"] for m in json.loads(result.stdout)["machines"]}
+    assert verdicts == {
+        "pc-accueil": "free-os",
+        "portable-tresorier": "upgrade",
+        "pc-atelier": "keep",
+    }
+    fr = CliRunner().invoke(main, ["advise", "--inventory", str(inventories), "--lang", "fr"])
+    assert "garder" in fr.output and "€" in fr.output
