@@ -1,12 +1,23 @@
 """Every figure used for impact estimates, with its source. No magic numbers elsewhere.
 
-Published figures disagree by orders of magnitude (see ../shared/context/eco-figures.md in
-the project's design notes), so every estimate is a low-high range and names its sources.
+The figures live in `impact_figures.toml` next to this module (one table per figure: value,
+unit, source, year, URL, status). Published figures disagree by orders of magnitude (see
+eco-figures.md in the project's design notes), so every estimator returns a (low, high) range
+in kg CO2e, and `sources_for` names the figures behind it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from importlib.resources import files
+
+from auditor.errors import ConfigError
+
+STATUSES = ("verified", "secondary", "disputed", "config")
+DEVICES = ("laptop", "desktop", "screen", "smartphone", "tablet")
+BYTES_PER_GB = 1e9  # SI gigabyte, as the per-GB sources use
 
 
 @dataclass(frozen=True)
@@ -18,44 +29,202 @@ class Figure:
     year: int
     url: str
     note: str = ""
+    status: str = "verified"
 
 
-FIGURES: dict[str, Figure] = {
-    f.id: f
-    for f in (
-        Figure(
-            id="storage_gb_year_low",
-            value=0.000235,
-            unit="kg CO2e per GB stored per year",
-            source="ADEME Impact CO2 (NégaOctet data), « Stocker un Go de donnée pendant 1 an »"
-            " — French electricity mix",
-            year=2023,
-            url="https://impactco2.fr/outils/usagenumerique",
-            note="Data-centre manufacture 0.1245 g + use 0.1108 g per GB-year.",
-        ),
-        Figure(
-            id="storage_gb_year_high",
-            value=2.0,
-            unit="kg CO2e per GB stored per year",
-            source="Stanford Magazine (2017), « 100 GB a year ≈ 0.2 t CO2 » — US electricity mix",
-            year=2017,
-            url="https://stanfordmag.org/contents/carbon-and-the-cloud",
-            note="Disputed upper bound: four orders of magnitude above ADEME's figure.",
-        ),
-    )
-}
+def _load_figures() -> dict[str, Figure]:
+    text = files("auditor").joinpath("impact_figures.toml").read_text(encoding="utf-8")
+    loaded: dict[str, Figure] = {}
+    for table in tomllib.loads(text)["figure"]:
+        fig = Figure(
+            id=table["id"],
+            value=float(table["value"]),
+            unit=table["unit"],
+            source=table["source"],
+            year=int(table["year"]),
+            url=table["url"],
+            note=table.get("note", ""),
+            status=table["status"],
+        )
+        if fig.id in loaded or fig.status not in STATUSES:
+            raise ValueError(f"impact_figures.toml: duplicate id or bad status in {fig.id!r}")
+        loaded[fig.id] = fig
+    _check_ranges(loaded)
+    return loaded
+
+
+def _check_ranges(figures: dict[str, Figure]) -> list[str]:
+    """The ids of every `*_low` figure whose value exceeds its `*_high` twin."""
+    return [
+        fid
+        for fid, fig in figures.items()
+        if fid.endswith("_low")
+        and (high := figures.get(fid[: -len("_low")] + "_high")) is not None
+        and fig.value > high.value
+    ]
+
+
+FIGURES: dict[str, Figure] = _load_figures()
 
 
 def figure(figure_id: str) -> float:
     return FIGURES[figure_id].value
 
 
+def reset_figures() -> None:
+    """Reload the packaged figures, dropping any override (the dict object is kept)."""
+    FIGURES.clear()
+    FIGURES.update(_load_figures())
+
+
+def override_figures(values: dict[str, float]) -> None:
+    """Replace figure values by id (the config file's `[impact]` table).
+
+    All-or-nothing: an unknown id, a non-number or a range left with low > high raises
+    ConfigError and changes nothing. Overridden figures get status "config".
+    """
+    unknown = sorted(set(values) - set(FIGURES))
+    if unknown:
+        raise ConfigError(f"[impact]: unknown figure id {', '.join(unknown)}")
+    updated = dict(FIGURES)
+    for fid, value in values.items():
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            raise ConfigError(f"[impact] {fid}: expected a non-negative number, got {value!r}")
+        old = FIGURES[fid]
+        updated[fid] = replace(
+            old,
+            value=float(value),
+            status="config",
+            note=f"Overridden by the configuration file (default {old.value:g}).",
+        )
+    inverted = _check_ranges(updated)
+    if inverted:
+        raise ConfigError(f"[impact]: {', '.join(inverted)} would exceed its _high figure")
+    FIGURES.update(updated)
+
+
+def _range_ids(prefix: str) -> tuple[str, str]:
+    """The (low, high) ids for `prefix`: a `_low`/`_high` pair, or one figure used twice."""
+    if f"{prefix}_low" in FIGURES:
+        return f"{prefix}_low", f"{prefix}_high"
+    if prefix in FIGURES:
+        return prefix, prefix
+    raise ValueError(f"no figure for {prefix!r}")
+
+
+def _range(prefix: str) -> tuple[float, float]:
+    low_id, high_id = _range_ids(prefix)
+    return figure(low_id), figure(high_id)
+
+
+def _check_device(device: str) -> None:
+    if device not in DEVICES:
+        raise ValueError(f"unknown device {device!r}; expected one of {', '.join(DEVICES)}")
+
+
+def _ids(*prefixes: str) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(fid for p in prefixes for fid in _range_ids(p)))
+
+
+# --- Estimators: each returns (low, high) kg CO2e; `sources_for` lists the figures used. ---
+
+
 def storage_co2e_kg_per_year(size_bytes: int | None) -> tuple[float | None, float | None]:
-    """Yearly CO2e range (kg) of keeping `size_bytes` stored, low and high sources."""
+    """Yearly CO2e range (kg) of keeping `size_bytes` stored.
+
+    Figures: storage_gb_year_low, storage_gb_year_high. None (unknown size) gives (None, None).
+    """
     if not size_bytes:
         return (None, None) if size_bytes is None else (0.0, 0.0)
-    gigabytes = size_bytes / 1e9
-    return (gigabytes * figure("storage_gb_year_low"), gigabytes * figure("storage_gb_year_high"))
+    low, high = _range("storage_gb_year")
+    gigabytes = size_bytes / BYTES_PER_GB
+    return gigabytes * low, gigabytes * high
+
+
+def transfer_co2e_kg(size_bytes: int, mobile: bool = False) -> tuple[float, float]:
+    """CO2e range (kg) of moving `size_bytes` over a fixed (default) or mobile network.
+
+    Figures: transfer_gb_low/_high (fixed) or transfer_gb_mobile_low/_high (mobile).
+    """
+    low, high = _range("transfer_gb_mobile" if mobile else "transfer_gb")
+    gigabytes = size_bytes / BYTES_PER_GB
+    return gigabytes * low, gigabytes * high
+
+
+def emails_co2e_kg(count: int) -> tuple[float, float]:
+    """CO2e range (kg) of `count` emails written, sent and read.
+
+    Figure: email_sent_read (one sourced value, so low == high unless a `_low`/`_high` pair
+    is added to the data file).
+    """
+    low, high = _range("email_sent_read")
+    return count * low, count * high
+
+
+def manufacturing_co2e_kg(device: str) -> tuple[float, float]:
+    """Embodied (manufacture + distribution) CO2e range (kg) of one new `device`.
+
+    Figures: manufacturing_<device>_low, manufacturing_<device>_high.
+    """
+    _check_device(device)
+    return _range(f"manufacturing_{device}")
+
+
+def avoided_by_keeping_kg_per_year(device: str, extra_years: float) -> tuple[float, float]:
+    """Yearly CO2e (kg) avoided by keeping `device` `extra_years` beyond its default lifetime.
+
+    The embodied footprint E is spread over the lifetime L: E/L per year by default,
+    E/(L + extra) when kept longer; the difference is what each year of use saves. Low pairs
+    the low footprint with the long lifetime, high the high footprint with the short one.
+    Figures: manufacturing_<device>_low/_high, lifetime_<device>[_low/_high].
+    """
+    _check_device(device)
+    if extra_years < 0:
+        raise ValueError(f"extra_years must be >= 0, got {extra_years!r}")
+    embodied_low, embodied_high = _range(f"manufacturing_{device}")
+    life_short, life_long = _range(f"lifetime_{device}")
+
+    def saved(embodied: float, life: float) -> float:
+        return embodied / life - embodied / (life + extra_years)
+
+    return saved(embodied_low, life_long), saved(embodied_high, life_short)
+
+
+def refurbished_avoided_kg(device: str) -> tuple[float, float]:
+    """CO2e range (kg) avoided by buying `device` refurbished instead of new.
+
+    Avoided share × embodied footprint (low × low, high × high). ADEME's shares cover all
+    impact categories but ionising radiation, applied here to CO2e only. No share is sourced
+    for screens (ValueError). Figures: refurbished_share_<device>_low/_high,
+    manufacturing_<device>_low/_high.
+    """
+    _check_device(device)
+    share_low, share_high = _range(f"refurbished_share_{device}")
+    embodied_low, embodied_high = _range(f"manufacturing_{device}")
+    return share_low * embodied_low, share_high * embodied_high
+
+
+_SOURCES: dict[str, Callable[[str | None, bool], tuple[str, ...]]] = {
+    "storage_co2e_kg_per_year": lambda d, m: _ids("storage_gb_year"),
+    "transfer_co2e_kg": lambda d, m: _ids("transfer_gb_mobile" if m else "transfer_gb"),
+    "emails_co2e_kg": lambda d, m: _ids("email_sent_read"),
+    "manufacturing_co2e_kg": lambda d, m: _ids(f"manufacturing_{d}"),
+    "avoided_by_keeping_kg_per_year": lambda d, m: _ids(f"manufacturing_{d}", f"lifetime_{d}"),
+    "refurbished_avoided_kg": lambda d, m: _ids(f"refurbished_share_{d}", f"manufacturing_{d}"),
+}
+
+
+def sources_for(
+    estimator: Callable[..., object] | str, device: str | None = None, mobile: bool = False
+) -> tuple[str, ...]:
+    """The figure ids an estimator uses (for `figures_used`), given the same device/mobile."""
+    name = estimator if isinstance(estimator, str) else estimator.__name__
+    if name not in _SOURCES:
+        raise ValueError(f"unknown estimator {name!r}")
+    needs_device = name not in {"storage_co2e_kg_per_year", "transfer_co2e_kg", "emails_co2e_kg"}
+    if needs_device:
+        _check_device(str(device))
+    return _SOURCES[name](device, mobile)
 
 
 def figures_used(ids: set[str]) -> list[dict[str, str]]:
