@@ -1,7 +1,7 @@
 """Should we buy a new computer? One verdict per machine, for one or more needs profiles.
 
 The profiles (`office`, `video-calls`, `photo`, `video-editing`), the price ranges and the
-manufacturing footprints are data, with their sources, in `needs_profiles.toml`. Several needs
+manufacturing footprints come from the impact model (`auditor/impact_figures.toml`). Several needs
 combine into their strictest minimums (the most RAM, the latest processor floor...).
 
 Decision logic, in this order:
@@ -28,7 +28,8 @@ Decision logic, in this order:
 4. Nothing missing: `keep`.
 
 Euros are the `[prices]` ranges (order of magnitude, 2026, French retail). The footprint of a
-new machine is the `[footprints]` range of its chassis (laptop, desktop; unknown: both);
+new machine is the impact model's manufacturing range of its chassis (laptop, desktop;
+unknown: both);
 keeping or upgrading avoids that minus the parts' footprint, a refurbished machine avoids the
 ADEME 2022 share of it, a new one nothing.
 """
@@ -43,6 +44,7 @@ from typing import Any
 
 from auditor.collect.host.machine import Machine
 from auditor.i18n import t
+from auditor.impact import PARTS, figure, manufacturing_co2e_kg
 from auditor.report.formatting import format_number, format_significant
 
 PROFILES_FILE = Path(__file__).with_name("needs_profiles.toml")
@@ -85,7 +87,7 @@ def _load_default() -> dict[str, Any]:
 
 
 def load_profiles(path: Path | None = None) -> dict[str, Any]:
-    """The whole needs file: profiles, refurbished, prices, footprints, thresholds."""
+    """The whole needs file: profiles, refurbished, prices, thresholds."""
     if path is None:
         return _load_default()
     with Path(path).open("rb") as fh:
@@ -196,7 +198,7 @@ def advise(
     """One verdict, with reasons and priced actions, for `machine` and the `needs`."""
     data = profiles if profiles is not None else load_profiles()
     minimums = combined_minimums(needs, data)
-    prices, footprints = data["prices"], data["footprints"]
+    prices = data["prices"]
     thresholds = data.get("thresholds", {})
     host, hardware = machine.host, machine.hardware
     chassis = _chassis(machine)
@@ -208,12 +210,12 @@ def advise(
         low, high = _range(prices, price_key)
         actions.append({"kind": kind, "euros_low": low, "euros_high": high, "check": check})
 
-    # New machine footprint: by chassis, both ranges when unknown.
-    if chassis is not None:
-        new_low, new_high = _range(footprints, chassis)
+    # New machine footprint (impact model): by chassis, both ranges when unknown.
+    if chassis in ("laptop", "desktop"):
+        new_low, new_high = manufacturing_co2e_kg(chassis)
     else:
-        new_low = min(footprints["laptop"][0], footprints["desktop"][0])
-        new_high = max(footprints["laptop"][1], footprints["desktop"][1])
+        laptop, desktop = manufacturing_co2e_kg("laptop"), manufacturing_co2e_kg("desktop")
+        new_low, new_high = min(laptop[0], desktop[0]), max(laptop[1], desktop[1])
 
     # 1. Processor and memory that parts cannot fix.
     replace_reasons: list[str] = []
@@ -280,7 +282,8 @@ def advise(
             verdict = "refurbished"
             reasons.append(t(lang, "advise.reason.refurbished", specs=_specs_text(minimums, lang)))
             action("replace", f"refurbished_{chassis or 'laptop'}")
-            share_low, share_high = _range(footprints, "refurbished_avoided_share")
+            share_low = figure(f"refurbished_share_{chassis or 'laptop'}_low")
+            share_high = figure(f"refurbished_share_{chassis or 'laptop'}_high")
             avoided = (new_low * share_low, new_high * share_high)
         return _finish(machine, verdict, reasons, actions, avoided, (new_low, new_high), needs)
 
@@ -356,8 +359,9 @@ def advise(
     # 4. Keep.
     if verdict == "keep":
         reasons.insert(0, t(lang, "advise.reason.keep", needs=needs_text))
-    parts_low = sum(footprints.get(a["kind"], [0, 0])[0] for a in actions)
-    parts_high = sum(footprints.get(a["kind"], [0, 0])[1] for a in actions)
+    parts = [manufacturing_co2e_kg(a["kind"]) for a in actions if a["kind"] in PARTS]
+    parts_low = sum(low for low, _high in parts)
+    parts_high = sum(high for _low, high in parts)
     avoided = (max(0.0, new_low - parts_high), max(0.0, new_high - parts_low))
     return _finish(machine, verdict, reasons, actions, avoided, (new_low, new_high), needs)
 

@@ -18,6 +18,7 @@ from auditor.advise import (
 )
 from auditor.collect.host.machine import Machine, judge
 from auditor.collect.host.records import BatteryFacts, DiskFacts, HardwareFacts, HostFacts
+from auditor.impact import manufacturing_co2e_kg
 
 TODAY = date(2026, 11, 27)
 GIB = 1024**3
@@ -87,8 +88,9 @@ def test_keep_when_nothing_is_missing() -> None:
     assert advice.euros_low == advice.euros_high == 0
     assert "as it is" in advice.reasons[0]
     # keeping avoids the whole laptop manufacturing footprint
-    assert (advice.co2e_new_kg_low, advice.co2e_new_kg_high) == (175, 183)
-    assert (advice.co2e_avoided_kg_low, advice.co2e_avoided_kg_high) == (175, 183)
+    laptop = manufacturing_co2e_kg("laptop")
+    assert (advice.co2e_new_kg_low, advice.co2e_new_kg_high) == laptop
+    assert (advice.co2e_avoided_kg_low, advice.co2e_avoided_kg_high) == laptop
 
 
 def test_upgrade_ram_and_ssd_on_a_desktop() -> None:
@@ -108,8 +110,9 @@ def test_upgrade_ram_and_ssd_on_a_desktop() -> None:
     prices = load_profiles()["prices"]
     assert advice.euros_low == prices["ram"][0] + prices["ssd"][0]
     assert advice.euros_high == prices["ram"][1] + prices["ssd"][1]
-    assert (advice.co2e_new_kg_low, advice.co2e_new_kg_high) == (204, 277)
-    assert 0 < advice.co2e_avoided_kg_low < advice.co2e_avoided_kg_high < 277
+    desktop = manufacturing_co2e_kg("desktop")
+    assert (advice.co2e_new_kg_low, advice.co2e_new_kg_high) == desktop
+    assert 0 < advice.co2e_avoided_kg_low < advice.co2e_avoided_kg_high < desktop[1]
     assert any("spinning" in r for r in advice.reasons)
 
 
@@ -183,8 +186,9 @@ def test_refurbished_when_the_processor_is_too_old() -> None:
     text = " ".join(advice.reasons)
     assert "2008" in text and "2011" in text
     assert "4 GB of RAM" in text and "SSD of 120 GB" in text  # the minimum specs are said
-    assert advice.co2e_avoided_kg_low == pytest.approx(175 * 0.43, abs=0.1)
-    assert advice.co2e_avoided_kg_high == pytest.approx(183 * 0.97, abs=0.1)
+    low, high = manufacturing_co2e_kg("laptop")
+    assert advice.co2e_avoided_kg_low == pytest.approx(low * 0.43, abs=0.1)
+    assert advice.co2e_avoided_kg_high == pytest.approx(high * 0.97, abs=0.1)
 
 
 def test_soldered_ram_on_a_mac_laptop_means_replace() -> None:
@@ -285,18 +289,22 @@ def test_every_minimum_has_a_source() -> None:
             assert profile["sources"].get(key, "").strip(), f"{name}: no source for {key}"
 
 
-def test_prices_and_footprints_have_sources() -> None:
+def test_prices_have_sources_and_footprints_come_from_the_impact_model() -> None:
+    from auditor.impact import FIGURES, manufacturing_co2e_kg
+
     data = load_profiles()
     assert data["refurbished"]["source"].strip()
-    for table in ("prices", "footprints"):
-        for key, value in data[table].items():
-            if key == "sources":
-                continue
-            low, high = value
-            assert 0 <= low <= high, f"{table}.{key}"
-            assert data[table]["sources"].get(key, "").strip(), f"{table}.{key}: no source"
-    assert data["footprints"]["laptop"] == [175, 183]
-    assert data["footprints"]["desktop"] == [204, 277]
+    assert "footprints" not in data  # one place holds every figure: auditor/impact.py
+    for key, value in data["prices"].items():
+        if key == "sources":
+            continue
+        low, high = value
+        assert 0 <= low <= high, f"prices.{key}"
+        assert data["prices"]["sources"].get(key, "").strip(), f"prices.{key}: no source"
+    assert manufacturing_co2e_kg("laptop") == (175.0, 182.6)
+    for part in ("ram", "ssd", "battery"):
+        low, high = manufacturing_co2e_kg(part)
+        assert 0 < low <= high and FIGURES[f"manufacturing_{part}_low"].source
 
 
 def test_every_profile_and_verdict_has_a_label() -> None:
