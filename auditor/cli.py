@@ -174,6 +174,10 @@ def scan(
 
     config = _load(config_path)
     lang = pick_language(lang or config.language)
+    if config.impact:  # [impact] figure overrides; an unknown id is one line naming it
+        from auditor.impact import override_figures
+
+        override_figures(config.impact)
     db = _store_path(db_path, config)
     conn = open_store(db)
     try:

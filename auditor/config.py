@@ -71,6 +71,7 @@ class Config:
     rules_dirs: list[str] = field(default_factory=list)
     disabled_rules: set[str] = field(default_factory=set)
     rule_params: dict[str, dict[str, Any]] = field(default_factory=dict)
+    impact: dict[str, float] = field(default_factory=dict)  # figure id -> value (impact model)
     accounts: list[Account] = field(default_factory=list)
     mbox: list[str] = field(default_factory=list)
     maildir: list[str] = field(default_factory=list)
@@ -194,7 +195,7 @@ def load_config(path: Path | None = None, *, required: bool = False) -> Config:
 
 def _parse(data: dict, chk: _Checker, path: Path) -> Config:
     cfg = Config(path=path)
-    top_spec = dict(_TOP, report=dict, rules=dict, accounts=list)
+    top_spec = dict(_TOP, report=dict, rules=dict, accounts=list, impact=dict)
     chk.check_table(data, top_spec, "", None)
     cfg.store = data.get("store")
     cfg.rules_dirs = list(data.get("rules_dirs", []))
@@ -242,6 +243,13 @@ def _parse(data: dict, chk: _Checker, path: Path) -> Config:
             raise chk.fail(
                 f"rules.{key}", "must be a table of parameters, [rules.RULE_ID]", "rules"
             )
+
+    for key, value in data.get("impact", {}).items():
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise chk.fail(
+                f"impact.{key}", "must be a number (a figure of the impact model)", "impact"
+            )
+        cfg.impact[key] = float(value)
 
     accounts = data.get("accounts", [])
     for index, table in enumerate(accounts):

@@ -325,3 +325,20 @@ def test_evaluate_over_time_growth_is_reported_against_the_previous_run(runner, 
     assert growth["evidence"][0]["growth_bytes"] > 200_000
     _, third = scan_json(runner, tmp_path, "--no-host", "--mbox", str(box))
     assert "ECO002" not in {f["rule_id"] for f in third["findings"]}  # unchanged: no growth
+
+
+def test_impact_figures_can_be_overridden_from_the_config(runner, tmp_path):
+    from auditor.impact import reset_figures
+
+    cfg = tmp_path / "auditor.toml"
+    cfg.write_text("[impact]\nstorage_gb_year_high = 0.1\n")
+    try:
+        _, report = scan_json(runner, tmp_path, "--demo", "--no-host", "--config", str(cfg))
+    finally:
+        reset_figures()
+    heavy = next(f for f in report["findings"] if f["rule_id"] == "MAIL001")
+    gb = heavy["bytes_reclaimable"] / 1e9
+    assert heavy["co2e_kg_per_year_high"] == pytest.approx(gb * 0.1)
+    cfg.write_text("[impact]\nno_such_figure = 1\n")
+    result = run(runner, "scan", "--demo", "--no-host", "--config", str(cfg))
+    assert result.exit_code == 2 and "no_such_figure" in result.stderr
