@@ -159,4 +159,23 @@ def build_report(
         "findings": findings,
         "plan": {g: plan.get(g, []) for g in GROUPS},
         "figures": figures_used(figure_ids),
+        "help": help_links(lang),
     }
+
+
+def help_links(lang: str) -> list[dict[str, str]]:
+    """Where to get help (auditor/report/help_links.toml), in `lang`."""
+    import tomllib
+    from importlib import resources
+
+    from auditor.i18n import t
+
+    data = tomllib.loads((resources.files("auditor.report") / "help_links.toml").read_text("utf-8"))
+    return [
+        {
+            "name": t(lang, f"report.help.{link['id']}.name"),
+            "what": t(lang, f"report.help.{link['id']}.what"),
+            "url": link["url"],
+        }
+        for link in data["link"]
+    ]

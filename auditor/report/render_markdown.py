@@ -261,6 +261,19 @@ def _footer(report: dict, lang: str) -> list[str]:
     return out
 
 
+def _help(report: dict, lang: str) -> list[str]:
+    links = report.get("help") or []
+    if not links:
+        return []
+    out = ["", f"## {t(lang, 'report.section.help')}", ""]
+    for link in links:
+        url = clean_text(link.get("url") or "")
+        name = md_escape(link.get("name"))
+        shown = f"[{name}](<{url}>)" if _URL.match(url) else name
+        out.append(f"- {shown} — {md_escape(link.get('what'))}")
+    return out
+
+
 def render_markdown(report: dict) -> str:
     """`report` as a Markdown document in the report's language, ending with a newline."""
     lang = report.get("language") or "en"
@@ -270,6 +283,7 @@ def render_markdown(report: dict) -> str:
         + _mailboxes(report, lang)
         + _plan(report, lang)
         + _errors(report, lang)
+        + _help(report, lang)
         + _footer(report, lang)
     )
     return "\n".join(lines) + "\n"

@@ -297,6 +297,16 @@ def _footer(report: dict, console: Console, lang: str) -> None:
         _out(console, Text("- " + " — ".join(parts), style="dim"))
 
 
+def _help(report: dict, console: Console, lang: str) -> None:
+    links = report.get("help") or []
+    if not links:
+        return
+    _heading(console, t(lang, "report.section.help"))
+    for link in links:
+        parts = [clean_text(link.get(k)) for k in ("name", "what", "url") if link.get(k)]
+        _out(console, "- " + " — ".join(parts))
+
+
 def render_text(report: dict, console: Console) -> None:
     """Print `report` on `console` in the report's language ("en" or "fr")."""
     lang = report.get("language") or "en"
@@ -305,4 +315,5 @@ def render_text(report: dict, console: Console) -> None:
     _mailboxes(report, console, lang)
     _plan(report, console, lang)
     _errors(report, console, lang)
+    _help(report, console, lang)
     _footer(report, console, lang)

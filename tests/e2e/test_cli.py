@@ -342,3 +342,12 @@ def test_impact_figures_can_be_overridden_from_the_config(runner, tmp_path):
     cfg.write_text("[impact]\nno_such_figure = 1\n")
     result = run(runner, "scan", "--demo", "--no-host", "--config", str(cfg))
     assert result.exit_code == 2 and "no_such_figure" in result.stderr
+
+
+def test_reports_say_where_to_get_help_in_both_languages(runner, tmp_path):
+    _, report = scan_json(runner, tmp_path, "--demo", "--no-host", "--lang", "fr")
+    names = [h["name"] for h in report["help"]]
+    assert any("DLA" in n for n in names) and any("Solidatech" in n for n in names)
+    assert all(h["url"].startswith("https://") for h in report["help"])
+    text = run(runner, "scan", "--demo", "--no-host", "--lang", "en").output
+    assert "Where to get help" in text and "Repair Caf" in text
