@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 from auditor.errors import ConfigError
-from auditor.impact import storage_co2e_kg_per_year
 from auditor.rules.loader import Rule
 from auditor.store.db import open_readonly
 
@@ -101,6 +100,9 @@ def _finding(rule: Rule, cursor: sqlite3.Cursor) -> Finding | None:
     if rows == 0:
         return None
     finding = Finding(rule=rule, count=count, evidence=evidence, minutes=rule.minutes)
+    if has_footprint or has_bytes:
+        # imported here: a rescan whose findings are all reused never loads the figures
+        from auditor.impact import storage_co2e_kg_per_year
     if has_footprint:
         low, high = storage_co2e_kg_per_year(int(footprint))
         finding.co2e_kg_per_year_low, finding.co2e_kg_per_year_high = low, high
