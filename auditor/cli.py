@@ -73,6 +73,12 @@ def _db_option(f):
     )(f)
 
 
+def _output_option(f):
+    return click.option(
+        "--output", type=click.Path(dir_okay=False, path_type=Path), help=_h("output")
+    )(f)
+
+
 def _lang_option(f):
     return click.option("--lang", type=click.Choice(["fr", "en"]), help=_h("lang"))(f)
 
@@ -143,7 +149,7 @@ def main() -> None:
     show_default=True,
     help=_h("format"),
 )
-@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), help=_h("output"))
+@_output_option
 @click.option("--fail-on", type=click.Choice([*SEVERITIES, "never"]), help=_h("fail_on"))
 @click.option("--quiet", "-q", is_flag=True, help=_h("quiet"))
 @_lang_option
@@ -540,7 +546,7 @@ def init(lang: str | None, config_path: Path | None) -> None:
     show_default=True,
     help=_h("inventory_format"),
 )
-@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), help=_h("output"))
+@_output_option
 @click.option("--overwrite", is_flag=True, help=_h("overwrite"))
 @_lang_option
 @_debug_option
@@ -613,7 +619,7 @@ NEEDS = ("office", "video-calls", "photo", "video-editing")
     show_default=True,
     help=_h("format"),
 )
-@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), help=_h("output"))
+@_output_option
 @_lang_option
 @_debug_option
 def advise(

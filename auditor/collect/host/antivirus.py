@@ -21,7 +21,6 @@ rights, no exception escapes a probe, and whatever could not be seen becomes one
 from __future__ import annotations
 
 import json
-import ntpath
 import os
 import platform
 import re
@@ -36,7 +35,7 @@ from typing import Any
 
 import psutil
 
-from auditor.collect.host.commands import Runner, run_command
+from auditor.collect.host.commands import Runner, powershell_exe, run_command
 from auditor.collect.host.records import AntivirusFacts
 
 # (argv, timeout in seconds) -> (returncode, stdout, stderr). Raises FileNotFoundError when the
@@ -465,13 +464,6 @@ def protected(
 # --------------------------------------------------------------------------------------------
 # Probing
 # --------------------------------------------------------------------------------------------
-
-
-def powershell_exe(environ: Mapping[str, str] = os.environ) -> str:
-    """Windows PowerShell 5.1 by absolute path: a PATH or current-directory lookup could run
-    another program named powershell.exe."""
-    root = environ.get("SystemRoot") or environ.get("SYSTEMROOT") or r"C:\Windows"
-    return ntpath.join(root, "System32", "WindowsPowerShell", "v1.0", "powershell.exe")
 
 
 # PowerShell writes to a pipe in the console's OEM code page (850 on a French Windows) unless

@@ -21,7 +21,6 @@ batteries whose gauge does not count cycles, whatever their age.
 from __future__ import annotations
 
 import json
-import os
 import platform
 import re
 import subprocess
@@ -32,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from auditor.collect.host.commands import windows_tool
 from auditor.collect.host.hardware import (
     DEFAULT_TIMEOUT,
     SYS_ROOT,
@@ -198,8 +198,7 @@ def batteries_from_battery_report(xml: bytes | str) -> list[BatteryFacts]:
 
 
 def powercfg() -> str:
-    root = os.environ.get("SystemRoot") or r"C:\Windows"
-    return rf"{root}\System32\powercfg.exe"
+    return windows_tool("powercfg.exe")
 
 
 def battery_report_argv(output: Path, program: str = "powercfg.exe") -> list[str]:

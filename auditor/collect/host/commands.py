@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ntpath
+import os
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 # (argv, timeout in seconds) -> (exit code, stdout, stderr). Raises FileNotFoundError when the
 # program does not exist and subprocess.TimeoutExpired when it runs too long. Tests pass a
@@ -27,3 +29,15 @@ def run_command(argv: list[str], timeout: float) -> tuple[int, str, str]:
         done.stdout.decode("utf-8-sig", errors="replace"),
         done.stderr.decode("utf-8-sig", errors="replace"),
     )
+
+
+def windows_tool(relative: str, environ: Mapping[str, str] = os.environ) -> str:
+    """A Windows system program by absolute path (a PATH or current-directory lookup could run
+    another program of the same name): `windows_tool("powercfg.exe")`."""
+    root = environ.get("SystemRoot") or environ.get("SYSTEMROOT") or r"C:\Windows"
+    return ntpath.join(root, "System32", relative)
+
+
+def powershell_exe(environ: Mapping[str, str] = os.environ) -> str:
+    """Windows PowerShell 5.1, present on every supported Windows."""
+    return windows_tool(ntpath.join("WindowsPowerShell", "v1.0", "powershell.exe"), environ)

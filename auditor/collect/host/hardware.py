@@ -28,7 +28,6 @@ the programs, their absence and their time-outs.
 from __future__ import annotations
 
 import json
-import os
 import platform
 import re
 import shutil
@@ -39,7 +38,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from auditor.collect.host.commands import Runner, run_command
+from auditor.collect.host.commands import Runner, powershell_exe, run_command
 from auditor.collect.host.cpu_years import cpu_launch_year
 from auditor.collect.host.records import HardwareFacts, SmartFacts
 
@@ -402,12 +401,6 @@ WINDOWS_SCRIPT = "; ".join(
 )
 
 
-def windows_powershell() -> str:
-    """Full path of Windows PowerShell: a reduced PATH must not pick another program."""
-    root = os.environ.get("SystemRoot") or r"C:\Windows"
-    return rf"{root}\System32\WindowsPowerShell\v1.0\powershell.exe"
-
-
 def windows_hardware_argv(powershell: str = "powershell.exe") -> list[str]:
     return [powershell, "-NoProfile", "-NonInteractive", "-Command", WINDOWS_SCRIPT]
 
@@ -516,7 +509,7 @@ def hardware_from_windows(data: Mapping[str, Any]) -> HardwareFacts:
 
 
 def _windows_hardware(run: Runner, errors: list[str]) -> HardwareFacts:
-    code, out, err = run(windows_hardware_argv(windows_powershell()), POWERSHELL_TIMEOUT)
+    code, out, err = run(windows_hardware_argv(powershell_exe()), POWERSHELL_TIMEOUT)
     try:
         data = json.loads(out)
     except json.JSONDecodeError:
