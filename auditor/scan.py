@@ -222,8 +222,9 @@ def save_findings(conn: sqlite3.Connection, run_id: int, findings: list[Finding]
         conn.executemany(
             "INSERT INTO finding_rows (run_id, rule_id, category, severity, effort, gesture, "
             "plan_group, plan_rank, count, bytes_reclaimable, co2e_kg_per_year_low, "
-            "co2e_kg_per_year_high, minutes, evidence) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "co2e_kg_per_year_high, minutes, evidence, co2e_kg_avoided_low, "
+            "co2e_kg_avoided_high, euros_low, euros_high) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 (
                     run_id,
@@ -240,6 +241,10 @@ def save_findings(conn: sqlite3.Connection, run_id: int, findings: list[Finding]
                     f.co2e_kg_per_year_high,
                     f.minutes,
                     json.dumps(f.evidence, ensure_ascii=False, default=str),
+                    f.co2e_kg_avoided_low,
+                    f.co2e_kg_avoided_high,
+                    f.euros_low,
+                    f.euros_high,
                 )
                 for f in findings
             ],

@@ -240,7 +240,7 @@ def _redundant_column(key: str, keys: list[str], rows: list[dict]) -> bool:
         return len({row.get("account") for row in rows}) <= 1
     if key == "bytes_reclaimable":
         return any(k != key and k.endswith("bytes") for k in keys)
-    return False
+    return key in ("keep_device", "keep_with")  # inputs of the estimate, not evidence
 
 
 def evidence_table(
@@ -308,6 +308,14 @@ def gains_parts(finding: dict, lang: str) -> list[str]:
     co2 = co2_range(finding.get("co2e_kg_per_year_low"), finding.get("co2e_kg_per_year_high"), lang)
     if co2 is not None:
         parts.append(t(lang, "report.gains.co2", range=co2))
+    avoided = co2_range(
+        finding.get("co2e_kg_avoided_low"), finding.get("co2e_kg_avoided_high"), lang
+    )
+    if avoided is not None:
+        parts.append(t(lang, "report.gains.avoided", range=avoided))
+    if finding.get("euros_high"):
+        euros = co2_range(finding.get("euros_low"), finding["euros_high"], lang)
+        parts.append(t(lang, "report.gains.euros", range=euros))
     return parts
 
 

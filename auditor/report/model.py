@@ -112,6 +112,19 @@ def _mailboxes(conn: sqlite3.Connection, run_id: int) -> list[dict[str, Any]]:
     return boxes
 
 
+def _keeping_figures(evidence: list[dict[str, Any]]) -> set[str]:
+    """The manufacturing figures behind a "keep it going" estimate, from its evidence rows."""
+    from auditor.impact import FIGURES
+
+    ids: set[str] = set()
+    for row in evidence:
+        for name in (row.get("keep_device"), row.get("keep_with")):
+            for end in ("_low", "_high"):
+                if f"manufacturing_{name}{end}" in FIGURES:
+                    ids.add(f"manufacturing_{name}{end}")
+    return ids
+
+
 def build_report(
     conn: sqlite3.Connection, run_id: int, lang: str, rules: dict[str, Rule]
 ) -> dict[str, Any]:
@@ -124,8 +137,11 @@ def build_report(
     ):
         rule = rules.get(f["rule_id"])
         plan.setdefault(f["plan_group"], []).append(f["rule_id"])
-        if f["co2e_kg_per_year_low"] is not None:  # storage estimates (the only ones so far)
+        evidence = json.loads(f["evidence"])
+        if f["co2e_kg_per_year_low"] is not None:  # storage estimates
             figure_ids |= {"storage_gb_year_low", "storage_gb_year_high"}
+        if f["co2e_kg_avoided_low"] is not None:  # hardware kept: the machines' and parts'
+            figure_ids |= _keeping_figures(evidence)
         findings.append(
             {
                 "rule_id": f["rule_id"],
@@ -137,11 +153,15 @@ def build_report(
                 "why": rule.why[lang] if rule else "",
                 "how": rule.how[lang] if rule else "",
                 "count": f["count"],
-                "evidence": json.loads(f["evidence"]),
+                "evidence": evidence,
                 "bytes_reclaimable": f["bytes_reclaimable"],
                 "co2e_kg_per_year_low": f["co2e_kg_per_year_low"],
                 "co2e_kg_per_year_high": f["co2e_kg_per_year_high"],
                 "minutes": f["minutes"],
+                "co2e_kg_avoided_low": f["co2e_kg_avoided_low"],
+                "co2e_kg_avoided_high": f["co2e_kg_avoided_high"],
+                "euros_low": f["euros_low"],
+                "euros_high": f["euros_high"],
             }
         )
     order = {rid: i for i, rid in enumerate(plan["urgent"] + plan["quick_wins"] + plan["to_plan"])}

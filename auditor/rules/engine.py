@@ -34,6 +34,10 @@ class Finding:
     co2e_kg_per_year_low: float | None = None
     co2e_kg_per_year_high: float | None = None
     minutes: int | None = None
+    co2e_kg_avoided_low: float | None = None  # one-off: hardware kept instead of replaced
+    co2e_kg_avoided_high: float | None = None
+    euros_low: float | None = None  # one-off: a part bought instead of a new machine
+    euros_high: float | None = None
     plan_group: str = ""
     plan_rank: int = 0
     figures: set[str] = field(default_factory=set)
@@ -87,6 +91,7 @@ def _finding(rule: Rule, cursor: sqlite3.Cursor) -> Finding | None:
     has_footprint = "footprint_bytes" in columns and not has_bytes
     footprint = 0
     rows = 0
+    kept: list[tuple[str, str]] = []  # (device, part) of every machine kept going
     for row in cursor:
         rows += 1
         record = dict(zip(columns, row, strict=True))
@@ -95,6 +100,8 @@ def _finding(rule: Rule, cursor: sqlite3.Cursor) -> Finding | None:
             reclaimable += record.get("bytes_reclaimable") or 0
         if has_footprint:
             footprint += record.get("footprint_bytes") or 0
+        if record.get("keep_device") and record.get("keep_with"):
+            kept.append((str(record["keep_device"]), str(record["keep_with"])))
         if len(evidence) < EVIDENCE_KEPT:
             evidence.append(record)
     if rows == 0:
@@ -112,7 +119,41 @@ def _finding(rule: Rule, cursor: sqlite3.Cursor) -> Finding | None:
         low, high = storage_co2e_kg_per_year(finding.bytes_reclaimable)
         finding.co2e_kg_per_year_low, finding.co2e_kg_per_year_high = low, high
         finding.figures = {"storage_gb_year_low", "storage_gb_year_high"}
+    if kept:
+        _add_keeping_gains(finding, kept)
     return finding
+
+
+def _add_keeping_gains(finding: Finding, kept: list[tuple[str, str]]) -> None:
+    """One-off kg CO2e and euros saved by keeping machines going with a part, not a new one.
+
+    Rows name the machine (`keep_device`: laptop or desktop) and what keeps it going
+    (`keep_with`: ram, ssd, battery, or os for a free system). Per machine, the avoided
+    footprint is a new machine's manufacture minus the part's (low: device low − part high),
+    and the euros are a new machine's price minus the part's (needs_profiles.toml [prices]).
+    """
+    from auditor.advise import load_profiles
+    from auditor.impact import PARTS, manufacturing_co2e_kg, sources_for
+
+    prices = load_profiles()["prices"]
+    co2_low = co2_high = euros_low = euros_high = 0.0
+    for device, part in kept:
+        if device not in ("laptop", "desktop") or part not in (*PARTS, "os"):
+            continue
+        dev_low, dev_high = manufacturing_co2e_kg(device)
+        part_low, part_high = manufacturing_co2e_kg(part) if part in PARTS else (0.0, 0.0)
+        co2_low += max(0.0, dev_low - part_high)
+        co2_high += max(0.0, dev_high - part_low)
+        new_low, new_high = prices[f"new_{device}"]
+        cost_low, cost_high = prices[part]
+        euros_low += max(0.0, new_low - cost_high)
+        euros_high += max(0.0, new_high - cost_low)
+        finding.figures |= set(sources_for("manufacturing_co2e_kg", device))
+        if part in PARTS:
+            finding.figures |= {f"manufacturing_{part}_low", f"manufacturing_{part}_high"}
+    if co2_high > 0:
+        finding.co2e_kg_avoided_low, finding.co2e_kg_avoided_high = co2_low, co2_high
+        finding.euros_low, finding.euros_high = euros_low, euros_high
 
 
 def run_rules(

@@ -95,6 +95,10 @@ def reusable_findings(
                     co2e_kg_per_year_low=row["co2e_kg_per_year_low"],
                     co2e_kg_per_year_high=row["co2e_kg_per_year_high"],
                     minutes=row["minutes"],
+                    co2e_kg_avoided_low=row["co2e_kg_avoided_low"],
+                    co2e_kg_avoided_high=row["co2e_kg_avoided_high"],
+                    euros_low=row["euros_low"],
+                    euros_high=row["euros_high"],
                 )
             )
     return settled, findings

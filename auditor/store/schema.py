@@ -8,7 +8,7 @@ so a run holds the complete picture as of that run while a rescan writes only wh
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _V1 = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -346,6 +346,25 @@ CREATE VIEW latest_batteries AS
 """
 )
 
+# Version 3: one-off gains of a finding (hardware kept instead of replaced): kg CO2e avoided
+# and euros saved, as low-high ranges.
+_V3 = """
+ALTER TABLE finding_rows ADD COLUMN co2e_kg_avoided_low REAL;
+ALTER TABLE finding_rows ADD COLUMN co2e_kg_avoided_high REAL;
+ALTER TABLE finding_rows ADD COLUMN euros_low REAL;
+ALTER TABLE finding_rows ADD COLUMN euros_high REAL;
+
+DROP VIEW latest_findings;
+DROP VIEW findings;
+CREATE VIEW findings AS
+    SELECT run_id, rule_id, category, severity, effort, gesture, plan_group, plan_rank,
+           count, bytes_reclaimable, co2e_kg_per_year_low, co2e_kg_per_year_high, minutes,
+           evidence, co2e_kg_avoided_low, co2e_kg_avoided_high, euros_low, euros_high
+    FROM finding_rows;
+CREATE VIEW latest_findings AS
+    SELECT * FROM findings WHERE run_id = (SELECT id FROM latest_run_id);
+"""
+
 # MIGRATIONS[n] takes a store from version n to n + 1.
-MIGRATIONS: list[str] = [_V1, _V2]
+MIGRATIONS: list[str] = [_V1, _V2, _V3]
 assert len(MIGRATIONS) == SCHEMA_VERSION

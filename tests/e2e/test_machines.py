@@ -252,3 +252,31 @@ def test_advise_gives_each_machine_its_verdict_in_both_languages(tmp_path, inven
     }
     fr = CliRunner().invoke(main, ["advise", "--inventory", str(inventories), "--lang", "fr"])
     assert "garder" in fr.output and "€" in fr.output
+
+
+def test_keeping_hardware_findings_carry_avoided_co2e_and_euros_from_the_sources(
+    tmp_path, inventories
+):
+    from auditor.advise import load_profiles
+    from auditor.impact import manufacturing_co2e_kg
+
+    _result, report = scan(tmp_path, "--inventory", str(inventories))
+    by_rule = {f["rule_id"]: f for f in report["findings"]}
+    battery = by_rule["HW005"]  # one worn laptop battery
+    laptop_low, laptop_high = manufacturing_co2e_kg("laptop")
+    part_low, part_high = manufacturing_co2e_kg("battery")
+    assert battery["co2e_kg_avoided_low"] == pytest.approx(laptop_low - part_high)
+    assert battery["co2e_kg_avoided_high"] == pytest.approx(laptop_high - part_low)
+    prices = load_profiles()["prices"]
+    assert battery["euros_low"] == pytest.approx(prices["new_laptop"][0] - prices["battery"][1])
+    assert battery["euros_high"] == pytest.approx(prices["new_laptop"][1] - prices["battery"][0])
+    footer = {f["id"] for f in report["figures"]}
+    assert {"manufacturing_laptop_low", "manufacturing_battery_high"} <= footer
+    # free OS instead of a new machine: the whole machine's footprint, nothing spent
+    free_os = by_rule["HW006"]
+    assert free_os["co2e_kg_avoided_low"] > battery["co2e_kg_avoided_low"] * 0.5
+    assert free_os["euros_low"] > 0
+    # the estimate's inputs are not shown as evidence columns
+    assert "keep_device" in free_os["evidence"][0]
+    # security findings have no such one-off gain
+    assert by_rule["SEC001"]["co2e_kg_avoided_low"] is None

@@ -475,3 +475,22 @@ def test_clean_text() -> None:
     assert clean_text("x\x1b[31my") == "x\ufffd[31my"
     assert clean_text("abcdef", 4) == "abc…"
     assert clean_text(None) == ""
+
+
+def test_one_off_gains_are_shown_with_their_units_in_both_languages():
+    from auditor.report.formatting import gains_parts
+
+    finding = {
+        "bytes_reclaimable": None,
+        "co2e_kg_avoided_low": 126.0,
+        "co2e_kg_avoided_high": 330.0,
+        "euros_low": 430.0,
+        "euros_high": 1060.0,
+    }
+    assert gains_parts(finding, "en") == [
+        "126–330 kg CO2e avoided once (machine kept, not replaced)",
+        "430–1,060 € saved (part instead of a new machine)",
+    ]
+    fr = gains_parts(finding, "fr")
+    assert fr[0].startswith("126–330 kg CO2e évités") and fr[1].startswith("430–1 060 €")
+    assert gains_parts({"bytes_reclaimable": None}, "en") == []
