@@ -448,18 +448,17 @@ def query(sql: str, fmt: str, db_path: Path | None, config_path: Path | None) ->
 # --------------------------------------------------------------------------- history
 
 
-HISTORY_SQL = """
-SELECT r.id AS run, substr(r.started_at, 1, 10) AS started, r.status,
-       r.score,
-       (SELECT count(*) FROM messages m WHERE m.run_id = r.id) AS messages,
-       (SELECT coalesce(sum(size_bytes), 0) FROM messages m WHERE m.run_id = r.id)
-           AS mailbox_bytes,
-       (SELECT coalesce(sum(count), 0) FROM findings f
-         WHERE f.run_id = r.id AND f.rule_id = 'MAIL001') AS heavy_attachments,
-       (SELECT count(*) FROM findings f WHERE f.run_id = r.id) AS findings,
-       (SELECT count(*) FROM hosts h WHERE h.run_id = r.id) AS hosts
-FROM runs r WHERE r.status != 'running' ORDER BY r.id DESC LIMIT :limit
-"""
+# shown in the terminal (an 80-column table); JSON and CSV carry every indicator
+HISTORY_TEXT_COLUMNS = (
+    "run",
+    "started",
+    "score",
+    "mailbox_bytes",
+    "heavy_attachments",
+    "unread_newsletters",
+    "unprotected_machines",
+    "unsupported_os",
+)
 
 
 @main.command(help=_h("history"))
@@ -479,35 +478,45 @@ FROM runs r WHERE r.status != 'running' ORDER BY r.id DESC LIMIT :limit
 def history(
     fmt: str, limit: int, lang: str | None, db_path: Path | None, config_path: Path | None
 ) -> None:
+    from auditor.report.trends import INDICATORS, indicators
     from auditor.store import open_readonly
 
     config = _load(config_path)
     lang = pick_language(lang or config.language)
     conn = open_readonly(_store_path(db_path, config))
     try:
-        cur = conn.execute(HISTORY_SQL, {"limit": limit})
-        columns = [d[0] for d in cur.description]
-        rows = [tuple(r) for r in cur.fetchall()]
+        runs = conn.execute(
+            "SELECT id, substr(started_at, 1, 10), status FROM runs WHERE status != 'running' "
+            "ORDER BY id DESC LIMIT ?",
+            (limit,),
+        ).fetchall()
+        columns = ["run", "started", "status", *INDICATORS]
+        rows = [(*tuple(r), *indicators(conn, r[0]).values()) for r in runs]
     finally:
         conn.close()
     if fmt == "text":
-        from auditor.report.formatting import format_bytes
+        from auditor.report.formatting import format_bytes, format_date
 
-        headers = [t(lang, f"cli.history.{c}") for c in columns]
+        keep = [columns.index(c) for c in HISTORY_TEXT_COLUMNS]
+        headers = [t(lang, f"cli.history.{columns[i]}") for i in keep]
 
         def cell(column: str, value: object) -> object:
             if column == "mailbox_bytes":
                 return format_bytes(value, lang)
+            if column == "started":
+                return format_date(str(value), lang)
             if column == "status":
                 return t(lang, f"cli.status.{value}")
             return value
 
-        shown = [tuple(cell(c, v) for c, v in zip(columns, r, strict=True)) for r in rows]
-        if "hosts" in columns:  # eight columns fit an 80-column terminal; JSON/CSV keep all
-            i = columns.index("hosts")
-            headers.pop(i)
-            shown = [r[:i] + r[i + 1 :] for r in shown]
+        # a partial run is marked "3*" and explained under the table
+        shown = [
+            (f"{r[0]}*" if r[2] == "partial" else r[0], *(cell(columns[i], r[i]) for i in keep[1:]))
+            for r in rows
+        ]
         _print_rows(headers, shown, fmt)
+        if any(r[2] == "partial" for r in rows):
+            click.echo(t(lang, "cli.history.partial_note"))
     else:
         _print_rows(columns, rows, fmt)
 
@@ -665,3 +674,4 @@ def advise(
         click.echo(f"auditor: {line}", err=True)
     if errors:
         sys.exit(EXIT_PARTIAL)
+

@@ -343,3 +343,72 @@ def disk_use(disk: dict, lang: str) -> str:
     if not total or used is None:
         return UNKNOWN
     return format_percent(100 * used / total, lang)
+
+
+TREND_INDICATORS = (
+    "score",
+    "mailbox_bytes",
+    "heavy_attachments",
+    "unread_newsletters",
+    "unprotected_machines",
+    "unsupported_os",
+)
+_ARROWS = {"better": "▲", "worse": "▼", "same": "="}
+
+
+def _indicator_value(name: str, value: object, lang: str) -> str:
+    if name.endswith("_bytes"):
+        return format_bytes(value, lang)  # type: ignore[arg-type]
+    return format_number(value, lang)  # type: ignore[arg-type]
+
+
+def _move_text(move: str, lang: str) -> str:
+    return f"{_ARROWS[move]} {t(lang, f'report.trend.{move}')}"
+
+
+def score_trend(report: dict, lang: str) -> str | None:
+    """ "▲ +5 since 27/10/2026" (the score against the previous comparable run), or None."""
+    from auditor.report.trends import change
+
+    previous = (report.get("trend") or {}).get("previous")
+    score = report.get("score")
+    if not previous or score is None:
+        return None
+    before = (previous.get("indicators") or {}).get("score")
+    if before is None:
+        return None
+    delta = score - before
+    return t(
+        lang,
+        "report.trend.score",
+        arrow=_ARROWS[change(score, before, "score")],
+        delta=f"{delta:+d}" if isinstance(delta, int) else str(delta),
+        date=format_date(previous.get("started_at"), lang),
+    )
+
+
+def trend_table(report: dict, lang: str) -> tuple[list[str], list[list[str]]] | None:
+    """(headers, rows): each indicator now, at the previous run, a month ago, and its move."""
+    from auditor.report.trends import change
+
+    trend = report.get("trend") or {}
+    points = [p for p in (trend.get("month_ago"), trend.get("previous")) if p]
+    if not points:
+        return None
+    current = trend.get("current") or {}
+    headers = [t(lang, "report.trend.indicator")]
+    headers += [
+        t(lang, "report.trend.run_of", date=format_date(p.get("started_at"), lang)) for p in points
+    ]
+    headers += [t(lang, "report.trend.now"), t(lang, "report.trend.change")]
+    rows = []
+    for name in TREND_INDICATORS:
+        now = current.get(name)
+        before = points[-1].get("indicators", {}).get(name)
+        move = change(now, before, name)
+        rows.append(
+            [t(lang, "report.trend.score_label" if name == "score" else f"report.trend.{name}")]
+            + [_indicator_value(name, p.get("indicators", {}).get(name), lang) for p in points]
+            + [_indicator_value(name, now, lang), _move_text(move, lang)]
+        )
+    return headers, rows

@@ -126,9 +126,19 @@ def _keeping_figures(evidence: list[dict[str, Any]]) -> set[str]:
 
 
 def build_report(
-    conn: sqlite3.Connection, run_id: int, lang: str, rules: dict[str, Rule]
+    conn: sqlite3.Connection,
+    run_id: int,
+    lang: str,
+    rules: dict[str, Rule],
+    compare_to: int | None = None,
 ) -> dict[str, Any]:
-    """The report of one stored run, in `lang`, with rule texts from `rules`."""
+    """The report of one stored run, in `lang`, with rule texts from `rules`.
+
+    `compare_to` picks the run its trend compares with (default: the previous run over the
+    same sources).
+    """
+    from auditor.report.trends import trend
+
     findings = []
     plan: dict[str, list[str]] = {g: [] for g in GROUPS}
     figure_ids: set[str] = set()
@@ -178,6 +188,7 @@ def build_report(
         "mailboxes": _mailboxes(conn, run_id),
         "findings": findings,
         "plan": {g: plan.get(g, []) for g in GROUPS},
+        "trend": trend(conn, run_id, compare_to),
         "figures": figures_used(figure_ids),
         "help": help_links(lang),
     }

@@ -26,6 +26,8 @@ from auditor.report.formatting import (
     gains_parts,
     plan_sections,
     score_band,
+    score_trend,
+    trend_table,
 )
 
 _SEP = " · "
@@ -73,6 +75,9 @@ def _header(report: dict, lang: str) -> list[str]:
         score_text = (
             f"**{t(lang, 'report.score', score=score)}** ({t(lang, f'report.band.{band}')})"
         )
+        moved = score_trend(report, lang)
+        if moved:
+            score_text += f" {md_escape(moved)}"
     out = [f"# {t(lang, 'report.title')}", ""]
     out.append(
         _SEP.join(
@@ -107,6 +112,16 @@ def _header(report: dict, lang: str) -> list[str]:
             + "_",
         ]
     return out
+
+
+def _trend(report: dict, lang: str) -> list[str]:
+    table = trend_table(report, lang)
+    if table is None:
+        return []
+    headers, rows = table
+    numeric = [False] + [True] * (len(headers) - 2) + [False]
+    escaped = [[md_escape(cell) for cell in row] for row in rows]
+    return ["", f"## {t(lang, 'report.trend.title')}", ""] + _table(headers, escaped, numeric)
 
 
 def _hosts(report: dict, lang: str) -> list[str]:
@@ -279,6 +294,7 @@ def render_markdown(report: dict) -> str:
     lang = report.get("language") or "en"
     lines = (
         _header(report, lang)
+        + _trend(report, lang)
         + _hosts(report, lang)
         + _mailboxes(report, lang)
         + _plan(report, lang)

@@ -35,6 +35,8 @@ from auditor.report.formatting import (
     gains_parts,
     plan_sections,
     score_band,
+    score_trend,
+    trend_table,
 )
 
 _SEVERITY_STYLES = {
@@ -99,6 +101,9 @@ def _header(report: dict, console: Console, lang: str) -> None:
             (t(lang, "report.score", score=score), _BAND_STYLES[band]),
             f" ({t(lang, f'report.band.{band}')})",
         ]
+        moved = score_trend(report, lang)
+        if moved:
+            pieces.append(f" {moved}")
     _out(console, _line(*pieces))
     if run.get("status") == "partial":
         _out(console, Text(t(lang, "report.partial"), style="bold yellow"))
@@ -119,6 +124,18 @@ def _header(report: dict, console: Console, lang: str) -> None:
             version=clean_text(tool.get("version")),
         )
         _out(console, Text(generated, style="dim"))
+
+
+def _trend(report: dict, console: Console, lang: str) -> None:
+    found = trend_table(report, lang)
+    if found is None:
+        return
+    headers, rows = found
+    _heading(console, t(lang, "report.trend.title"))
+    table = _table(*((h, 0 < i < len(headers) - 1) for i, h in enumerate(headers)))
+    for row in rows:
+        _add_row(table, *row)
+    _out(console, table)
 
 
 def _hosts(report: dict, console: Console, lang: str) -> None:
@@ -311,6 +328,7 @@ def render_text(report: dict, console: Console) -> None:
     """Print `report` on `console` in the report's language ("en" or "fr")."""
     lang = report.get("language") or "en"
     _header(report, console, lang)
+    _trend(report, console, lang)
     _hosts(report, console, lang)
     _mailboxes(report, console, lang)
     _plan(report, console, lang)

@@ -214,8 +214,12 @@ def test_history_lists_runs_newest_first_with_indicators(runner, monkeypatch):
     assert [r["run"] for r in rows] == [2, 1]
     assert rows[0]["messages"] == rows[1]["messages"] > 0
     assert rows[0]["heavy_attachments"] >= 1
+    assert {"unread_newsletters", "unprotected_machines", "unsupported_os"} <= set(rows[0])
     text = run(runner, "history", "--lang", "fr").output
-    assert "PJ lourdes" in text and "complète" in text
+    assert "PJ lourdes" in text and "Sans AV" in text
+    assert "*" not in text  # no partial run
+    csv_text = run(runner, "history", "--format", "csv").output
+    assert csv_text.splitlines()[0].startswith("run,started,status,score,")
 
 
 def test_rescan_writes_nothing_new_for_an_unchanged_mailbox(runner, tmp_path):

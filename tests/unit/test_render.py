@@ -494,3 +494,19 @@ def test_one_off_gains_are_shown_with_their_units_in_both_languages():
     fr = gains_parts(finding, "fr")
     assert fr[0].startswith("126–330 kg CO2e évités") and fr[1].startswith("430–1 060 €")
     assert gains_parts({"bytes_reclaimable": None}, "en") == []
+
+
+def test_the_score_trend_says_which_way_and_since_when():
+    from auditor.report.formatting import score_trend
+
+    report = {
+        "score": 85,
+        "trend": {
+            "previous": {"started_at": "2026-10-27T10:00:00+00:00", "indicators": {"score": 70}}
+        },
+    }
+    assert score_trend(report, "en") == "▲ +15 since 2026-10-27"
+    assert score_trend(report, "fr") == "▲ +15 depuis le 27/10/2026"
+    report["score"] = 60
+    assert score_trend(report, "en").startswith("▼ -10")
+    assert score_trend({"score": 60, "trend": {"previous": None}}, "en") is None

@@ -1,0 +1,120 @@
+"""Evaluate over time: the same few indicators for every run, and how they moved.
+
+The guide asks associations to compare with last month. Each run gets the indicators below;
+a report compares its run with the previous comparable run and with the one about a month
+before. Comparable means the same sources (the same mailboxes and machines): a demo run is
+never compared with the association's own mailbox.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime, timedelta
+from typing import Any
+
+MONTH = timedelta(days=28)  # "a month ago": the latest comparable run at least 4 weeks older
+
+# name -> SQL giving one number for run :run_id. Lower is better for all but `score`.
+INDICATORS: dict[str, str] = {
+    "score": "SELECT score FROM runs WHERE id = :run_id",
+    "mailbox_bytes": "SELECT coalesce(sum(size_bytes), 0) FROM messages WHERE run_id = :run_id",
+    "messages": "SELECT count(*) FROM messages WHERE run_id = :run_id",
+    "heavy_attachments": (
+        "SELECT coalesce(sum(count), 0) FROM findings WHERE run_id = :run_id "
+        "AND rule_id = 'MAIL001'"
+    ),
+    "unread_newsletters": (
+        "SELECT coalesce(sum(count), 0) FROM findings WHERE run_id = :run_id "
+        "AND rule_id = 'MAIL003'"
+    ),
+    "unprotected_machines": (
+        "SELECT coalesce(sum(count), 0) FROM findings WHERE run_id = :run_id AND rule_id = 'SEC001'"
+    ),
+    "unsupported_os": (
+        "SELECT coalesce(sum(count), 0) FROM findings WHERE run_id = :run_id AND rule_id = 'SEC003'"
+    ),
+    "findings": "SELECT count(*) FROM findings WHERE run_id = :run_id",
+    "hosts": "SELECT count(*) FROM hosts WHERE run_id = :run_id",
+}
+HIGHER_IS_BETTER = {"score"}
+
+
+def indicators(conn: sqlite3.Connection, run_id: int) -> dict[str, int | None]:
+    """Every indicator of one run."""
+    values: dict[str, int | None] = {}
+    for name, sql in INDICATORS.items():
+        row = conn.execute(sql, {"run_id": run_id}).fetchone()
+        values[name] = row[0] if row else None
+    return values
+
+
+def _scope(conn: sqlite3.Connection, run_id: int) -> frozenset[str]:
+    """What a run looked at: its mail sources and machines, as comparable names."""
+    mail = conn.execute(
+        "SELECT s.kind || ':' || s.account FROM run_sources rs JOIN sources s "
+        "ON s.id = rs.source_id WHERE rs.run_id = ?",
+        (run_id,),
+    ).fetchall()
+    hosts = conn.execute("SELECT 'host:' || source FROM host_facts WHERE run_id = ?", (run_id,))
+    return frozenset(r[0] for r in [*mail, *hosts.fetchall()])
+
+
+def _started(conn: sqlite3.Connection, run_id: int) -> datetime | None:
+    row = conn.execute("SELECT started_at FROM runs WHERE id = ?", (run_id,)).fetchone()
+    try:
+        return datetime.fromisoformat(row[0]) if row and row[0] else None
+    except ValueError:
+        return None
+
+
+def comparable_runs(conn: sqlite3.Connection, run_id: int) -> list[int]:
+    """Earlier finished runs over the same sources, newest first."""
+    scope = _scope(conn, run_id)
+    earlier = conn.execute(
+        "SELECT id FROM runs WHERE id < ? AND status IN ('complete', 'partial') ORDER BY id DESC",
+        (run_id,),
+    ).fetchall()
+    return [r[0] for r in earlier if _scope(conn, r[0]) == scope]
+
+
+def _point(conn: sqlite3.Connection, run_id: int) -> dict[str, Any]:
+    return {
+        "run_id": run_id,
+        "started_at": conn.execute(
+            "SELECT started_at FROM runs WHERE id = ?", (run_id,)
+        ).fetchone()[0],
+        "indicators": indicators(conn, run_id),
+    }
+
+
+def trend(conn: sqlite3.Connection, run_id: int, compare_to: int | None = None) -> dict[str, Any]:
+    """This run's indicators, the previous comparable run's and the month-ago one's.
+
+    `compare_to` names the run to compare with instead of the previous one (it need not
+    cover the same sources: the user chose it).
+    """
+    earlier = comparable_runs(conn, run_id)
+    previous = compare_to if compare_to is not None else (earlier[0] if earlier else None)
+    month_ago = None
+    started = _started(conn, run_id)
+    if started is not None:
+        for rid in earlier:
+            when = _started(conn, rid)
+            if when is not None and started - when >= MONTH:
+                month_ago = rid
+                break
+    history = list(reversed(earlier[:11])) + [run_id]  # up to a year of monthly runs
+    return {
+        "current": indicators(conn, run_id),
+        "previous": _point(conn, previous) if previous is not None else None,
+        "month_ago": _point(conn, month_ago) if month_ago not in (None, previous) else None,
+        "series": [_point(conn, rid) for rid in history],
+    }
+
+
+def change(current: float | None, before: float | None, name: str) -> str:
+    """ "better", "worse" or "same" for one indicator between two runs."""
+    if current is None or before is None or current == before:
+        return "same"
+    better = current > before if name in HIGHER_IS_BETTER else current < before
+    return "better" if better else "worse"
