@@ -128,7 +128,8 @@ def _add_keeping_gains(finding: Finding, kept: list[tuple[str, str]]) -> None:
     """One-off kg CO2e and euros saved by keeping machines going with a part, not a new one.
 
     Rows name the machine (`keep_device`: laptop or desktop) and what keeps it going
-    (`keep_with`: ram, ssd, battery, or os for a free system). Per machine, the avoided
+    (`keep_with`: ram, ssd, battery, os for a free system, or nothing when it just meets the
+    needs as it is). Per machine, the avoided
     footprint is a new machine's manufacture minus the part's (low: device low − part high),
     and the euros are a new machine's price minus the part's (needs_profiles.toml [prices]).
     """
@@ -138,14 +139,14 @@ def _add_keeping_gains(finding: Finding, kept: list[tuple[str, str]]) -> None:
     prices = load_profiles()["prices"]
     co2_low = co2_high = euros_low = euros_high = 0.0
     for device, part in kept:
-        if device not in ("laptop", "desktop") or part not in (*PARTS, "os"):
+        if device not in ("laptop", "desktop") or part not in (*PARTS, "os", "nothing"):
             continue
         dev_low, dev_high = manufacturing_co2e_kg(device)
         part_low, part_high = manufacturing_co2e_kg(part) if part in PARTS else (0.0, 0.0)
         co2_low += max(0.0, dev_low - part_high)
         co2_high += max(0.0, dev_high - part_low)
         new_low, new_high = prices[f"new_{device}"]
-        cost_low, cost_high = prices[part]
+        cost_low, cost_high = prices[part] if part in prices else (0.0, 0.0)
         euros_low += max(0.0, new_low - cost_high)
         euros_high += max(0.0, new_high - cost_low)
         finding.figures |= set(sources_for("manufacturing_co2e_kg", device))

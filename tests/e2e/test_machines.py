@@ -280,3 +280,29 @@ def test_keeping_hardware_findings_carry_avoided_co2e_and_euros_from_the_sources
     assert "keep_device" in free_os["evidence"][0]
     # security findings have no such one-off gain
     assert by_rule["SEC001"]["co2e_kg_avoided_low"] is None
+
+
+def test_an_old_machine_that_meets_office_needs_is_a_keep_it_finding(tmp_path, inventories):
+    from auditor.advise import load_profiles
+    from auditor.impact import manufacturing_co2e_kg
+
+    doc = json.loads((inventories / "pc-atelier.json").read_text())
+    doc["hardware"]["bios_date"] = "2017-03-01"  # same healthy desktop, nine years old
+    doc["hardware"]["cpu_launch_year"] = 2017
+    folder = tmp_path / "old"
+    folder.mkdir()
+    (folder / "pc-atelier.json").write_text(json.dumps(doc))
+    _result, report = scan(tmp_path, "--inventory", str(folder))
+    by_rule = {f["rule_id"]: f for f in report["findings"]}
+    assert {"HW004", "HW007"} <= set(by_rule)
+    keep = by_rule["HW007"]
+    assert keep["gesture"] == "real-needs" and keep["severity"] == "info"
+    low, high = manufacturing_co2e_kg("desktop")
+    assert (keep["co2e_kg_avoided_low"], keep["co2e_kg_avoided_high"]) == pytest.approx((low, high))
+    new = load_profiles()["prices"]["new_desktop"]
+    assert (keep["euros_low"], keep["euros_high"]) == pytest.approx(tuple(new))
+    # the same machine with too little memory does not "meet the needs"
+    doc["host"]["ram_bytes"] = 4 * 10**9
+    (folder / "pc-atelier.json").write_text(json.dumps(doc))
+    _result, report = scan(tmp_path, "--inventory", str(folder))
+    assert "HW007" not in {f["rule_id"] for f in report["findings"]}
