@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
-GUARD_PX = 1024  # long side of the greyscale copies compared
+GUARD_PX = 1920  # long side of the greyscale copies compared (an email photo at full size)
 _WINDOW = 7
 _C1 = (0.01 * 255) ** 2
 _C2 = (0.03 * 255) ** 2
