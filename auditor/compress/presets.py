@@ -30,12 +30,15 @@ class Preset:
 
 
 PRESETS: dict[str, Preset] = {
-    "email": Preset("email", max_px=1920, quality=85, min_quality=50, dpi=150,
-                    lossless=False, ssim_min=0.95),
-    "screen": Preset("screen", max_px=1280, quality=80, min_quality=45, dpi=110,
-                     lossless=False, ssim_min=0.93),
-    "print": Preset("print", max_px=None, quality=95, min_quality=95, dpi=None,
-                    lossless=True, ssim_min=0.999),
+    "email": Preset(
+        "email", max_px=1920, quality=85, min_quality=50, dpi=150, lossless=False, ssim_min=0.95
+    ),
+    "screen": Preset(
+        "screen", max_px=1280, quality=80, min_quality=45, dpi=110, lossless=False, ssim_min=0.93
+    ),
+    "print": Preset(
+        "print", max_px=None, quality=95, min_quality=95, dpi=None, lossless=True, ssim_min=0.999
+    ),
 }
 
 
