@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from auditor.config import SEVERITIES
+from auditor.store.functions import register_functions
 from auditor.store.schema import MIGRATIONS
 
 EFFORTS = ("minutes", "hours", "days")
@@ -87,6 +88,7 @@ def _texts(value: Any) -> dict[str, str] | None:
 
 def _empty_store() -> sqlite3.Connection:
     conn = sqlite3.connect(":memory:")
+    register_functions(conn)
     for step in MIGRATIONS:
         conn.executescript(step)
     return conn

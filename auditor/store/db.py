@@ -10,6 +10,7 @@ from urllib.parse import quote
 import platformdirs
 
 from auditor.errors import StoreError
+from auditor.store.functions import register_functions
 from auditor.store.schema import MIGRATIONS, SCHEMA_VERSION
 
 
@@ -58,6 +59,7 @@ def open_store(path: Path) -> sqlite3.Connection:
         conn = sqlite3.connect(path, isolation_level=None)
         conn.row_factory = sqlite3.Row
         conn.execute("PRAGMA busy_timeout = 30000")  # account scans write from several threads
+        register_functions(conn)
         conn.execute("PRAGMA foreign_keys = ON")
         _migrate(conn, path)
         conn.isolation_level = "DEFERRED"
@@ -78,6 +80,7 @@ def open_readonly(path: Path) -> sqlite3.Connection:
         conn = sqlite3.connect(uri, uri=True)
         conn.row_factory = sqlite3.Row
         conn.execute("PRAGMA query_only = ON")
+        register_functions(conn)
         version = _schema_version(conn)
     except sqlite3.DatabaseError as exc:
         raise StoreError(f"{path}: cannot read this file as the store ({exc})") from None

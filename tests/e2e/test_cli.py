@@ -355,3 +355,17 @@ def test_reports_say_where_to_get_help_in_both_languages(runner, tmp_path):
     assert all(h["url"].startswith("https://") for h in report["help"])
     text = run(runner, "scan", "--demo", "--no-host", "--lang", "en").output
     assert "Where to get help" in text and "Repair Caf" in text
+
+
+def test_compressible_attachments_rule_estimates_from_measured_ratios(runner, tmp_path):
+    from auditor.compress.estimate import estimated_saving
+
+    _code, report = scan_json(runner, tmp_path, "--demo", "--no-host")
+    finding = next(f for f in report["findings"] if f["rule_id"] == "MAIL008")
+    assert finding["gesture"] == "light-emails" and finding["count"] >= 1
+    for row in finding["evidence"]:
+        assert row["size_bytes"] >= 1_000_000
+        saving = estimated_saving(row["content_type"], row["filename"], row["size_bytes"])
+        assert row["bytes_reclaimable"] == saving > 0
+    assert finding["bytes_reclaimable"] == sum(r["bytes_reclaimable"] for r in finding["evidence"])
+    assert "estimate" in finding["why"]
