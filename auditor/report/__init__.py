@@ -1,4 +1,4 @@
-"""Report renderers: the same report dict as terminal text, Markdown or JSON.
+"""Report renderers: the same report dict as terminal text, Markdown, JSON or HTML.
 
 `render(report, "markdown")` returns a string; `render_text(report, console)` prints on a
 rich console (colours when it is a terminal). The JSON shape is described in
@@ -16,6 +16,7 @@ from pathlib import Path
 from rich.console import Console
 
 from auditor.report.formatting import format_bytes, format_number
+from auditor.report.render_html import render_html
 from auditor.report.render_json import render_json
 from auditor.report.render_markdown import render_markdown
 from auditor.report.render_text import render_text
@@ -47,6 +48,7 @@ RENDERERS: dict[str, Callable[[dict], str]] = {
     "text": render_text_string,
     "markdown": render_markdown,
     "json": render_json,
+    "html": render_html,
 }
 
 
@@ -74,6 +76,7 @@ __all__ = [
     "format_number",
     "load_schema",
     "render",
+    "render_html",
     "render_json",
     "render_markdown",
     "render_text",

@@ -1,0 +1,417 @@
+"""The report as one self-contained HTML page: inline CSS and SVG charts, no script.
+
+The sections mirror the Markdown report. Python prepares every value as plain text (sizes,
+dates and numbers already formatted for the language, untrusted text cleaned by
+`clean_text`); the Jinja template (templates/report.html.j2, autoescape on) escapes it.
+The only markup that is not escaped by the template is the SVG from `svg_charts`, which
+escapes its own texts. Only http(s) URLs become links; anything else is shown as text.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
+from markupsafe import Markup
+
+from auditor.i18n import t
+from auditor.report.formatting import (
+    UNKNOWN,
+    clean_text,
+    column_label,
+    disk_type,
+    disk_use,
+    evidence_note,
+    evidence_table,
+    finding_details,
+    format_bytes,
+    format_date,
+    format_datetime,
+    format_number,
+    format_percent,
+    gains_parts,
+    plan_sections,
+    score_band,
+    score_trend,
+    trend_table,
+)
+from auditor.report.svg_charts import Bar, bar_chart, line_chart
+
+_URL = re.compile(r"^https?://[^\s<>\"'`]+$", re.IGNORECASE)
+_SEP = " · "
+FLAG_CATEGORIES = ("hardware", "security")
+SEVERITIES = ("critical", "high", "medium", "low", "info")
+
+
+@cache
+def _environment() -> Environment:
+    return Environment(
+        loader=PackageLoader("auditor.report", "templates"),
+        autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=StrictUndefined,
+        keep_trailing_newline=True,
+    )
+
+
+def safe_url(value: object) -> str | None:
+    """`value` when it is an http(s) URL that can be a link, else None."""
+    url = clean_text(value or "").strip()
+    return url if _URL.match(url) else None
+
+
+def _lines(value: object) -> list[str]:
+    return [clean_text(line) for line in str(value or "").splitlines() if line.strip()]
+
+
+def _header(report: dict, lang: str) -> dict:
+    run = report.get("run") or {}
+    tool = report.get("tool") or {}
+    score = report.get("score")
+    sources = []
+    for source in run.get("sources") or []:
+        sources.append(
+            {
+                "name": clean_text(source.get("name"), 60),
+                "kind": t(lang, f"report.kind.{source.get('kind')}"),
+                "failed": source.get("status") == "failed",
+            }
+        )
+    generated_by = None
+    if tool:
+        generated_by = t(
+            lang,
+            "report.generated_by",
+            name=clean_text(tool.get("name")),
+            version=clean_text(tool.get("version")),
+        )
+    return {
+        "run": t(lang, "report.run", id=clean_text(run.get("id", UNKNOWN))),
+        "date": format_datetime(report.get("generated_at"), lang),
+        "datetime": clean_text(report.get("generated_at") or ""),
+        "score": None if score is None else t(lang, "report.score", score=score),
+        "score_value": score,
+        "band": score_band(score),
+        "band_text": t(lang, f"report.band.{score_band(score)}"),
+        "score_trend": score_trend(report, lang),
+        "partial": run.get("status") == "partial",
+        "sources": sources,
+        "generated_by": generated_by,
+    }
+
+
+def _score_chart(report: dict, lang: str) -> Markup | None:
+    series = (report.get("trend") or {}).get("series") or []
+    points = []
+    for point in series:
+        if not isinstance(point, dict):
+            continue
+        value = (point.get("indicators") or {}).get("score")
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            value = None
+        points.append(
+            (
+                format_date(point.get("started_at"), lang),
+                value,
+                format_number(value, lang) if value is not None else UNKNOWN,
+            )
+        )
+    known = [p for p in points if p[1] is not None]
+    if len(known) < 2:
+        return None
+    title = t(lang, "html.chart.score.title")
+    description = t(
+        lang,
+        "html.chart.score.alt",
+        count=format_number(len(known), lang),
+        first=known[0][2],
+        first_date=known[0][0],
+        last=known[-1][2],
+        last_date=known[-1][0],
+    )
+    return line_chart(title, points, description=description)
+
+
+def _trend(report: dict, lang: str) -> dict | None:
+    table = trend_table(report, lang)
+    chart = _score_chart(report, lang)
+    if table is None and chart is None:
+        return None
+    headers, rows = table if table is not None else ([], [])
+    return {"headers": headers, "rows": rows, "chart": chart}
+
+
+def _flagged_hosts(report: dict) -> set[str]:
+    flagged = set()
+    for finding in report.get("findings") or []:
+        if finding.get("category") not in FLAG_CATEGORIES:
+            continue
+        for row in finding.get("evidence") or []:
+            if isinstance(row, dict) and row.get("hostname") is not None:
+                flagged.add(str(row["hostname"]))
+    return flagged
+
+
+def _machines_chart(report: dict, lang: str) -> Markup | None:
+    hosts = report.get("hosts") or []
+    if not hosts:
+        return None
+    flagged_names = _flagged_hosts(report)
+    flagged = sum(1 for host in hosts if str(host.get("hostname")) in flagged_names)
+    ok = len(hosts) - flagged
+    bars = [
+        Bar(t(lang, "html.chart.machines.ok"), ok, format_number(ok, lang)),
+        Bar(t(lang, "html.chart.machines.flagged"), flagged, format_number(flagged, lang)),
+    ]
+    description = t(
+        lang,
+        "html.chart.machines.alt",
+        total=format_number(len(hosts), lang),
+        ok=format_number(ok, lang),
+        flagged=format_number(flagged, lang),
+    )
+    return bar_chart(t(lang, "html.chart.machines.title"), bars, description=description)
+
+
+def _hosts(report: dict, lang: str) -> list[dict]:
+    out = []
+    for host in report.get("hosts") or []:
+        system = " ".join(clean_text(v) for v in (host.get("os_name"), host.get("os_version")) if v)
+        cpu = clean_text(host.get("cpu_model")) if host.get("cpu_model") else UNKNOWN
+        if host.get("cpu_cores_logical") is not None:
+            threads = format_number(host["cpu_cores_logical"], lang)
+            cpu += f" ({t(lang, 'report.host.threads', count=threads)})"
+        facts = [
+            (t(lang, "report.host.system"), system or UNKNOWN),
+            (t(lang, "report.host.processor"), cpu),
+            (t(lang, "report.host.memory"), format_bytes(host.get("ram_bytes"), lang)),
+        ]
+        if host.get("battery_percent") is not None:
+            facts.append(
+                (t(lang, "report.host.battery"), format_percent(host["battery_percent"], lang))
+            )
+        disks = []
+        for disk in host.get("disks") or []:
+            mount = clean_text(disk.get("mountpoint"), 60)
+            if disk.get("is_system"):
+                mount += f" ({t(lang, 'report.disk.system')})"
+            disks.append(
+                [
+                    mount,
+                    clean_text(disk.get("device"), 60),
+                    format_bytes(disk.get("used_bytes"), lang),
+                    format_bytes(disk.get("total_bytes"), lang),
+                    disk_use(disk, lang),
+                    disk_type(disk.get("rotational"), lang),
+                ]
+            )
+        out.append(
+            {"hostname": clean_text(host.get("hostname"), 80), "facts": facts, "disks": disks}
+        )
+    return out
+
+
+MAILBOX_KEYS = (
+    "account",
+    "folders",
+    "messages",
+    "size",
+    "attachments",
+    "attachment_size",
+    "unread",
+    "malformed",
+    "skipped",
+)
+
+
+def _mailboxes(report: dict, lang: str) -> dict | None:
+    mailboxes = report.get("mailboxes") or []
+    if not mailboxes:
+        return None
+    rows = [
+        [
+            clean_text(box.get("account"), 60),
+            format_number(box.get("folders"), lang),
+            format_number(box.get("messages"), lang),
+            format_bytes(box.get("size_bytes"), lang),
+            format_number(box.get("attachments"), lang),
+            format_bytes(box.get("attachment_bytes"), lang),
+            format_number(box.get("unread"), lang),
+            format_number(box.get("malformed"), lang),
+            format_number(box.get("skipped"), lang),
+        ]
+        for box in mailboxes
+    ]
+    chart = None
+    sized = [box for box in mailboxes if (box.get("size_bytes") or 0) > 0]
+    if sized:
+        sized.sort(key=lambda box: box.get("size_bytes") or 0, reverse=True)
+        bars = []
+        parts = []
+        for box in sized:
+            size_text = format_bytes(box.get("size_bytes"), lang)
+            attach_text = format_bytes(box.get("attachment_bytes") or 0, lang)
+            bars.append(
+                Bar(
+                    clean_text(box.get("account"), 60),
+                    box["size_bytes"],
+                    size_text,
+                    part=box.get("attachment_bytes") or 0,
+                )
+            )
+            parts.append(
+                t(
+                    lang,
+                    "html.chart.mailboxes.item",
+                    account=clean_text(box.get("account"), 60),
+                    size=size_text,
+                    attachments=attach_text,
+                )
+            )
+        chart = bar_chart(
+            t(lang, "html.chart.mailboxes.title"),
+            bars,
+            description="; ".join(parts),
+            legend=(
+                t(lang, "html.chart.mailboxes.size"),
+                t(lang, "html.chart.mailboxes.attachments"),
+            ),
+        )
+    return {
+        "headers": [t(lang, f"report.mailbox.{k}") for k in MAILBOX_KEYS],
+        "numeric": [k != "account" for k in MAILBOX_KEYS],
+        "rows": rows,
+        "chart": chart,
+    }
+
+
+def _finding(finding: dict, lang: str) -> dict:
+    keys, rows, numeric = evidence_table(finding, lang)
+    severity = finding.get("severity")
+    return {
+        "severity": severity if severity in SEVERITIES else "info",
+        "badge": t(lang, f"report.severity.{severity}"),
+        "title": clean_text(finding.get("title")),
+        "rule_id": clean_text(finding.get("rule_id")),
+        "details": _SEP.join(finding_details(finding, lang)),
+        "gains": _SEP.join(gains_parts(finding, lang)),
+        "why": _lines(finding.get("why")),
+        "how": _lines(finding.get("how")),
+        "evidence_headers": [column_label(key, lang) for key in keys],
+        "evidence_numeric": numeric,
+        "evidence_rows": rows,
+        "evidence_note": evidence_note(finding, len(rows), lang),
+    }
+
+
+def _reclaimable_chart(report: dict, lang: str) -> Markup | None:
+    findings = [
+        f
+        for f in report.get("findings") or []
+        if isinstance(f.get("bytes_reclaimable"), int | float) and f["bytes_reclaimable"] > 0
+    ]
+    if not findings:
+        return None
+    findings.sort(key=lambda f: f["bytes_reclaimable"], reverse=True)
+    bars = [
+        Bar(
+            f"{clean_text(f.get('rule_id'))} {clean_text(f.get('title'))}",
+            f["bytes_reclaimable"],
+            format_bytes(f["bytes_reclaimable"], lang),
+        )
+        for f in findings
+    ]
+    description = "; ".join(f"{bar.label}: {bar.text}" for bar in bars)
+    return bar_chart(t(lang, "html.chart.reclaimable.title"), bars, description=description)
+
+
+def _plan(report: dict, lang: str) -> dict:
+    sections = []
+    if report.get("findings"):
+        for name, findings in plan_sections(report):
+            sections.append(
+                {
+                    "name": name,
+                    "title": t(lang, f"report.section.{name}"),
+                    "count": format_number(len(findings), lang),
+                    "findings": [_finding(f, lang) for f in findings],
+                }
+            )
+    return {"sections": sections, "chart": _reclaimable_chart(report, lang)}
+
+
+def _errors(report: dict, lang: str) -> list[str]:
+    run = report.get("run") or {}
+    lines = []
+    for source in run.get("sources") or []:
+        if source.get("status") == "failed":
+            lines.append(
+                t(
+                    lang,
+                    "report.source_error",
+                    name=clean_text(source.get("name")),
+                    kind=t(lang, f"report.kind.{source.get('kind')}"),
+                    error=clean_text(source.get("error") or t(lang, "report.source_failed")),
+                )
+            )
+    lines.extend(clean_text(error) for error in run.get("errors") or [])
+    return lines
+
+
+def _help(report: dict) -> list[dict]:
+    return [
+        {
+            "name": clean_text(link.get("name")),
+            "what": clean_text(link.get("what")),
+            "url": safe_url(link.get("url")),
+            "url_text": clean_text(link.get("url") or ""),
+        }
+        for link in report.get("help") or []
+    ]
+
+
+def _figures(report: dict) -> list[dict]:
+    return [
+        {
+            "label": clean_text(figure.get("label")),
+            "source": clean_text(figure.get("source")),
+            "url": safe_url(figure.get("url")),
+            "url_text": clean_text(figure.get("url") or ""),
+        }
+        for figure in report.get("figures") or []
+    ]
+
+
+def build_context(report: dict) -> dict:
+    """Everything the template shows, as plain text (escaped by the template) or SVG."""
+    lang = report.get("language") or "en"
+    if lang not in ("en", "fr"):
+        lang = "en"
+    return {
+        "lang": lang,
+        "title": t(lang, "report.title"),
+        "header": _header(report, lang),
+        "trend": _trend(report, lang),
+        "hosts": _hosts(report, lang),
+        "machines_chart": _machines_chart(report, lang),
+        "mailboxes": _mailboxes(report, lang),
+        "has_findings": bool(report.get("findings")),
+        "plan": _plan(report, lang),
+        "errors": _errors(report, lang),
+        "help": _help(report),
+        "figures": _figures(report),
+        "disk_headers": [
+            t(lang, f"report.disk.{k}")
+            for k in ("mountpoint", "device", "used", "size", "use", "type")
+        ],
+        "disk_numeric": [False, False, True, True, True, False],
+        "t": lambda key, **values: t(lang, key, **values),
+    }
+
+
+def render_html(report: dict) -> str:
+    """`report` as one self-contained HTML page in the report's language."""
+    template = _environment().get_template("report.html.j2")
+    return template.render(**build_context(report))

@@ -1,0 +1,407 @@
+"""The HTML report: escaping, sections, self-containment, languages and the SVG charts."""
+
+from __future__ import annotations
+
+import copy
+import re
+from html.parser import HTMLParser
+
+import pytest
+
+from auditor.report.render_html import render_html, safe_url
+from auditor.report.svg_charts import Bar, bar_chart, line_chart
+
+SCRIPT = "<script>alert(1)</script>"
+IMG = "<img src=x onerror=alert(1)>"
+ATTR = '" onmouseover="alert(1)'
+
+
+def sample_report(language: str = "en") -> dict:
+    """A report with every section, hostile text wherever a mailbox or machine gives text."""
+    return {
+        "schema_version": 1,
+        "tool": {"name": "auditor", "version": "0.1.0"},
+        "language": language,
+        "generated_at": "2026-11-27T16:00:00+00:00",
+        "run": {
+            "id": 3,
+            "started_at": "2026-11-27T15:58:00+00:00",
+            "finished_at": "2026-11-27T16:00:00+00:00",
+            "status": "partial",
+            "sources": [
+                {"kind": "demo", "name": "demo", "status": "ok", "error": None},
+                {
+                    "kind": "mbox",
+                    "name": f"archives{SCRIPT}.mbox",
+                    "status": "failed",
+                    "error": f"not an mbox file {IMG}",
+                },
+            ],
+            "errors": [f"INBOX: 1 malformed message skipped {SCRIPT}"],
+        },
+        "score": 72,
+        "hosts": [
+            {
+                "hostname": f"pc-{IMG}",
+                "os_name": "Linux",
+                "os_version": "Debian GNU/Linux 12 (bookworm)",
+                "cpu_model": f"Intel i5 {ATTR}",
+                "cpu_cores_logical": 4,
+                "ram_bytes": 8589934592,
+                "battery_percent": 80,
+                "disks": [
+                    {
+                        "mountpoint": "/",
+                        "device": "/dev/sda1",
+                        "total_bytes": 500107862016,
+                        "used_bytes": 430000000000,
+                        "rotational": True,
+                        "is_system": True,
+                    }
+                ],
+            },
+            {
+                "hostname": "pc-bureau",
+                "os_name": "Windows",
+                "os_version": "Windows 11 Pro",
+                "cpu_model": None,
+                "cpu_cores_logical": None,
+                "ram_bytes": None,
+                "battery_percent": None,
+                "disks": [],
+            },
+        ],
+        "mailboxes": [
+            {
+                "account": f"contact{SCRIPT}",
+                "folders": 3,
+                "messages": 1234,
+                "size_bytes": 23456789,
+                "attachments": 40,
+                "attachment_bytes": 20000000,
+                "unread": 60,
+                "malformed": 1,
+                "skipped": 0,
+            },
+            {
+                "account": "big",
+                "folders": 1,
+                "messages": 1,
+                "size_bytes": 1_234_500_000_000_000_000,
+                "attachments": 0,
+                "attachment_bytes": 0,
+                "unread": 0,
+                "malformed": 0,
+                "skipped": 0,
+            },
+        ],
+        "findings": [
+            {
+                "rule_id": "MAIL001",
+                "category": "mail",
+                "severity": "medium",
+                "effort": "minutes",
+                "title": "Heavy attachments",
+                "why": "Large attachments fill the mailbox.",
+                "how": "Save the files in the shared drive,\nthen delete the messages.",
+                "count": 7,
+                "evidence": [
+                    {
+                        "folder": f"INBOX/{IMG}" if i == 0 else "INBOX",
+                        "subject": SCRIPT if i == 0 else IMG if i == 1 else f"Photos AG {i}",
+                        "filename": f"{ATTR}.pdf",
+                        "date": f"2024-0{i + 1}-15T09:30:00+00:00",
+                        "size_bytes": 6000000 + i,
+                    }
+                    for i in range(7)
+                ],
+                "bytes_reclaimable": 41000000,
+                "co2e_kg_per_year_low": 0.0096,
+                "co2e_kg_per_year_high": 0.08,
+                "minutes": 10,
+            },
+            {
+                "rule_id": "MAIL004",
+                "category": "mail",
+                "severity": "low",
+                "effort": "minutes",
+                "title": "Newsletters never opened",
+                "why": "Unread newsletters keep arriving.",
+                "how": "Use the unsubscribe link.",
+                "count": 2,
+                "evidence": [{"list_id": "news.example.org", "messages": 40, "unread": 40}],
+                "bytes_reclaimable": 2000000,
+                "minutes": 5,
+            },
+            {
+                "rule_id": "SEC001",
+                "category": "security",
+                "severity": "critical",
+                "effort": "hours",
+                "title": "No active antivirus",
+                "why": "Anyone can infect the machine.",
+                "how": "Turn Windows Defender on.",
+                "count": 1,
+                "evidence": [{"hostname": f"pc-{IMG}", "product": None}],
+                "bytes_reclaimable": None,
+                "minutes": None,
+            },
+            {
+                "rule_id": "HW003",
+                "category": "hardware",
+                "severity": "high",
+                "effort": "days",
+                "title": "System on a hard disk",
+                "why": "A hard disk makes an old PC slow.",
+                "how": "Replace the disk by an SSD.",
+                "count": 1,
+                "evidence": [{"hostname": f"pc-{IMG}", "mountpoint": "/", "rotational": True}],
+                "bytes_reclaimable": None,
+                "co2e_kg_per_year_low": 30.0,
+                "co2e_kg_per_year_high": 30.0,
+                "minutes": None,
+            },
+        ],
+        "plan": {"urgent": ["SEC001"], "quick_wins": ["MAIL004", "MAIL001"], "to_plan": ["HW003"]},
+        "figures": [
+            {
+                "id": "storage_gb_year_low",
+                "label": "Storing 1 GB for a year in the cloud",
+                "source": "ADEME Impact CO2 (NégaOctet), 2023",
+                "url": "https://impactco2.fr/",
+            },
+            {"id": "bad", "label": "Bad link", "source": "x", "url": "javascript:alert(1)"},
+        ],
+        "help": [
+            {"name": "Repair Cafés", "what": "volunteers", "url": "https://www.repaircafe.org/"},
+            {"name": "Evil", "what": "not a link", "url": "javascript:alert(2)"},
+        ],
+        "trend": {
+            "current": {"score": 72, "mailbox_bytes": 23456789},
+            "previous": {
+                "run_id": 2,
+                "started_at": "2026-11-01T10:00:00+00:00",
+                "indicators": {"score": 60, "mailbox_bytes": 30000000},
+            },
+            "month_ago": None,
+            "series": [
+                {
+                    "run_id": 1,
+                    "started_at": "2026-10-01T10:00:00+00:00",
+                    "indicators": {"score": 50},
+                },
+                {
+                    "run_id": 2,
+                    "started_at": "2026-11-01T10:00:00+00:00",
+                    "indicators": {"score": 60},
+                },
+                {
+                    "run_id": 3,
+                    "started_at": "2026-11-27T15:58:00+00:00",
+                    "indicators": {"score": 72},
+                },
+            ],
+        },
+    }
+
+
+def empty_report(language: str = "fr") -> dict:
+    return {
+        "schema_version": 1,
+        "tool": {"name": "auditor", "version": "0.1.0"},
+        "language": language,
+        "generated_at": "2026-11-27T16:00:00+00:00",
+        "run": {
+            "id": 1,
+            "started_at": "2026-11-27T16:00:00+00:00",
+            "finished_at": "2026-11-27T16:00:01+00:00",
+            "status": "complete",
+            "sources": [],
+            "errors": [],
+        },
+        "score": 100,
+        "hosts": [],
+        "mailboxes": [],
+        "findings": [],
+        "plan": {"urgent": [], "quick_wins": [], "to_plan": []},
+        "figures": [],
+    }
+
+
+class Elements(HTMLParser):
+    """Every start tag with its attributes, and the text of <title> and <h1>…<h4>."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+
+def parse(page: str) -> Elements:
+    parser = Elements()
+    parser.feed(page)
+    parser.close()
+    return parser
+
+
+@pytest.fixture(params=["en", "fr"])
+def page(request: pytest.FixtureRequest) -> str:
+    return render_html(sample_report(request.param))
+
+
+def test_hostile_text_is_escaped(page: str) -> None:
+    assert SCRIPT not in page and "<script" not in page.lower()
+    assert IMG not in page and "<img" not in page.lower()
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "&lt;img src=x onerror=alert(1)&gt;" in page
+    assert 'onmouseover="' not in page
+    elements = parse(page)
+    for tag, attrs in elements.tags:
+        assert tag not in ("script", "img", "iframe", "object", "embed")
+        assert not any(name.startswith("on") for name in attrs), (tag, attrs)
+    text = "".join(elements.text)
+    # The browser shows the hostile strings as they were, as text.
+    assert SCRIPT in text and IMG in text and ATTR in text
+
+
+def test_hostile_text_in_svg_is_escaped() -> None:
+    svg = bar_chart(f"t{SCRIPT}", [Bar(IMG, 10, ATTR, part=5)], description=SCRIPT)
+    assert "<script" not in svg and "<img" not in svg and 'onmouseover="' not in svg
+    assert "&lt;img src=x onerror=alert(1)&gt;" in svg
+    points = [(SCRIPT, 10, ATTR), ("b", None, "—"), ("c", 90, "90"), ("d", 80, "80")]
+    line = line_chart(IMG, points)
+    assert "<script" not in line and "<img" not in line and 'onmouseover="' not in line
+    assert line.count("<polyline") == 1  # the unknown point leaves a gap, "a" stands alone
+    assert line.count("<circle") == 3
+
+
+def test_no_external_resources_and_no_script(page: str) -> None:
+    assert "<script" not in page.lower()
+    assert "@import" not in page and "url(" not in page
+    for tag, attrs in parse(page).tags:
+        if tag == "a":
+            assert attrs["href"].startswith(("https://", "http://", "#")), attrs
+            continue
+        for name in ("src", "href", "srcset", "data", "poster", "xlink:href"):
+            value = attrs.get(name) or ""
+            assert "http" not in value.lower(), (tag, attrs)
+            assert not value or tag == "meta", (tag, attrs)
+    assert "Content-Security-Policy" in page and "default-src 'none'" in page
+
+
+def test_only_http_urls_become_links(page: str) -> None:
+    hrefs = [attrs["href"] for tag, attrs in parse(page).tags if tag == "a"]
+    assert "https://impactco2.fr/" in hrefs and "https://www.repaircafe.org/" in hrefs
+    assert not any("javascript" in href for href in hrefs)
+    assert "javascript:alert(1)" in page  # shown as text
+    assert safe_url("http://example.org/a?b=1") == "http://example.org/a?b=1"
+    for bad in ("javascript:alert(1)", "data:text/html,x", "ftp://x", 'https://x" a="', ""):
+        assert safe_url(bad) is None
+
+
+def test_sections_in_order(page: str) -> None:
+    ids = [
+        'id="trend"',
+        'id="hosts"',
+        'id="mailboxes"',
+        'id="plan"',
+        'id="plan-urgent"',
+        'id="plan-quick_wins"',
+        'id="plan-to_plan"',
+        'id="errors"',
+        'id="help"',
+        'id="figures"',
+    ]
+    positions = [page.index(i) for i in ids]
+    assert positions == sorted(positions)
+    # Findings in plan order: SEC001 urgent, then MAIL004 before MAIL001, then HW003.
+    rules = [page.index(f"({rule})</span>") for rule in ("SEC001", "MAIL004", "MAIL001", "HW003")]
+    assert rules == sorted(rules)
+
+
+def test_heading_hierarchy_and_accessibility(page: str) -> None:
+    levels = [int(m) for m in re.findall(r"<h([1-6])[ >]", page)]
+    assert levels[0] == 1 and levels.count(1) == 1
+    assert all(b - a <= 1 for a, b in zip(levels, levels[1:], strict=False))
+    elements = parse(page)
+    ths = [attrs for tag, attrs in elements.tags if tag == "th"]
+    assert ths and all(attrs.get("scope") in ("col", "row") for attrs in ths)
+    svgs = [attrs for tag, attrs in elements.tags if tag == "svg"]
+    assert len(svgs) == 4  # score trend, machines, mailboxes, reclaimable space
+    assert all(attrs.get("role") == "img" and attrs.get("aria-label") for attrs in svgs)
+    assert page.count("<title>") == 1 + 4 + page.count('<g class="chart-row">') + 3
+    tables = page.count("<table>")
+    assert tables == page.count('<div class="table-wrap"')
+    assert "@media print" in page and "prefers-color-scheme: dark" in page
+    assert "max-width: 600px" in page and "overflow-x: auto" in page
+
+
+def test_english() -> None:
+    page = render_html(sample_report("en"))
+    assert page.startswith("<!DOCTYPE html>") and '<html lang="en">' in page
+    assert "<h1>Audit report</h1>" in page
+    assert "Score: 72/100 (fair)" in page and "▲ +12 since 2026-11-01" in page
+    assert ">1,234<" in page and "23.5 MB" in page and "1,234.5 PB" in page
+    assert "0.0096–0.08 kg CO2e/yr" in page
+    assert "Save the files in the shared drive,<br>then delete the messages." in page
+    assert "5 of 7 examples shown." in page
+    assert "Machines by status" in page and "Flagged" in page
+    assert "Score over time" in page
+    assert "ADEME Impact CO2 (NégaOctet), 2023" in page
+
+
+def test_french_numbers_and_labels() -> None:
+    page = render_html(sample_report("fr"))
+    assert '<html lang="fr">' in page and "<h1>Rapport d’audit</h1>" in page
+    assert ">1 234<" in page  # messages
+    assert "1 234,5 Po" in page  # size with thousands and a decimal comma
+    assert "23,5 Mo" in page and "0,0096–0,08" in page and "80 %" in page
+    assert "27/11/2026 16:00 UTC" in page and "15/01/2024" in page
+    assert "Machines par état" in page and "Évolution du score" in page
+    assert "Audit report" not in page
+
+
+def test_machines_chart_counts_flagged_hosts() -> None:
+    page = render_html(sample_report("en"))
+    assert "2 machines: 1 with nothing to flag, 1 flagged" in page
+    report = sample_report("en")
+    report["findings"] = [f for f in report["findings"] if f["category"] == "mail"]
+    report["plan"] = {"urgent": [], "quick_wins": ["MAIL004", "MAIL001"], "to_plan": []}
+    assert "2 machines: 2 with nothing to flag, 0 flagged" in render_html(report)
+
+
+def test_score_chart_needs_two_points() -> None:
+    report = sample_report("en")
+    report["trend"]["series"] = report["trend"]["series"][-1:]
+    page = render_html(report)
+    assert "Score over time" not in page
+    assert 'id="trend"' in page  # the table is still there
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_empty_report(lang: str) -> None:
+    page = render_html(empty_report(lang))
+    assert f'<html lang="{lang}">' in page and "<svg" not in page
+    for section in ("trend", "hosts", "mailboxes", "errors", "help", "figures"):
+        assert f'id="{section}"' not in page
+    assert 'id="plan"' in page
+    assert ("No findings" if lang == "en" else "Aucun constat") in page
+
+
+def test_unknown_values_do_not_break_rendering() -> None:
+    report = copy.deepcopy(sample_report("en"))
+    report["score"] = None
+    report["language"] = "de"  # unknown language: English
+    report["mailboxes"][0]["size_bytes"] = 0
+    report["trend"]["series"][1]["indicators"]["score"] = None
+    page = render_html(report)
+    assert "Score: unknown" in page and '<html lang="en">' in page
