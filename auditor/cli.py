@@ -144,12 +144,13 @@ def main() -> None:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["text", "markdown", "json"]),
+    type=click.Choice(["text", "markdown", "json", "html"]),
     default="text",
     show_default=True,
     help=_h("format"),
 )
 @_output_option
+@click.option("--send", is_flag=True, help=_h("send"))
 @click.option("--fail-on", type=click.Choice([*SEVERITIES, "never"]), help=_h("fail_on"))
 @click.option("--quiet", "-q", is_flag=True, help=_h("quiet"))
 @_lang_option
@@ -168,6 +169,7 @@ def scan(
     rules_dirs: tuple[Path, ...],
     fmt: str,
     output: Path | None,
+    send: bool,
     fail_on: str | None,
     quiet: bool,
     lang: str | None,
@@ -180,6 +182,8 @@ def scan(
 
     config = _load(config_path)
     lang = pick_language(lang or config.language)
+    if send:
+        _check_email_settings(config, lang)
     if config.impact:  # [impact] figure overrides; an unknown id is one line naming it
         from auditor.impact import override_figures
 
@@ -227,7 +231,7 @@ def scan(
         else:
             result = run_scan(conn, db, request, config, rules)
         # with --quiet and no file to write, nobody reads a report: do not build one
-        needed = output is not None or fmt != "text" or not quiet
+        needed = output is not None or fmt != "text" or not quiet or send
         report = None
         if needed:
             from auditor.report.model import build_report
@@ -256,7 +260,44 @@ def scan(
     for line in result.errors:
         if quiet or output or fmt != "text":
             click.echo(f"auditor: {line}", err=True)
-    sys.exit(_exit_code(result, fail_on or config.fail_on))
+    code = _exit_code(result, fail_on or config.fail_on)
+    if send and report is not None and not _send_report(report, config, lang, quiet):
+        code = EXIT_PARTIAL
+    sys.exit(code)
+
+
+def _check_email_settings(config: Config, lang: str) -> None:
+    """--send needs [report.email] with a server and recipients: say so before scanning."""
+    email = config.email
+    if not email.smtp_host or not email.to or not email.sender:
+        raise ConfigError(
+            t(lang, "cli.send.not_configured", path=str(config.path or "auditor.toml"))
+        )
+
+
+def _send_report(report: dict, config: Config, lang: str, quiet: bool) -> bool:
+    """Email `report` (text + HTML); keep the HTML on disk first so a failure loses nothing."""
+    import platformdirs
+
+    from auditor.report import render_html, render_text_string
+    from auditor.report.send import SendError, build_message, send_report, smtp_password
+
+    html = render_html(report)
+    folder = Path(platformdirs.user_data_dir("auditor", appauthor=False)) / "reports"
+    kept = folder / f"report-{report['run']['id']}-{report['language']}.html"
+    _write_report(kept, html)
+    message = build_message(
+        report, render_text_string(report), html, config.email, config.association
+    )
+    try:
+        send_report(message, config.email, smtp_password(config.email))
+    except SendError as exc:
+        click.echo(f"auditor: {exc}", err=True)
+        click.echo(f"auditor: {t(lang, 'cli.send.kept', path=str(kept))}", err=True)
+        return False
+    if not quiet:
+        click.echo(t(lang, "cli.send.sent", to=", ".join(config.email.to), path=str(kept)))
+    return True
 
 
 def _imap_accounts(config: Config, urls: tuple[str, ...], ca_file: str | None) -> list:
@@ -673,6 +714,83 @@ def advise(
     for line in errors:
         click.echo(f"auditor: {line}", err=True)
     if errors:
+        sys.exit(EXIT_PARTIAL)
+
+
+# --------------------------------------------------------------------------- report
+
+
+@main.command("report", help=_h("report"))
+@click.option("--run", "run_id", type=click.IntRange(1), help=_h("report_run"))
+@click.option("--compare-to", type=click.IntRange(1), help=_h("compare_to"))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "markdown", "json", "html"]),
+    default="text",
+    show_default=True,
+    help=_h("format"),
+)
+@_output_option
+@click.option("--send", is_flag=True, help=_h("send"))
+@click.option("--quiet", "-q", is_flag=True, help=_h("quiet"))
+@_rules_dir_option
+@_lang_option
+@_db_option
+@_config_option
+@_debug_option
+def report_command(
+    run_id: int | None,
+    compare_to: int | None,
+    fmt: str,
+    output: Path | None,
+    send: bool,
+    quiet: bool,
+    rules_dirs: tuple[Path, ...],
+    lang: str | None,
+    db_path: Path | None,
+    config_path: Path | None,
+) -> None:
+    from auditor.report import render
+    from auditor.report.model import build_report
+    from auditor.store import open_readonly
+
+    config = _load(config_path)
+    lang = pick_language(lang or config.language)
+    if send:
+        _check_email_settings(config, lang)
+    conn = open_readonly(_store_path(db_path, config))
+    try:
+        rules = _load_rules(rules_dirs, config, schema=conn)
+        finished = "status IN ('complete', 'partial')"
+        if run_id is None:
+            row = conn.execute(f"SELECT max(id) FROM runs WHERE {finished}").fetchone()
+            run_id = row[0] if row else None
+            if run_id is None:
+                raise ConfigError(t(lang, "cli.report.no_run"))
+        for wanted in (run_id, compare_to):
+            if (
+                wanted is not None
+                and not conn.execute(
+                    f"SELECT 1 FROM runs WHERE id = ? AND {finished}", (wanted,)
+                ).fetchone()
+            ):
+                raise ConfigError(t(lang, "cli.report.unknown_run", run=wanted))
+        report = build_report(conn, run_id, lang, rules.by_id(), compare_to=compare_to)
+    finally:
+        conn.close()
+    if output:
+        _write_report(output, render(report, fmt))
+        if not quiet:
+            click.echo(t(lang, "cli.scan.written", path=str(output)))
+    elif fmt == "text":
+        if not quiet:
+            from auditor.report.render_text import render_text
+
+            render_text(report, Console())
+    elif not quiet or fmt != "text":
+        click.echo(render(report, fmt), nl=False)
+    if send and not _send_report(report, config, lang, quiet):
         sys.exit(EXIT_PARTIAL)
 
 
