@@ -25,7 +25,7 @@ LABEL_WIDTH = 180
 VALUE_WIDTH = 100
 ROW_HEIGHT = 26
 BAR_HEIGHT = 16
-LABEL_CHARS = 26
+LABEL_CHARS = 22  # fits LABEL_WIDTH at the chart font size (wide glyphs included)
 DESC_MAX = 600
 
 
