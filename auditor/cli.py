@@ -866,8 +866,8 @@ def compress(
         keep_location=keep_location or None,
     )
     files, errors = find_files(paths)
-    for line in errors:
-        click.echo(f"auditor: {line}", err=True)
+    for missing in errors:
+        click.echo(f"auditor: {t(lang, 'compress.error.missing', path=missing)}", err=True)
     if not files:
         if errors:
             sys.exit(EXIT_USAGE)
@@ -889,7 +889,7 @@ def compress(
     )
     for r in results:
         if r.error:
-            click.echo(f"auditor: {r.error}", err=True)
+            click.echo(f"auditor: {t(lang, r.error, **r.error_args)}", err=True)
         elif r.outcome.status == "skipped":
             reason = t(lang, r.outcome.reason, **r.outcome.reason_args)
             click.echo(f"auditor: {r.source}: {reason}", err=True)

@@ -16,7 +16,7 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from auditor.compress.outcome import Outcome
@@ -34,7 +34,8 @@ class FileResult:
     outcome: Outcome
     target: Path | None = None  # where the light copy was (or, in a dry run, would be) written
     written: bool = False
-    error: str = ""  # a write that failed: one line, the original untouched
+    error: str = ""  # i18n key (compress.write.*) of a write that failed; the original untouched
+    error_args: dict[str, str] = field(default_factory=dict)
     size_after: int = 0  # the light copy's size; the original's when nothing was kept
 
     @property
@@ -63,7 +64,7 @@ def _is_ours(path: Path) -> bool:
 
 
 def find_files(paths: Iterable[Path]) -> tuple[list[tuple[Path, Path]], list[str]]:
-    """(file, the root it was found under) for every file to try, and one line per bad path.
+    """(file, the root it was found under) for every file to try, and every path not found.
 
     Folders are walked recursively (hidden folders skipped, links not followed); files
     named on the command line are always tried, found files only when they are photos or
@@ -86,7 +87,7 @@ def find_files(paths: Iterable[Path]) -> tuple[list[tuple[Path, Path]], list[str
                     seen.add(key)
                     found.append((file, path))
         else:
-            errors.append(f"{path}: no such file or folder")
+            errors.append(str(path))
     return found, errors
 
 
@@ -204,9 +205,10 @@ def write_result(result: FileResult, in_place: bool = False, keep_backup: bool =
         _fsync_dir(target.parent)
         result.written = True
     except FileExistsError:
-        result.error = f"{target}: already exists, left as it is (nothing overwritten)"
+        result.error, result.error_args = "compress.write.exists", {"path": str(target)}
     except OSError as exc:
-        result.error = f"{target}: cannot write ({exc.strerror or exc}); the original is unchanged"
+        result.error = "compress.write.failed"
+        result.error_args = {"path": str(target), "error": str(exc.strerror or exc)}
 
 
 def _replace_in_place(source: Path, target: Path, data: bytes, keep_backup: bool) -> None:
@@ -263,7 +265,8 @@ def compress_paths(
             result.target = target_path(source, root, outcome.suffix, out_dir, in_place)
             if dry_run:
                 if not in_place and result.target.exists():
-                    result.error = f"{result.target}: already exists (would be left as it is)"
+                    result.error = "compress.write.would_exist"
+                    result.error_args = {"path": str(result.target)}
             else:
                 write_result(result, in_place, keep_backup)
             if not result.error:

@@ -25,7 +25,7 @@ def result_line(result: FileResult, lang: str, dry_run: bool) -> str:
     """What happened to one file, in words: "written: photo.light.jpg" or the reason kept."""
     outcome = result.outcome
     if result.error:
-        return result.error
+        return t(lang, result.error, **result.error_args)
     if outcome.status == "smaller":
         key = "compress.table.would_write" if dry_run else "compress.table.written"
         text = t(lang, key, path=result.target.name if result.target else "")

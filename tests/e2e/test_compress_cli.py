@@ -196,3 +196,15 @@ def test_french_table_and_parallel_jobs(tmp_path):
     assert result.exit_code == 0, result.output
     assert "3 fichiers, 3 allégés" in result.output and "kg CO2e par an" in result.output
     assert len(list(tmp_path.glob("*.light.jpg"))) == 3
+
+
+def test_error_lines_are_in_french_too(tmp_path):
+    photo(tmp_path / "a.jpg")
+    assert run(str(tmp_path / "a.jpg")).exit_code == 0
+    (tmp_path / "a.light.jpg").write_bytes(b"kept")
+    result = CliRunner(env={"COLUMNS": "200"}).invoke(
+        main, ["compress", "--lang", "fr", str(tmp_path / "a.jpg"), str(tmp_path / "absent.jpg")]
+    )
+    assert result.exit_code == 3
+    assert "absent.jpg : aucun fichier ni dossier de ce nom" in result.output
+    assert "existe déjà, laissé tel quel" in result.output
