@@ -69,3 +69,13 @@ def test_installed_wheel_writes_a_glpi_inventory_with_its_data_files(installed, 
     proc = _run(installed, tmp_path, "inventory", "--format", "glpi")
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["content"]["hardware"]["name"]
+
+
+def test_installed_wheel_has_the_html_template_and_the_measured_ratios(installed, tmp_path):
+    out = tmp_path / "r.html"
+    proc = _run(
+        installed, tmp_path, "scan", "--demo", "--no-host", "--format", "html", "--output", str(out)
+    )
+    assert proc.returncode in (0, 1), proc.stderr
+    html = out.read_text(encoding="utf-8")
+    assert "<svg" in html and "MAIL008" in html  # template + compress ratios data file

@@ -411,7 +411,7 @@ def test_text_empty_report() -> None:
 def test_render_rejects_unknown_format() -> None:
     with pytest.raises(ValueError, match="unknown report format"):
         render(full_report(), "pdf")
-    assert set(RENDERERS) == {"text", "markdown", "json"}
+    assert set(RENDERERS) == {"text", "markdown", "json", "html"}
 
 
 def test_renderers_do_not_modify_the_report() -> None:
