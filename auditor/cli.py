@@ -38,7 +38,8 @@ class AuditorGroup(click.Group):
         except AuditorError as exc:
             if ctx.meta.get("auditor.debug"):
                 traceback.print_exc()
-            click.echo(f"auditor: {exc}", err=True)
+            lang = pick_language(ctx.meta.get("auditor.lang"))
+            click.echo(f"auditor: {exc.localized(lang)}", err=True)
             ctx.exit(exc.exit_code)
 
 
@@ -80,7 +81,14 @@ def _output_option(f):
 
 
 def _lang_option(f):
-    return click.option("--lang", type=click.Choice(["fr", "en"]), help=_h("lang"))(f)
+    def remember(ctx: click.Context, _param, value: str | None) -> str | None:
+        if value:
+            ctx.meta["auditor.lang"] = value  # error lines use it too (meta is shared)
+        return value
+
+    return click.option(
+        "--lang", type=click.Choice(["fr", "en"]), callback=remember, is_eager=True, help=_h("lang")
+    )(f)
 
 
 def _rules_dir_option(f):

@@ -38,12 +38,20 @@ def _migrate(conn: sqlite3.Connection, path: Path) -> None:
     if version > SCHEMA_VERSION:
         raise StoreError(
             f"{path}: store schema version {version} is newer than this auditor supports "
-            f"({SCHEMA_VERSION}); upgrade auditor or pick another file with --db"
+            f"({SCHEMA_VERSION}); upgrade auditor or pick another file with --db",
+            "errors.store.newer",
+            path=path,
+            version=version,
+            supported=SCHEMA_VERSION,
         )
     if version == 0:
         has_tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
         if has_tables:
-            raise StoreError(f"{path}: this SQLite file is not an auditor store; use --db")
+            raise StoreError(
+                f"{path}: this SQLite file is not an auditor store; use --db",
+                "errors.store.foreign",
+                path=path,
+            )
     for step in range(version, SCHEMA_VERSION):
         with conn:
             conn.executescript(MIGRATIONS[step])
@@ -64,9 +72,19 @@ def open_store(path: Path) -> sqlite3.Connection:
         _migrate(conn, path)
         conn.isolation_level = "DEFERRED"
     except sqlite3.DatabaseError as exc:
-        raise StoreError(f"{path}: cannot use this file as the store ({exc})") from None
+        raise StoreError(
+            f"{path}: cannot use this file as the store ({exc})",
+            "errors.store.unusable",
+            path=path,
+            error=exc,
+        ) from None
     except OSError as exc:
-        raise StoreError(f"{path}: cannot create the store ({exc.strerror})") from None
+        raise StoreError(
+            f"{path}: cannot create the store ({exc.strerror})",
+            "errors.store.create",
+            path=path,
+            error=exc.strerror,
+        ) from None
     return conn
 
 
@@ -74,7 +92,11 @@ def open_readonly(path: Path) -> sqlite3.Connection:
     """A connection that cannot change anything: mode=ro and PRAGMA query_only."""
     path = Path(path)
     if not path.is_file():
-        raise StoreError(f"{path}: no store here yet; run `auditor scan` first or pick --db")
+        raise StoreError(
+            f"{path}: no store here yet; run `auditor scan` first or pick --db",
+            "errors.store.missing",
+            path=path,
+        )
     uri = f"file:{quote(str(path.resolve()))}?mode=ro"  # RFC 3986 escaping of ? and #
     try:
         conn = sqlite3.connect(uri, uri=True)
@@ -83,11 +105,20 @@ def open_readonly(path: Path) -> sqlite3.Connection:
         register_functions(conn)
         version = _schema_version(conn)
     except sqlite3.DatabaseError as exc:
-        raise StoreError(f"{path}: cannot read this file as the store ({exc})") from None
+        raise StoreError(
+            f"{path}: cannot read this file as the store ({exc})",
+            "errors.store.unreadable",
+            path=path,
+            error=exc,
+        ) from None
     if version != SCHEMA_VERSION:
         conn.close()
         raise StoreError(
             f"{path}: store schema version {version}, expected {SCHEMA_VERSION}; "
-            "run `auditor scan` once to migrate it"
+            "run `auditor scan` once to migrate it",
+            "errors.store.old",
+            path=path,
+            version=version,
+            expected=SCHEMA_VERSION,
         )
     return conn

@@ -369,3 +369,16 @@ def test_compressible_attachments_rule_estimates_from_measured_ratios(runner, tm
         assert row["bytes_reclaimable"] == saving > 0
     assert finding["bytes_reclaimable"] == sum(r["bytes_reclaimable"] for r in finding["evidence"])
     assert "estimate" in finding["why"]
+
+
+def test_store_error_lines_follow_the_language(runner, tmp_path, monkeypatch):
+    monkeypatch.setenv("AUDITOR_DB", str(tmp_path / "nowhere.sqlite3"))
+    fr = run(runner, "history", "--lang", "fr")
+    assert fr.exit_code == 2
+    assert "pas encore de base ici" in fr.output and len(fr.output.strip().splitlines()) == 1
+    en = run(runner, "history", "--lang", "en")
+    assert "no store here yet" in en.output
+    foreign = tmp_path / "other.sqlite3"
+    sqlite3.connect(foreign).execute("CREATE TABLE t (x)").connection.commit()
+    other = run(runner, "scan", "--no-host", "--db", str(foreign), "--lang", "fr")
+    assert other.exit_code == 2 and "n'est pas une base d'auditor" in other.output
