@@ -145,21 +145,39 @@ class _Checker:
                 return i + 1
         return None
 
-    def fail(self, key: str, message: str, section: str | None = None) -> ConfigError:
+    def fail(
+        self,
+        key: str,
+        message: str,
+        section: str | None = None,
+        catalog_key: str | None = None,
+        **values: object,
+    ) -> ConfigError:
         line = self.line_of(key.rsplit(".", 1)[-1], section)
         where = f"{self.path}:{line}" if line else f"{self.path}"
-        return ConfigError(f"{where}: {key}: {message}")
+        return ConfigError(
+            f"{where}: {key}: {message}", catalog_key, where=where, setting=key, **values
+        )
 
     def check_table(self, table: dict, spec: dict, prefix: str, section: str | None) -> None:
         for key, value in table.items():
             full = f"{prefix}{key}"
             if key == "password":
                 raise self.fail(
-                    full, "a password in clear is refused; " + SAFE_PASSWORD_WAYS, section
+                    full,
+                    "a password in clear is refused; " + SAFE_PASSWORD_WAYS,
+                    section,
+                    "errors.config.clear_password",
                 )
             if key not in spec:
                 allowed = ", ".join(sorted(spec))
-                raise self.fail(full, f"unknown key (known keys here: {allowed})", section)
+                raise self.fail(
+                    full,
+                    f"unknown key (known keys here: {allowed})",
+                    section,
+                    "errors.config.unknown_key",
+                    allowed=allowed,
+                )
             expected = spec[key]
             ok = isinstance(value, expected) and not (expected is int and isinstance(value, bool))
             if not ok:
@@ -178,18 +196,29 @@ def load_config(path: Path | None = None, *, required: bool = False) -> Config:
     path = Path(path) if path else default_config_path()
     if not path.exists():
         if explicit or required:
-            raise ConfigError(f"{path}: config file not found (create one with `auditor init`)")
+            raise ConfigError(
+                f"{path}: config file not found (create one with `auditor init`)",
+                "errors.config.not_found",
+                path=path,
+            )
         return Config()
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read the config ({exc})") from None
+        raise ConfigError(
+            f"{path}: cannot read the config ({exc})",
+            "errors.config.unreadable",
+            path=path,
+            error=exc,
+        ) from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         match = re.search(r"line (\d+)", str(exc))
         where = f"{path}:{match.group(1)}" if match else str(path)
-        raise ConfigError(f"{where}: TOML syntax error ({exc})") from None
+        raise ConfigError(
+            f"{where}: TOML syntax error ({exc})", "errors.config.syntax", where=where, error=exc
+        ) from None
     return _parse(data, _Checker(path, text), path)
 
 
@@ -304,7 +333,12 @@ def resolve_secret(
         value = os.environ.get(env)
         if value:
             return value
-        raise ConfigError(f"{what}: environment variable {env} is not set")
+        raise ConfigError(
+            f"{what}: environment variable {env} is not set",
+            "errors.config.env_unset",
+            what=what,
+            env=env,
+        )
     if command:
         try:
             proc = subprocess.run(

@@ -382,3 +382,15 @@ def test_store_error_lines_follow_the_language(runner, tmp_path, monkeypatch):
     sqlite3.connect(foreign).execute("CREATE TABLE t (x)").connection.commit()
     other = run(runner, "scan", "--no-host", "--db", str(foreign), "--lang", "fr")
     assert other.exit_code == 2 and "n'est pas une base d'auditor" in other.output
+
+
+def test_config_error_lines_follow_the_language(runner, tmp_path):
+    bad = tmp_path / "auditor.toml"
+    bad.write_text('[report]\ncolour = "blue"\n', encoding="utf-8")
+    fr = run(runner, "scan", "--no-host", "--config", str(bad), "--lang", "fr")
+    assert fr.exit_code == 2
+    assert f"{bad}:2 : report.colour : clé inconnue" in fr.output
+    en = run(runner, "scan", "--no-host", "--config", str(bad), "--lang", "en")
+    assert f"{bad}:2: report.colour: unknown key" in en.output
+    missing = run(runner, "history", "--config", str(tmp_path / "nope.toml"), "--lang", "fr")
+    assert "fichier de configuration introuvable" in missing.output
