@@ -86,11 +86,20 @@ def override_figures(values: dict[str, float]) -> None:
     """
     unknown = sorted(set(values) - set(FIGURES))
     if unknown:
-        raise ConfigError(f"[impact]: unknown figure id {', '.join(unknown)}")
+        raise ConfigError(
+            f"[impact]: unknown figure id {', '.join(unknown)}",
+            "errors.impact.unknown",
+            ids=", ".join(unknown),
+        )
     updated = dict(FIGURES)
     for fid, value in values.items():
         if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-            raise ConfigError(f"[impact] {fid}: expected a non-negative number, got {value!r}")
+            raise ConfigError(
+                f"[impact] {fid}: expected a non-negative number, got {value!r}",
+                "errors.impact.not_a_number",
+                id=fid,
+                value=repr(value),
+            )
         old = FIGURES[fid]
         updated[fid] = replace(
             old,
@@ -100,7 +109,11 @@ def override_figures(values: dict[str, float]) -> None:
         )
     inverted = _check_ranges(updated)
     if inverted:
-        raise ConfigError(f"[impact]: {', '.join(inverted)} would exceed its _high figure")
+        raise ConfigError(
+            f"[impact]: {', '.join(inverted)} would exceed its _high figure",
+            "errors.impact.inverted",
+            ids=", ".join(inverted),
+        )
     FIGURES.update(updated)
 
 

@@ -53,14 +53,25 @@ def bound_params(
             known = ", ".join(params) or "none"
             raise ConfigError(
                 f"{config_path or 'config'}: rules.{rule.id}.{name}: unknown parameter "
-                f"(parameters of {rule.id}: {known})"
+                f"(parameters of {rule.id}: {known})",
+                "errors.rules.unknown_param",
+                where=config_path or "config",
+                rule=rule.id,
+                name=name,
+                known=known,
             )
         if type(value) is not type(params[name]) and not (
             isinstance(value, int | float) and isinstance(params[name], int | float)
         ):
             raise ConfigError(
                 f"{config_path or 'config'}: rules.{rule.id}.{name}: must be like "
-                f"{params[name]!r}, not {value!r}"
+                f"{params[name]!r}, not {value!r}",
+                "errors.rules.bad_param",
+                where=config_path or "config",
+                rule=rule.id,
+                name=name,
+                like=repr(params[name]),
+                value=repr(value),
             )
         params[name] = value
     return params
@@ -76,7 +87,12 @@ def check_overrides(
     known = {r.id: r for r in rules}
     for rid in list(overrides) + sorted(disabled):
         if rid not in known:
-            raise ConfigError(f"{config_path or 'config'}: rules.{rid}: no such rule")
+            raise ConfigError(
+                f"{config_path or 'config'}: rules.{rid}: no such rule",
+                "errors.rules.no_such_rule",
+                where=config_path or "config",
+                rule=rid,
+            )
     for rule in rules:
         bound_params(rule, overrides, config_path)
 
