@@ -248,11 +248,22 @@ def scan(
     finally:
         conn.close()
 
-    if report is None:
-        pass
-    elif output:
-        from auditor.report import render
+    if report is not None:
+        _emit_report(report, fmt, output, quiet, lang)
+    for line in result.errors:
+        if quiet or output or fmt != "text":
+            click.echo(f"auditor: {line}", err=True)
+    code = _exit_code(result, fail_on or config.fail_on)
+    if send and report is not None and not _send_report(report, config, lang, quiet):
+        code = EXIT_PARTIAL
+    sys.exit(code)
 
+
+def _emit_report(report: dict, fmt: str, output: Path | None, quiet: bool, lang: str) -> None:
+    """The report to `output` (atomically), or on stdout: text on the terminal, unless quiet."""
+    from auditor.report import render
+
+    if output:
         _write_report(output, render(report, fmt))
         if not quiet:
             click.echo(t(lang, "cli.scan.written", path=str(output)))
@@ -262,16 +273,7 @@ def scan(
 
             render_text(report, Console())
     else:
-        from auditor.report import render
-
         click.echo(render(report, fmt), nl=False)
-    for line in result.errors:
-        if quiet or output or fmt != "text":
-            click.echo(f"auditor: {line}", err=True)
-    code = _exit_code(result, fail_on or config.fail_on)
-    if send and report is not None and not _send_report(report, config, lang, quiet):
-        code = EXIT_PARTIAL
-    sys.exit(code)
 
 
 def _check_email_settings(config: Config, lang: str) -> None:
@@ -759,7 +761,6 @@ def report_command(
     db_path: Path | None,
     config_path: Path | None,
 ) -> None:
-    from auditor.report import render
     from auditor.report.model import build_report
     from auditor.store import open_readonly
 
@@ -787,17 +788,7 @@ def report_command(
         report = build_report(conn, run_id, lang, rules.by_id(), compare_to=compare_to)
     finally:
         conn.close()
-    if output:
-        _write_report(output, render(report, fmt))
-        if not quiet:
-            click.echo(t(lang, "cli.scan.written", path=str(output)))
-    elif fmt == "text":
-        if not quiet:
-            from auditor.report.render_text import render_text
-
-            render_text(report, Console())
-    elif not quiet or fmt != "text":
-        click.echo(render(report, fmt), nl=False)
+    _emit_report(report, fmt, output, quiet, lang)
     if send and not _send_report(report, config, lang, quiet):
         sys.exit(EXIT_PARTIAL)
 

@@ -412,3 +412,23 @@ def trend_table(report: dict, lang: str) -> tuple[list[str], list[list[str]]] | 
             + [_indicator_value(name, now, lang), _move_text(move, lang)]
         )
     return headers, rows
+
+
+def error_lines(report: dict, lang: str, escape=None) -> list[str]:
+    """One line per failed source and per run error, each value passed through `escape`."""
+    escape = escape or clean_text
+    run = report.get("run") or {}
+    lines = []
+    for source in run.get("sources") or []:
+        if source.get("status") == "failed":
+            lines.append(
+                t(
+                    lang,
+                    "report.source_error",
+                    name=escape(source.get("name")),
+                    kind=t(lang, f"report.kind.{source.get('kind')}"),
+                    error=escape(source.get("error") or t(lang, "report.source_failed")),
+                )
+            )
+    lines.extend(escape(error) for error in run.get("errors") or [])
+    return lines

@@ -22,6 +22,7 @@ from auditor.report.formatting import (
     column_label,
     disk_type,
     disk_use,
+    error_lines,
     evidence_note,
     evidence_table,
     finding_details,
@@ -343,20 +344,7 @@ def _plan(report: dict, lang: str) -> dict:
 
 
 def _errors(report: dict, lang: str) -> list[str]:
-    run = report.get("run") or {}
-    lines = []
-    for source in run.get("sources") or []:
-        if source.get("status") == "failed":
-            lines.append(
-                t(
-                    lang,
-                    "report.source_error",
-                    name=clean_text(source.get("name")),
-                    kind=t(lang, f"report.kind.{source.get('kind')}"),
-                    error=clean_text(source.get("error") or t(lang, "report.source_failed")),
-                )
-            )
-    lines.extend(clean_text(error) for error in run.get("errors") or [])
+    lines = error_lines(report, lang)
     return lines
 
 

@@ -16,6 +16,7 @@ from auditor.report.formatting import (
     column_label,
     disk_type,
     disk_use,
+    error_lines,
     evidence_note,
     evidence_table,
     finding_details,
@@ -243,20 +244,7 @@ def _plan(report: dict, lang: str) -> list[str]:
 
 
 def _errors(report: dict, lang: str) -> list[str]:
-    run = report.get("run") or {}
-    lines = []
-    for source in run.get("sources") or []:
-        if source.get("status") == "failed":
-            lines.append(
-                t(
-                    lang,
-                    "report.source_error",
-                    name=md_escape(source.get("name")),
-                    kind=t(lang, f"report.kind.{source.get('kind')}"),
-                    error=md_escape(source.get("error") or t(lang, "report.source_failed")),
-                )
-            )
-    lines.extend(md_escape(error) for error in run.get("errors") or [])
+    lines = error_lines(report, lang, md_escape)
     if not lines:
         return []
     return ["", f"## {t(lang, 'report.section.errors')}", ""] + [f"- {line}" for line in lines]
