@@ -432,3 +432,19 @@ def error_lines(report: dict, lang: str, escape=None) -> list[str]:
             )
     lines.extend(escape(error) for error in run.get("errors") or [])
     return lines
+
+
+def mailbox_cells(box: dict, lang: str, escape=None) -> list[str]:
+    """One mailbox summary as table cells (account escaped with `escape`), in every format."""
+    escape = escape or clean_text
+    return [
+        escape(box.get("account"), 60),
+        format_number(box.get("folders"), lang),
+        format_number(box.get("messages"), lang),
+        format_bytes(box.get("size_bytes"), lang),
+        format_number(box.get("attachments"), lang),
+        format_bytes(box.get("attachment_bytes"), lang),
+        format_number(box.get("unread"), lang),
+        format_number(box.get("malformed"), lang),
+        format_number(box.get("skipped"), lang),
+    ]

@@ -32,6 +32,7 @@ from auditor.report.formatting import (
     format_number,
     format_percent,
     gains_parts,
+    mailbox_cells,
     plan_sections,
     score_band,
     score_trend,
@@ -231,20 +232,7 @@ def _mailboxes(report: dict, lang: str) -> dict | None:
     mailboxes = report.get("mailboxes") or []
     if not mailboxes:
         return None
-    rows = [
-        [
-            clean_text(box.get("account"), 60),
-            format_number(box.get("folders"), lang),
-            format_number(box.get("messages"), lang),
-            format_bytes(box.get("size_bytes"), lang),
-            format_number(box.get("attachments"), lang),
-            format_bytes(box.get("attachment_bytes"), lang),
-            format_number(box.get("unread"), lang),
-            format_number(box.get("malformed"), lang),
-            format_number(box.get("skipped"), lang),
-        ]
-        for box in mailboxes
-    ]
+    rows = [mailbox_cells(box, lang) for box in mailboxes]
     chart = None
     sized = [box for box in mailboxes if (box.get("size_bytes") or 0) > 0]
     if sized:

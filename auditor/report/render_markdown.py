@@ -25,6 +25,7 @@ from auditor.report.formatting import (
     format_number,
     format_percent,
     gains_parts,
+    mailbox_cells,
     plan_sections,
     score_band,
     score_trend,
@@ -185,20 +186,7 @@ def _mailboxes(report: dict, lang: str) -> list[str]:
         "malformed",
         "skipped",
     )
-    rows = [
-        [
-            md_escape(box.get("account"), 60),
-            format_number(box.get("folders"), lang),
-            format_number(box.get("messages"), lang),
-            format_bytes(box.get("size_bytes"), lang),
-            format_number(box.get("attachments"), lang),
-            format_bytes(box.get("attachment_bytes"), lang),
-            format_number(box.get("unread"), lang),
-            format_number(box.get("malformed"), lang),
-            format_number(box.get("skipped"), lang),
-        ]
-        for box in mailboxes
-    ]
+    rows = [mailbox_cells(box, lang, md_escape) for box in mailboxes]
     headers = [t(lang, f"report.mailbox.{k}") for k in keys]
     numeric = [k != "account" for k in keys]
     return ["", f"## {t(lang, 'report.section.mailboxes')}", ""] + _table(headers, rows, numeric)

@@ -34,6 +34,7 @@ from auditor.report.formatting import (
     format_number,
     format_percent,
     gains_parts,
+    mailbox_cells,
     plan_sections,
     score_band,
     score_trend,
@@ -206,18 +207,7 @@ def _mailboxes(report: dict, console: Console, lang: str) -> None:
         (t(lang, "report.mailbox.skipped"), True),
     )
     for mailbox in mailboxes:
-        _add_row(
-            table,
-            clean_text(mailbox.get("account"), 60),
-            format_number(mailbox.get("folders"), lang),
-            format_number(mailbox.get("messages"), lang),
-            format_bytes(mailbox.get("size_bytes"), lang),
-            format_number(mailbox.get("attachments"), lang),
-            format_bytes(mailbox.get("attachment_bytes"), lang),
-            format_number(mailbox.get("unread"), lang),
-            format_number(mailbox.get("malformed"), lang),
-            format_number(mailbox.get("skipped"), lang),
-        )
+        _add_row(table, *mailbox_cells(mailbox, lang))
     _out(console, table, indent=2)
 
 
