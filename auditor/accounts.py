@@ -23,8 +23,6 @@ def accounts_from_config(config: Config) -> list[ImapAccount]:
         if a.auth == "oauth2":
             if not a.oauth2_token_command:
                 raise ConfigError(
-                    f'{config.path}: account {a.name}: auth = "oauth2" needs '
-                    "oauth2_token_command (a command printing an access token)",
                     "errors.accounts.oauth2_command",
                     path=config.path,
                     account=a.name,
@@ -70,14 +68,11 @@ def account_from_url(
     parts = urlsplit(url)
     if parts.scheme not in ("imaps", "imap") or not parts.hostname or not parts.username:
         raise ConfigError(
-            f"--imap {_safe(url)}: expected imaps://USER@HOST[:PORT]",
             "errors.accounts.bad_url",
             url=_safe(url),
         )
     if parts.password is not None:
         raise ConfigError(
-            f"--imap {_safe(url)}: a password in the URL is refused; "
-            f"set {PASSWORD_ENV} or type it when asked",
             "errors.accounts.password_in_url",
             url=_safe(url),
             env=PASSWORD_ENV,
@@ -86,7 +81,6 @@ def account_from_url(
         port = parts.port
     except ValueError:
         raise ConfigError(
-            f"--imap {_safe(url)}: the port is not a number",
             "errors.accounts.bad_port",
             url=_safe(url),
         ) from None
@@ -99,7 +93,6 @@ def account_from_url(
             return value
         if prompt is None:
             raise ConfigError(
-                f"{username}@{host}: no password: set {PASSWORD_ENV} (no terminal to ask on)",
                 "errors.accounts.no_password",
                 account=f"{username}@{host}",
                 env=PASSWORD_ENV,

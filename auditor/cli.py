@@ -16,9 +16,10 @@ from rich.table import Table
 
 from auditor import __version__
 from auditor.config import SEVERITIES, Config, default_config_path, load_config
-from auditor.errors import AuditorError, ConfigError, SourceError, StoreError
-from auditor.i18n import default_language, pick_language, t
+from auditor.errors import AuditorError, ConfigError, StoreError, localized, under
+from auditor.i18n import click_messages, default_language, pick_language, t
 
+click_messages.install()  # before the options below: Click names its types at import
 HELP_LANG = default_language()  # --help is shown in the user's locale
 
 
@@ -31,6 +32,15 @@ EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_PARTIAL = 0, 1, 2, 3
 
 class AuditorGroup(click.Group):
     """Turns every AuditorError into one line on stderr and its exit code."""
+
+    def main(self, args=None, *rest, **kwargs):
+        # Click reports a bad option before --lang's callback runs: read --lang first
+        words = list(sys.argv[1:] if args is None else args)
+        click_messages.remember_language(None)
+        for word, following in zip(words, [*words[1:], ""], strict=True):
+            if word == "--lang" or word.startswith("--lang="):
+                click_messages.remember_language(word.partition("=")[2] or following)
+        return super().main(args, *rest, **kwargs)
 
     def invoke(self, ctx: click.Context):
         try:
@@ -84,11 +94,23 @@ def _lang_option(f):
     def remember(ctx: click.Context, _param, value: str | None) -> str | None:
         if value:
             ctx.meta["auditor.lang"] = value  # error lines use it too (meta is shared)
+            click_messages.remember_language(value)
         return value
 
     return click.option(
         "--lang", type=click.Choice(["fr", "en"]), callback=remember, is_eager=True, help=_h("lang")
     )(f)
+
+
+def _language(requested: str | None) -> str:
+    """The command's language (--lang, else the config's, else the locale), also for its
+    error lines."""
+    lang = pick_language(requested)
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None:
+        ctx.meta["auditor.lang"] = lang
+    click_messages.remember_language(lang)
+    return lang
 
 
 def _rules_dir_option(f):
@@ -189,7 +211,7 @@ def scan(
     from auditor.store import open_store
 
     config = _load(config_path)
-    lang = pick_language(lang or config.language)
+    lang = _language(lang or config.language)
     if send:
         _check_email_settings(config, lang)
     if config.impact:  # [impact] figure overrides; an unknown id is one line naming it
@@ -252,7 +274,7 @@ def scan(
         _emit_report(report, fmt, output, quiet, lang)
     for line in result.errors:
         if quiet or output or fmt != "text":
-            click.echo(f"auditor: {line}", err=True)
+            click.echo(f"auditor: {localized(line, lang)}", err=True)
     code = _exit_code(result, fail_on or config.fail_on)
     if send and report is not None and not _send_report(report, config, lang, quiet):
         code = EXIT_PARTIAL
@@ -280,9 +302,7 @@ def _check_email_settings(config: Config, lang: str) -> None:
     """--send needs [report.email] with a server and recipients: say so before scanning."""
     email = config.email
     if not email.smtp_host or not email.to or not email.sender:
-        raise ConfigError(
-            t(lang, "cli.send.not_configured", path=str(config.path or "auditor.toml"))
-        )
+        raise ConfigError("cli.send.not_configured", path=str(config.path or "auditor.toml"))
 
 
 def _send_report(report: dict, config: Config, lang: str, quiet: bool) -> bool:
@@ -290,7 +310,7 @@ def _send_report(report: dict, config: Config, lang: str, quiet: bool) -> bool:
     import platformdirs
 
     from auditor.report import render_html, render_text_string
-    from auditor.report.send import SendError, build_message, send_report, smtp_password
+    from auditor.report.send import build_message, send_report, smtp_password
 
     html = render_html(report)
     folder = Path(platformdirs.user_data_dir("auditor", appauthor=False)) / "reports"
@@ -301,8 +321,8 @@ def _send_report(report: dict, config: Config, lang: str, quiet: bool) -> bool:
     )
     try:
         send_report(message, config.email, smtp_password(config.email))
-    except SendError as exc:
-        click.echo(f"auditor: {exc}", err=True)
+    except AuditorError as exc:  # SMTP refused, or no password: the report is kept either way
+        click.echo(f"auditor: {exc.localized(lang)}", err=True)
         click.echo(f"auditor: {t(lang, 'cli.send.kept', path=str(kept))}", err=True)
         return False
     if not quiet:
@@ -324,8 +344,10 @@ def _imap_accounts(config: Config, urls: tuple[str, ...], ca_file: str | None) -
     for account in accounts:
         if account.locator in seen:
             raise ConfigError(
-                f"accounts {seen[account.locator]} and {account.name} are the same mailbox "
-                f"({account.locator}); keep one"
+                "errors.accounts.same_mailbox",
+                first=seen[account.locator],
+                second=account.name,
+                locator=account.locator,
             )
         seen[account.locator] = account.name
     return accounts
@@ -341,7 +363,7 @@ def _write_report(path: Path, text: str) -> None:
         tmp.replace(path)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
-        raise ConfigError(f"{path}: cannot write the report ({exc.strerror})") from None
+        raise ConfigError("errors.report.unwritable", path=path, error=exc.strerror) from None
 
 
 def _exit_code(result, fail_on: str) -> int:
@@ -369,7 +391,7 @@ def rules() -> None:
 @_debug_option
 def rules_list(rules_dirs: tuple[Path, ...], lang: str | None, config_path: Path | None) -> None:
     config = _load(config_path)
-    lang = pick_language(lang or config.language)
+    lang = _language(lang or config.language)
     loaded = _load_rules(rules_dirs, config)
     table = Table(title=t(lang, "cli.rules.title", count=len(loaded.rules)))
     for key in ("id", "severity", "category", "effort", "title"):
@@ -386,7 +408,7 @@ def rules_list(rules_dirs: tuple[Path, ...], lang: str | None, config_path: Path
         )
     Console().print(table)
     for line in loaded.errors:
-        click.echo(f"auditor: {line}", err=True)
+        click.echo(f"auditor: {localized(line, lang)}", err=True)
     if loaded.errors:
         sys.exit(EXIT_USAGE)
 
@@ -403,13 +425,13 @@ def rules_explain(
     from auditor.rules.engine import bound_params
 
     config = _load(config_path)
-    lang = pick_language(lang or config.language)
+    lang = _language(lang or config.language)
     loaded = _load_rules(rules_dirs, config)
     by_id = {r.id.upper(): r for r in loaded.rules} | {r.slug: r for r in loaded.rules}
     rule = by_id.get(rule_id.upper()) or by_id.get(rule_id)
     if rule is None:
         known = ", ".join(sorted(r.id for r in loaded.rules))
-        raise ConfigError(t(lang, "cli.rules.unknown", rule_id=rule_id, known=known))
+        raise ConfigError("cli.rules.unknown", rule_id=rule_id, known=known)
     current = bound_params(rule, config.rule_params, config.path)
     out = [
         f"{rule.id} ({rule.slug}): {rule.title[lang]}",
@@ -490,7 +512,7 @@ def query(sql: str, fmt: str, db_path: Path | None, config_path: Path | None) ->
         columns = [d[0] for d in cur.description or []]
         rows = [tuple(r) for r in cur.fetchall()]
     except sqlite3.Error as exc:
-        raise StoreError(f"query: {exc}") from None
+        raise StoreError("errors.store.query", error=exc) from None
     finally:
         conn.close()
     _print_rows(columns, rows, fmt)
@@ -533,7 +555,7 @@ def history(
     from auditor.store import open_readonly
 
     config = _load(config_path)
-    lang = pick_language(lang or config.language)
+    lang = _language(lang or config.language)
     conn = open_readonly(_store_path(db_path, config))
     try:
         runs = conn.execute(
@@ -582,10 +604,10 @@ def history(
 def init(lang: str | None, config_path: Path | None) -> None:
     from importlib import resources
 
-    lang = pick_language(lang)
+    lang = _language(lang)
     path = (config_path or default_config_path()).expanduser()
     if path.exists():
-        raise ConfigError(t(lang, "cli.init.exists", path=str(path)))
+        raise ConfigError("cli.init.exists", path=str(path))
     template = (resources.files("auditor") / "config_template.toml").read_text(encoding="utf-8")
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("x", encoding="utf-8") as fh:  # "x": never overwrite
@@ -616,7 +638,7 @@ def inventory(fmt: str, output: Path | None, overwrite: bool, lang: str | None) 
     from auditor.collect.host.machine import collect_machine
     from auditor.inventory import auditor_inventory, glpi_inventory, write_inventory
 
-    lang = pick_language(lang)
+    lang = _language(lang)
     machine = collect_machine()
     build = glpi_inventory if fmt == "glpi" else auditor_inventory
     doc = build(
@@ -632,7 +654,7 @@ def inventory(fmt: str, output: Path | None, overwrite: bool, lang: str | None) 
     write_inventory(doc, output, overwrite=overwrite)
     click.echo(t(lang, "cli.inventory.written", path=str(output), host=machine.host.hostname))
     for line in machine.host.errors:
-        click.echo(f"auditor: {machine.host.hostname}: {line}", err=True)
+        click.echo(f"auditor: {localized(under(line, machine.host.hostname), lang)}", err=True)
 
 
 # --------------------------------------------------------------------------- update-data
@@ -643,14 +665,12 @@ def inventory(fmt: str, output: Path | None, overwrite: bool, lang: str | None) 
 @_lang_option
 @_debug_option
 def update_data(url: str | None, lang: str | None) -> None:
-    from auditor.collect.host.os_support import API_BASE, OSDataError
+    from auditor.collect.host.os_support import API_BASE
     from auditor.collect.host.os_support import update_data as refresh
 
-    try:
-        line = refresh(base_url=url or API_BASE)
-    except OSDataError as exc:
-        raise SourceError(str(exc)) from None
-    click.echo(line)
+    lang = _language(lang)
+    line = refresh(base_url=url or API_BASE)  # OSDataError is a SourceError: one line, exit 3
+    click.echo(localized(line, lang))
 
 
 # --------------------------------------------------------------------------- advise
@@ -695,7 +715,7 @@ def advise(
     from auditor.advise import advise as advise_machine
     from auditor.collect.host.machine import collect_machine, judge
 
-    lang = pick_language(lang)
+    lang = _language(lang)
     wanted = list(needs) or ["office", "video-calls"]
     errors: list[str] = []
     if inventory_dir is not None:
@@ -722,7 +742,7 @@ def advise(
     else:
         click.echo(text)
     for line in errors:
-        click.echo(f"auditor: {line}", err=True)
+        click.echo(f"auditor: {localized(line, lang)}", err=True)
     if errors:
         sys.exit(EXIT_PARTIAL)
 
@@ -765,7 +785,7 @@ def report_command(
     from auditor.store import open_readonly
 
     config = _load(config_path)
-    lang = pick_language(lang or config.language)
+    lang = _language(lang or config.language)
     if send:
         _check_email_settings(config, lang)
     conn = open_readonly(_store_path(db_path, config))
@@ -776,7 +796,7 @@ def report_command(
             row = conn.execute(f"SELECT max(id) FROM runs WHERE {finished}").fetchone()
             run_id = row[0] if row else None
             if run_id is None:
-                raise ConfigError(t(lang, "cli.report.no_run"))
+                raise ConfigError("cli.report.no_run")
         for wanted in (run_id, compare_to):
             if (
                 wanted is not None
@@ -784,7 +804,7 @@ def report_command(
                     f"SELECT 1 FROM runs WHERE id = ? AND {finished}", (wanted,)
                 ).fetchone()
             ):
-                raise ConfigError(t(lang, "cli.report.unknown_run", run=wanted))
+                raise ConfigError("cli.report.unknown_run", run=wanted)
         report = build_report(conn, run_id, lang, rules.by_id(), compare_to=compare_to)
     finally:
         conn.close()
@@ -851,11 +871,11 @@ def compress(
     from auditor.compress.runner import find_files
     from auditor.compress.table import render_table
 
-    lang = pick_language(lang)
+    lang = _language(lang)
     if in_place and out_dir is not None:
-        raise ConfigError(t(lang, "compress.error.in_place_out"))
+        raise ConfigError("compress.error.in_place_out")
     if no_backup and not in_place:
-        raise ConfigError(t(lang, "compress.error.no_backup_alone"))
+        raise ConfigError("compress.error.no_backup_alone")
     preset = make_preset(
         preset_name,
         max_px=max_px,
@@ -891,7 +911,7 @@ def compress(
             click.echo(f"auditor: {t(lang, r.error, **r.error_args)}", err=True)
         elif r.outcome.status == "skipped":
             reason = t(lang, r.outcome.reason, **r.outcome.reason_args)
-            click.echo(f"auditor: {r.source}: {reason}", err=True)
+            click.echo(f"auditor: {t(lang, 'errors.at', where=r.source, line=reason)}", err=True)
     if not quiet:
         render_table(results, lang, dry_run, Console(soft_wrap=False))
     if errors or any(r.error or r.outcome.status == "skipped" for r in results):

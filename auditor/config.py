@@ -23,13 +23,6 @@ from auditor.errors import ConfigError
 SEVERITIES = ("info", "low", "medium", "high", "critical")
 SECURITIES = ("tls", "starttls", "none")
 
-SAFE_PASSWORD_WAYS = (
-    "write the password in one of three safe ways instead: "
-    'password_env = "VARIABLE" (read from an environment variable), '
-    'password_command = "pass show mail/asso" (the output of a password manager), '
-    "or keyring = true (the system keyring: `keyring set auditor USER@HOST`)"
-)
-
 
 @dataclass
 class Account:
@@ -115,13 +108,13 @@ _ACCOUNT = {
     "include_folders": list,
     "exclude_folders": list,
 }
-_TYPE_NAMES = {
-    str: "a string",
-    int: "a whole number",
-    bool: "true or false",
-    list: "a list",
-    dict: "a table",
-    float: "a number",
+_TYPE_KEYS = {  # errors.config.must_be.<kind>
+    str: "string",
+    int: "integer",
+    bool: "boolean",
+    list: "list",
+    dict: "table",
+    float: "number",
 }
 
 
@@ -146,48 +139,36 @@ class _Checker:
         return None
 
     def fail(
-        self,
-        key: str,
-        message: str,
-        section: str | None = None,
-        catalog_key: str | None = None,
-        **values: object,
+        self, setting: str, catalog_key: str, section: str | None = None, **values: object
     ) -> ConfigError:
-        line = self.line_of(key.rsplit(".", 1)[-1], section)
+        """The error for `setting`, located at its line; the catalog line names both."""
+        line = self.line_of(setting.rsplit(".", 1)[-1], section)
         where = f"{self.path}:{line}" if line else f"{self.path}"
-        return ConfigError(
-            f"{where}: {key}: {message}", catalog_key, where=where, setting=key, **values
-        )
+        return ConfigError(catalog_key, where=where, setting=setting, **values)
 
     def check_table(self, table: dict, spec: dict, prefix: str, section: str | None) -> None:
         for key, value in table.items():
             full = f"{prefix}{key}"
             if key == "password":
-                raise self.fail(
-                    full,
-                    "a password in clear is refused; " + SAFE_PASSWORD_WAYS,
-                    section,
-                    "errors.config.clear_password",
-                )
+                raise self.fail(full, "errors.config.clear_password", section)
             if key not in spec:
                 allowed = ", ".join(sorted(spec))
-                raise self.fail(
-                    full,
-                    f"unknown key (known keys here: {allowed})",
-                    section,
-                    "errors.config.unknown_key",
-                    allowed=allowed,
-                )
+                raise self.fail(full, "errors.config.unknown_key", section, allowed=allowed)
             expected = spec[key]
             ok = isinstance(value, expected) and not (expected is int and isinstance(value, bool))
             if not ok:
-                raise self.fail(full, f"must be {_TYPE_NAMES[expected]}, not {value!r}", section)
+                raise self.fail(
+                    full,
+                    f"errors.config.must_be.{_TYPE_KEYS[expected]}",
+                    section,
+                    value=repr(value),
+                )
             if (
                 expected is list
                 and key not in ("to", "accounts")
                 and not all(isinstance(v, str) for v in value)
             ):
-                raise self.fail(full, "must be a list of strings", section)
+                raise self.fail(full, "errors.config.list_of_strings", section)
 
 
 def load_config(path: Path | None = None, *, required: bool = False) -> Config:
@@ -197,7 +178,6 @@ def load_config(path: Path | None = None, *, required: bool = False) -> Config:
     if not path.exists():
         if explicit or required:
             raise ConfigError(
-                f"{path}: config file not found (create one with `auditor init`)",
                 "errors.config.not_found",
                 path=path,
             )
@@ -206,7 +186,6 @@ def load_config(path: Path | None = None, *, required: bool = False) -> Config:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(
-            f"{path}: cannot read the config ({exc})",
             "errors.config.unreadable",
             path=path,
             error=exc,
@@ -216,9 +195,7 @@ def load_config(path: Path | None = None, *, required: bool = False) -> Config:
     except tomllib.TOMLDecodeError as exc:
         match = re.search(r"line (\d+)", str(exc))
         where = f"{path}:{match.group(1)}" if match else str(path)
-        raise ConfigError(
-            f"{where}: TOML syntax error ({exc})", "errors.config.syntax", where=where, error=exc
-        ) from None
+        raise ConfigError("errors.config.syntax", where=where, error=exc) from None
     return _parse(data, _Checker(path, text), path)
 
 
@@ -235,15 +212,17 @@ def _parse(data: dict, chk: _Checker, path: Path) -> Config:
     chk.check_table(report, _REPORT, "report.", "report")
     cfg.language = report.get("language")
     if cfg.language not in (None, "en", "fr"):
-        raise chk.fail("report.language", 'must be "fr" or "en"', "report")
+        raise chk.fail("report.language", "errors.config.one_of", "report", choices='"fr", "en"')
     cfg.association = report.get("association")
     cfg.fail_on = report.get("fail_on", "high")
     if cfg.fail_on not in SEVERITIES:
-        raise chk.fail("report.fail_on", f"must be one of {', '.join(SEVERITIES)}", "report")
+        raise chk.fail(
+            "report.fail_on", "errors.config.one_of", "report", choices=", ".join(SEVERITIES)
+        )
     email = report.get("email", {})
     chk.check_table(email, _EMAIL, "report.email.", "report.email")
     if not all(isinstance(v, str) for v in email.get("to", [])):
-        raise chk.fail("report.email.to", "must be a list of addresses", "report.email")
+        raise chk.fail("report.email.to", "errors.config.list_of_addresses", "report.email")
     cfg.email = EmailSettings(
         to=list(email.get("to", [])),
         sender=email.get("from"),
@@ -257,47 +236,55 @@ def _parse(data: dict, chk: _Checker, path: Path) -> Config:
     )
     if cfg.email.security not in SECURITIES:
         raise chk.fail(
-            "report.email.security", f"must be one of {', '.join(SECURITIES)}", "report.email"
+            "report.email.security",
+            "errors.config.one_of",
+            "report.email",
+            choices=", ".join(SECURITIES),
         )
 
     rules = data.get("rules", {})
     for key, value in rules.items():
         if key == "disable":
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                raise chk.fail("rules.disable", "must be a list of rule ids", "rules")
+                raise chk.fail("rules.disable", "errors.config.list_of_rule_ids", "rules")
             cfg.disabled_rules = set(value)
         elif isinstance(value, dict):
             cfg.rule_params[key] = dict(value)
         else:
-            raise chk.fail(
-                f"rules.{key}", "must be a table of parameters, [rules.RULE_ID]", "rules"
-            )
+            raise chk.fail(f"rules.{key}", "errors.config.rule_table", "rules")
 
     for key, value in data.get("impact", {}).items():
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise chk.fail(
-                f"impact.{key}", "must be a number (a figure of the impact model)", "impact"
-            )
+            raise chk.fail(f"impact.{key}", "errors.config.impact_number", "impact")
         cfg.impact[key] = float(value)
 
     accounts = data.get("accounts", [])
     for index, table in enumerate(accounts):
         if not isinstance(table, dict):
-            raise chk.fail("accounts", "must be [[accounts]] tables", None)
+            raise chk.fail("accounts", "errors.config.account_tables", None)
         chk.check_table(table, _ACCOUNT, "accounts.", "accounts")
         for required in ("host", "username"):
             if required not in table:
                 raise chk.fail(
-                    "accounts", f'account #{index + 1} needs {required} = "…"', "accounts"
+                    "accounts",
+                    "errors.config.account_needs",
+                    "accounts",
+                    number=index + 1,
+                    required=required,
                 )
         security = table.get("security", "tls")
         if security not in SECURITIES:
             raise chk.fail(
-                "accounts.security", f"must be one of {', '.join(SECURITIES)}", "accounts"
+                "accounts.security",
+                "errors.config.one_of",
+                "accounts",
+                choices=", ".join(SECURITIES),
             )
         auth = table.get("auth", "password")
         if auth not in ("password", "oauth2"):
-            raise chk.fail("accounts.auth", 'must be "password" or "oauth2"', "accounts")
+            raise chk.fail(
+                "accounts.auth", "errors.config.one_of", "accounts", choices='"password", "oauth2"'
+            )
         cfg.accounts.append(
             Account(
                 name=table.get("name", f"{table['username']}@{table['host']}"),
@@ -334,7 +321,6 @@ def resolve_secret(
         if value:
             return value
         raise ConfigError(
-            f"{what}: environment variable {env} is not set",
             "errors.config.env_unset",
             what=what,
             env=env,
@@ -345,24 +331,19 @@ def resolve_secret(
                 shlex.split(command), capture_output=True, timeout=30, check=False, text=True
             )
         except (OSError, ValueError, subprocess.TimeoutExpired) as exc:
-            raise ConfigError(f"{what}: password_command failed ({type(exc).__name__})") from None
-        if proc.returncode != 0 or not proc.stdout.strip():
             raise ConfigError(
-                f"{what}: password_command exited with code {proc.returncode} and no password"
-            )
+                "errors.config.command_failed", what=what, error=type(exc).__name__
+            ) from None
+        if proc.returncode != 0 or not proc.stdout.strip():
+            raise ConfigError("errors.config.command_empty", what=what, code=proc.returncode)
         return proc.stdout.splitlines()[0]
     if keyring_user:
         try:
             import keyring  # optional dependency: pip install 'auditor[keyring]'
         except ImportError:
-            raise ConfigError(
-                f"{what}: keyring = true needs the keyring package (pip install keyring)"
-            ) from None
+            raise ConfigError("errors.config.keyring_missing", what=what) from None
         value = keyring.get_password("auditor", keyring_user)
         if value:
             return value
-        raise ConfigError(
-            f"{what}: no password in the keyring for {keyring_user} "
-            f"(store one with: keyring set auditor {keyring_user})"
-        )
-    raise ConfigError(f"{what}: no password source; " + SAFE_PASSWORD_WAYS)
+        raise ConfigError("errors.config.keyring_empty", what=what, user=keyring_user)
+    raise ConfigError("errors.config.no_password_source", what=what)

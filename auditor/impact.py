@@ -87,7 +87,6 @@ def override_figures(values: dict[str, float]) -> None:
     unknown = sorted(set(values) - set(FIGURES))
     if unknown:
         raise ConfigError(
-            f"[impact]: unknown figure id {', '.join(unknown)}",
             "errors.impact.unknown",
             ids=", ".join(unknown),
         )
@@ -95,7 +94,6 @@ def override_figures(values: dict[str, float]) -> None:
     for fid, value in values.items():
         if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
             raise ConfigError(
-                f"[impact] {fid}: expected a non-negative number, got {value!r}",
                 "errors.impact.not_a_number",
                 id=fid,
                 value=repr(value),
@@ -110,7 +108,6 @@ def override_figures(values: dict[str, float]) -> None:
     inverted = _check_ranges(updated)
     if inverted:
         raise ConfigError(
-            f"[impact]: {', '.join(inverted)} would exceed its _high figure",
             "errors.impact.inverted",
             ids=", ".join(inverted),
         )

@@ -16,6 +16,7 @@ from rich.progress import (
 )
 
 from auditor.i18n import t
+from auditor.scan import HOST
 
 
 class ScanProgress:
@@ -46,8 +47,9 @@ class ScanProgress:
     def source(self, name: str) -> None:
         """A local source (mbox, Maildir, this machine) starts."""
         with self._lock:
+            label = t(self.lang, "cli.scan.this_machine") if name == HOST else name
             task = self._progress.add_task(
-                t(self.lang, "cli.scan.scanning_source", source=name), total=None, rate=""
+                t(self.lang, "cli.scan.scanning_source", source=label), total=None, rate=""
             )
             self._tasks[f"source:{name}"] = task
 

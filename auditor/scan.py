@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from auditor.config import Config
-from auditor.errors import AuditorError, SourceError
+from auditor.errors import AuditorError, SourceError, under
 from auditor.plan import prioritise, score
 from auditor.rules.engine import Finding, run_rules
 from auditor.rules.loader import LoadedRules
@@ -69,8 +69,8 @@ def _store_mail(
     try:
         folders = _collect_mail(source)
     except SourceError as exc:
-        errors.append(str(exc))
-        writes.record_source_status(conn, run_id, sid, "failed", str(exc))
+        errors.append(exc.problem)
+        writes.record_source_status(conn, run_id, sid, "failed", exc.problem)
         return False
     skipped = 0
     for folder in folders:
@@ -83,6 +83,7 @@ def _store_mail(
 
 
 ImapProgress = Callable[[str, int, int], None]  # (account, done, total)
+HOST = "host"  # the name `progress` is given when this machine's probes start
 
 
 def _scan_imap_account(
@@ -112,8 +113,8 @@ def _scan_imap_account(
             stats = scanner.run()
         except AuditorError as exc:
             scanner.close()
-            writes.record_source_status(conn, run_id, sid, "failed", str(exc))
-            return False, [str(exc)]
+            writes.record_source_status(conn, run_id, sid, "failed", exc.problem)
+            return False, [exc.problem]
         writes.record_source_status(conn, run_id, sid, "ok", None, 0)
         return True, stats.errors
     finally:
@@ -152,7 +153,7 @@ def _store_host(conn: sqlite3.Connection, run_id: int, errors: list[str]) -> Non
     from auditor.collect.host.machine import collect_machine
 
     machine = collect_machine()
-    errors.extend(f"{machine.host.hostname}: {line}" for line in machine.host.errors)
+    errors.extend(under(line, machine.host.hostname) for line in machine.host.errors)
     writes.insert_machine(conn, run_id, machine)
 
 
@@ -169,7 +170,7 @@ def _store_inventories(
     try:
         machines, bad = read_inventory_dir(folder)
     except SourceError as exc:
-        errors.append(str(exc))
+        errors.append(exc.problem)
         return False
     today = datetime.now(UTC).date()
     for m in machines:
@@ -193,7 +194,7 @@ def _judge(
     Rules judge by the day (`:now` is the day's start, UTC), so a rescan the same day gives
     the same answer and an unchanged mailbox needs no query at all.
     """
-    from auditor.rules.engine import bound_params
+    from auditor.rules.engine import bound_params, failed_rule_ids
     from auditor.rules.reuse import reusable_findings, rule_digest, unchanged_previous_run
 
     day = f"{now[:10]}T00:00:00+00:00"
@@ -208,7 +209,7 @@ def _judge(
         now=day,
         overrides=config.rule_params,
     )
-    failed = {getattr(e, "rule_id", None) for e in errors}
+    failed = failed_rule_ids(errors)
     with conn:
         conn.executemany(
             "INSERT INTO rule_runs (run_id, rule_id, digest) VALUES (?, ?, ?)",
@@ -275,11 +276,11 @@ def run_scan(
         progress(str(folder))
         partial |= not _store_inventories(conn, run_id, folder, errors)
     if request.scan_host:
-        progress("host")
+        progress(HOST)
         try:
             _store_host(conn, run_id, errors)
         except AuditorError as exc:
-            errors.append(str(exc))
+            errors.append(exc.problem)
             partial = True
     started = conn.execute("SELECT started_at FROM runs WHERE id = ?", (run_id,)).fetchone()[0]
     findings, rule_errors = _judge(conn, db_path, run_id, request.now or started, config, rules)

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from auditor import __version__
+from auditor.errors import Problem, localized
 from auditor.impact import figures_used
 from auditor.plan import GROUPS
 from auditor.rules.loader import Rule
@@ -19,10 +20,25 @@ from auditor.rules.loader import Rule
 SCHEMA_VERSION = 1
 
 
-def _run(conn: sqlite3.Connection, run_id: int) -> dict[str, Any]:
+def _stored_line(text: str | None, lang: str) -> str | None:
+    """A source's error (stored as JSON key + values, or as text by older versions) in `lang`."""
+    if text is None or not text.startswith("{"):
+        return text
+    try:
+        return localized(Problem.from_json(json.loads(text)), lang)
+    except (ValueError, KeyError, IndexError):
+        return text
+
+
+def _run(conn: sqlite3.Connection, run_id: int, lang: str) -> dict[str, Any]:
     row = conn.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
     sources = [
-        {"kind": r["kind"], "name": r["account"], "status": r["status"], "error": r["error"]}
+        {
+            "kind": r["kind"],
+            "name": r["account"],
+            "status": r["status"],
+            "error": _stored_line(r["error"], lang),
+        }
         for r in conn.execute(
             "SELECT s.kind, s.account, rs.status, rs.error FROM run_sources rs "
             "JOIN sources s ON s.id = rs.source_id WHERE rs.run_id = ? ORDER BY s.id",
@@ -37,7 +53,7 @@ def _run(conn: sqlite3.Connection, run_id: int) -> dict[str, Any]:
         "finished_at": row["finished_at"],
         "status": row["status"] if row["status"] in ("complete", "partial") else "partial",
         "sources": sources,
-        "errors": json.loads(row["errors"]),
+        "errors": [localized(Problem.from_json(e), lang) for e in json.loads(row["errors"])],
     }
 
 
@@ -182,7 +198,7 @@ def build_report(
         "tool": {"name": "auditor", "version": __version__},
         "language": lang,
         "generated_at": datetime.now(UTC).replace(microsecond=0).isoformat(),
-        "run": _run(conn, run_id),
+        "run": _run(conn, run_id, lang),
         "score": score if score is not None else 0,
         "hosts": _hosts(conn, run_id),
         "mailboxes": _mailboxes(conn, run_id),

@@ -7,22 +7,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from auditor.errors import ConfigError
+from auditor.errors import ConfigError, Problem
 from auditor.rules.loader import Rule
 from auditor.store.db import open_readonly
 
 EVIDENCE_KEPT = 50  # rows kept per finding; `count` always holds the full number
 
 
-class RuleFailure(str):
-    """One line about a rule that could not run, knowing which rule it was."""
+QUERY_FAILED = "errors.rules.query_failed"  # a Problem whose `rule` value is the rule's id
 
-    rule_id: str
 
-    def __new__(cls, rule_id: str, text: str) -> RuleFailure:
-        line = super().__new__(cls, text)
-        line.rule_id = rule_id
-        return line
+def failed_rule_ids(errors: list[str]) -> set[str]:
+    """The rules that could not run, from the lines `run_rules` returned."""
+    return {e.values["rule"] for e in errors if isinstance(e, Problem) and e.key == QUERY_FAILED}
 
 
 @dataclass
@@ -52,8 +49,6 @@ def bound_params(
         if name not in params:
             known = ", ".join(params) or "none"
             raise ConfigError(
-                f"{config_path or 'config'}: rules.{rule.id}.{name}: unknown parameter "
-                f"(parameters of {rule.id}: {known})",
                 "errors.rules.unknown_param",
                 where=config_path or "config",
                 rule=rule.id,
@@ -64,8 +59,6 @@ def bound_params(
             isinstance(value, int | float) and isinstance(params[name], int | float)
         ):
             raise ConfigError(
-                f"{config_path or 'config'}: rules.{rule.id}.{name}: must be like "
-                f"{params[name]!r}, not {value!r}",
                 "errors.rules.bad_param",
                 where=config_path or "config",
                 rule=rule.id,
@@ -88,7 +81,6 @@ def check_overrides(
     for rid in list(overrides) + sorted(disabled):
         if rid not in known:
             raise ConfigError(
-                f"{config_path or 'config'}: rules.{rid}: no such rule",
                 "errors.rules.no_such_rule",
                 where=config_path or "config",
                 rule=rid,
@@ -195,9 +187,7 @@ def run_rules(
             try:
                 finding = _finding(rule, conn.execute(rule.sql, params))
             except sqlite3.Error as exc:
-                errors.append(
-                    RuleFailure(rule.id, f"{rule.pack}: rule {rule.id}: query failed ({exc})")
-                )
+                errors.append(Problem(QUERY_FAILED, pack=rule.pack, rule=rule.id, error=exc))
                 continue
             if finding:
                 findings.append(finding)

@@ -37,8 +37,6 @@ def _migrate(conn: sqlite3.Connection, path: Path) -> None:
     version = _schema_version(conn)
     if version > SCHEMA_VERSION:
         raise StoreError(
-            f"{path}: store schema version {version} is newer than this auditor supports "
-            f"({SCHEMA_VERSION}); upgrade auditor or pick another file with --db",
             "errors.store.newer",
             path=path,
             version=version,
@@ -48,13 +46,17 @@ def _migrate(conn: sqlite3.Connection, path: Path) -> None:
         has_tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
         if has_tables:
             raise StoreError(
-                f"{path}: this SQLite file is not an auditor store; use --db",
                 "errors.store.foreign",
                 path=path,
             )
     for step in range(version, SCHEMA_VERSION):
+        migration = MIGRATIONS[step]
         with conn:
-            conn.executescript(MIGRATIONS[step])
+            if callable(migration):
+                conn.execute("BEGIN")
+                migration(conn)
+            else:
+                conn.executescript(migration)
             conn.execute(f"PRAGMA user_version = {step + 1}")
 
 
@@ -73,14 +75,12 @@ def open_store(path: Path) -> sqlite3.Connection:
         conn.isolation_level = "DEFERRED"
     except sqlite3.DatabaseError as exc:
         raise StoreError(
-            f"{path}: cannot use this file as the store ({exc})",
             "errors.store.unusable",
             path=path,
             error=exc,
         ) from None
     except OSError as exc:
         raise StoreError(
-            f"{path}: cannot create the store ({exc.strerror})",
             "errors.store.create",
             path=path,
             error=exc.strerror,
@@ -93,7 +93,6 @@ def open_readonly(path: Path) -> sqlite3.Connection:
     path = Path(path)
     if not path.is_file():
         raise StoreError(
-            f"{path}: no store here yet; run `auditor scan` first or pick --db",
             "errors.store.missing",
             path=path,
         )
@@ -106,7 +105,6 @@ def open_readonly(path: Path) -> sqlite3.Connection:
         version = _schema_version(conn)
     except sqlite3.DatabaseError as exc:
         raise StoreError(
-            f"{path}: cannot read this file as the store ({exc})",
             "errors.store.unreadable",
             path=path,
             error=exc,
@@ -114,8 +112,6 @@ def open_readonly(path: Path) -> sqlite3.Connection:
     if version != SCHEMA_VERSION:
         conn.close()
         raise StoreError(
-            f"{path}: store schema version {version}, expected {SCHEMA_VERSION}; "
-            "run `auditor scan` once to migrate it",
             "errors.store.old",
             path=path,
             version=version,

@@ -47,13 +47,13 @@ class StoreFolderSink:
         return {uid for (uid,) in rows}
 
     def begin_folder(self, folder: str, special_use: str | None) -> None:
-        with writes.writing(self.conn, f"folder {folder}"):
+        with writes.writing(self.conn, "folder", folder):
             writes.sync_folder_version(self.conn, self.source, self.run_id, folder, special_use)
             self.conn.commit()
 
     def rebuild(self, folder: str) -> None:
         """UIDVALIDITY changed: every stored message of the folder ends here."""
-        with writes.writing(self.conn, f"folder {folder}"):
+        with writes.writing(self.conn, "folder", folder):
             self.conn.execute(
                 "UPDATE message_versions SET gone_run = ? "
                 "WHERE source_id = ? AND folder = ? AND gone_run IS NULL",
@@ -65,7 +65,7 @@ class StoreFolderSink:
             self.conn.commit()
 
     def add(self, folder: str, messages: list[MessageFacts]) -> None:
-        with writes.writing(self.conn, f"folder {folder}"):
+        with writes.writing(self.conn, "folder", folder):
             writes.insert_messages(self.conn, self.source, folder, self.run_id, messages)
             self.conn.commit()
 
@@ -74,7 +74,7 @@ class StoreFolderSink:
 
         Returns how many really changed (without CONDSTORE every message's flags come in)."""
         changed = 0
-        with writes.writing(self.conn, f"folder {folder}"):
+        with writes.writing(self.conn, "folder", folder):
             for uid, (seen, flags) in changes.items():
                 old = self.conn.execute(
                     "SELECT id, seen, flags FROM message_versions "
@@ -104,12 +104,12 @@ class StoreFolderSink:
         return changed
 
     def remove(self, folder: str, uids: set[int]) -> None:
-        with writes.writing(self.conn, f"folder {folder}"):
+        with writes.writing(self.conn, "folder", folder):
             writes.close_messages(self.conn, self.source, folder, self.run_id, uids)
             self.conn.commit()
 
     def save_state(self, folder: str, state: FolderState) -> None:
-        with writes.writing(self.conn, f"folder {folder}"):
+        with writes.writing(self.conn, "folder", folder):
             self.conn.execute(
                 "INSERT OR REPLACE INTO folder_state "
                 "(source_id, name, uidvalidity, highestmodseq, uidnext, messages) "
@@ -166,7 +166,7 @@ class StoreFolderSink:
     def finish(self, folders: list[str]) -> None:
         """Folders the server no longer lists are gone, with their mail and sync state."""
         writes.close_missing_folders(self.conn, self.source, self.run_id, folders)
-        with writes.writing(self.conn, "folder list"):
+        with writes.writing(self.conn, "folders"):
             placeholders = ", ".join("?" * len(folders)) or "''"
             self.conn.execute(
                 f"DELETE FROM folder_state WHERE source_id = ? AND name NOT IN ({placeholders})",

@@ -8,7 +8,10 @@ so a run holds the complete picture as of that run while a rescan writes only wh
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 3
+import sqlite3
+from collections.abc import Callable
+
+SCHEMA_VERSION = 4
 
 _V1 = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -365,6 +368,49 @@ CREATE VIEW latest_findings AS
     SELECT * FROM findings WHERE run_id = (SELECT id FROM latest_run_id);
 """
 
-# MIGRATIONS[n] takes a store from version n to n + 1.
-MIGRATIONS: list[str] = [_V1, _V2, _V3]
+
+def _repair_v3(conn: sqlite3.Connection) -> None:
+    """v4: give a v3 store made by a development build of auditor the released v3 shape.
+
+    Builds before 2026-11-27 18:00 UTC wrote version 1 with fewer tables (quota_facts,
+    rule_runs), indexes, one column (folder_state.messages) and an older `messages` view;
+    scanning into such a store failed. Whatever is missing is added, views that differ are
+    recreated; no row is touched. On a store already in shape it changes nothing.
+    """
+    reference = sqlite3.connect(":memory:")
+    for step in MIGRATIONS[:3]:
+        reference.executescript(step)  # type: ignore[arg-type]
+    wanted = reference.execute(
+        "SELECT type, name, tbl_name, sql FROM sqlite_master "
+        "WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%' ORDER BY rowid"
+    ).fetchall()
+    have = {
+        (t, n): " ".join(sql.split())
+        for t, n, sql in conn.execute(
+            "SELECT type, name, sql FROM sqlite_master WHERE sql IS NOT NULL"
+        )
+    }
+    for kind, name, table, sql in wanted:
+        current = have.get((kind, name))
+        if kind == "table" and current is not None:
+            present = {row[1] for row in conn.execute(f"PRAGMA table_info({name})")}
+            for _cid, column, ctype, notnull, default, _pk in reference.execute(
+                f"PRAGMA table_info({name})"
+            ):
+                if column not in present:
+                    extra = f" NOT NULL DEFAULT {default}" if notnull else ""
+                    if not notnull and default is not None:
+                        extra = f" DEFAULT {default}"
+                    conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {ctype}{extra}")
+        elif current is None:
+            conn.execute(sql)
+        elif kind == "view" and current != " ".join(sql.split()):
+            conn.execute(f"DROP VIEW {name}")
+            conn.execute(sql)
+    reference.close()
+
+
+# MIGRATIONS[n] takes a store from version n to n + 1: an SQL script, or a function for a
+# step that must look at the store first.
+MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [_V1, _V2, _V3, _repair_v3]
 assert len(MIGRATIONS) == SCHEMA_VERSION

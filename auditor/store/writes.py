@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from auditor import __version__
-from auditor.errors import StoreError
+from auditor.errors import StoreError, to_stored
 
 if TYPE_CHECKING:
     from auditor.collect.host.machine import Machine
@@ -22,8 +22,11 @@ def now_iso() -> str:
     return datetime.now(UTC).replace(microsecond=0).isoformat()
 
 
-def writing(conn: sqlite3.Connection, what: str):
-    """Turn SQLite write failures (read-only file, full disk) into one clear line."""
+def writing(conn: sqlite3.Connection, part: str, name: str = ""):
+    """Turn SQLite write failures (read-only file, full disk) into one clear line.
+
+    `part` says what was being written (`errors.store.write.<part>`: run, run_end, source,
+    source_status, folder, folders, host, quota); `name` names it (a folder, a host)."""
 
     class _Guard:
         def __enter__(self):
@@ -32,14 +35,25 @@ def writing(conn: sqlite3.Connection, what: str):
         def __exit__(self, exc_type, exc, tb):
             if exc_type is not None and issubclass(exc_type, sqlite3.Error):
                 conn.rollback()
-                raise StoreError(f"store: cannot write {what} ({exc})") from None
+                raise StoreError(f"errors.store.write.{part}", name=name, error=exc) from None
             return False
 
     return _Guard()
 
 
+def stored_line(line: str) -> str:
+    """One error line as the store keeps it: JSON key + values for a Problem, else the text."""
+    kept = to_stored(line)
+    return kept if isinstance(kept, str) else json.dumps(kept, ensure_ascii=False)
+
+
+def stored_lines(lines: list[str]) -> str:
+    """A run's error lines as the store keeps them: a JSON list (see `stored_line`)."""
+    return json.dumps([to_stored(line) for line in lines], ensure_ascii=False)
+
+
 def start_run(conn: sqlite3.Connection) -> int:
-    with writing(conn, "a new run"):
+    with writing(conn, "run"):
         cur = conn.execute(
             "INSERT INTO runs (started_at, tool_version) VALUES (?, ?)", (now_iso(), __version__)
         )
@@ -50,17 +64,17 @@ def start_run(conn: sqlite3.Connection) -> int:
 def finish_run(
     conn: sqlite3.Connection, run_id: int, status: str, score: int | None, errors: list[str]
 ) -> None:
-    with writing(conn, "the end of the run"):
+    with writing(conn, "run_end"):
         conn.execute(
             "UPDATE runs SET finished_at = ?, status = ?, score = ?, errors = ? WHERE id = ?",
-            (now_iso(), status, score, json.dumps(errors, ensure_ascii=False), run_id),
+            (now_iso(), status, score, stored_lines(errors), run_id),
         )
         conn.commit()
 
 
 def source_id(conn: sqlite3.Connection, kind: str, account: str, locator: str) -> int:
     """The id of a mail source, created on first sight. `locator` never holds a secret."""
-    with writing(conn, "a source"):
+    with writing(conn, "source"):
         row = conn.execute(
             "SELECT id FROM sources WHERE kind = ? AND locator = ?", (kind, locator)
         ).fetchone()
@@ -83,11 +97,11 @@ def record_source_status(
     skipped: int = 0,
 ) -> None:
     """Say that a run looked at a source. A failed source keeps its last known facts."""
-    with writing(conn, "a source status"):
+    with writing(conn, "source_status"):
         conn.execute(
             "INSERT OR REPLACE INTO run_sources (run_id, source_id, status, error, skipped) "
             "VALUES (?, ?, ?, ?, ?)",
-            (run_id, source, status, error, skipped),
+            (run_id, source, status, None if error is None else stored_line(error), skipped),
         )
         conn.commit()
 
@@ -186,7 +200,7 @@ def sync_folder(conn: sqlite3.Connection, source: int, run_id: int, folder: Fold
 
     Returns counts: {"new": n, "changed": n, "gone": n, "unchanged": n}.
     """
-    with writing(conn, f"folder {folder.name}"):
+    with writing(conn, "folder", folder.name):
         sync_folder_version(conn, source, run_id, folder.name, folder.special_use)
         known = open_fingerprints(conn, source, folder.name)
         fresh: list[MessageFacts] = []
@@ -237,7 +251,7 @@ def close_missing_folders(
 ) -> None:
     """Folders of a source that a complete scan no longer found are gone, with their mail."""
     keep = set(present)
-    with writing(conn, "folder list"):
+    with writing(conn, "folders"):
         rows = conn.execute(
             "SELECT id, name FROM folder_versions WHERE source_id = ? AND gone_run IS NULL",
             (source,),
@@ -297,9 +311,9 @@ def insert_machine(conn: sqlite3.Connection, run_id: int, machine: Machine) -> i
         "win11_ready": flag(ready.ready) if ready else None,
         "win11_blockers": " ".join(ready.blockers) if ready else None,
         "av_protected": flag(machine.av_protected),
-        "probe_errors": json.dumps(host.errors, ensure_ascii=False),
+        "probe_errors": stored_lines(host.errors),
     }
-    with writing(conn, f"host {host.hostname}"):
+    with writing(conn, "host", host.hostname):
         names = ", ".join(columns)
         marks = ", ".join("?" * len(columns))
         cur = conn.execute(

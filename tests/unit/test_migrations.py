@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from pathlib import Path
 
 from auditor.store import open_readonly, open_store
 from auditor.store.schema import MIGRATIONS, SCHEMA_VERSION
@@ -24,9 +25,60 @@ def test_version_1_store_is_migrated_and_keeps_its_runs_and_hosts(tmp_path):
     old.close()
 
     conn = open_store(path)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
     row = conn.execute("SELECT hostname, ram_bytes, os_supported FROM hosts").fetchone()
     assert tuple(row) == ("pc1", 4, None)
     assert conn.execute("SELECT count(*) FROM antivirus").fetchone()[0] == 0
     conn.close()
     assert open_readonly(path).execute("SELECT count(*) FROM latest_hosts").fetchone()[0] == 1
+
+
+def _shape(conn: sqlite3.Connection) -> dict:
+    shape = {}
+    for kind, name, sql in conn.execute(
+        "SELECT type, name, sql FROM sqlite_master "
+        "WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%'"
+    ):
+        if kind == "table":
+            shape[(kind, name)] = [r[1:] for r in conn.execute(f"PRAGMA table_info({name})")]
+        else:
+            shape[(kind, name)] = " ".join(sql.split())
+    return shape
+
+
+def test_a_store_of_the_first_development_build_is_repaired_and_keeps_its_rows(tmp_path):
+    # The first schema auditor shipped (commit 92ee151) had no quota_facts, rule_runs, two
+    # indexes, folder_state.messages, and an older `messages` view: scanning into it failed.
+    first_v1 = (Path(__file__).parent.parent / "data" / "schema_v1_92ee151.sql").read_text()
+    path = tmp_path / "old.sqlite3"
+    old = sqlite3.connect(path)
+    old.executescript(first_v1)
+    old.execute("PRAGMA user_version = 1")
+    old.execute(
+        "INSERT INTO runs (started_at, status, tool_version) VALUES ('2026-01-01', 'complete', '0')"
+    )
+    old.commit()
+    old.close()
+
+    conn = open_store(path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    fresh = open_store(tmp_path / "fresh.sqlite3")
+    assert _shape(conn) == _shape(fresh)
+    assert conn.execute("SELECT count(*) FROM runs").fetchone()[0] == 1
+    conn.execute("INSERT INTO rule_runs (run_id, rule_id, digest) VALUES (1, 'MAIL001', 'x')")
+    conn.close()
+    fresh.close()
+
+
+def test_the_repair_changes_nothing_on_a_store_in_shape(tmp_path):
+    path = tmp_path / "v3.sqlite3"
+    old = sqlite3.connect(path)
+    for step in MIGRATIONS[:3]:
+        old.executescript(step)
+    old.execute("PRAGMA user_version = 3")
+    old.commit()
+    before = _shape(old)
+    old.close()
+    conn = open_store(path)
+    assert _shape(conn) == before
+    conn.close()
