@@ -15,7 +15,8 @@ rules judge the rest. Each platform has its own witness:
 
 As in `system.py`, parsing lives in small pure functions fed with recorded outputs by the tests,
 commands go through a replaceable `Runner`, every command has a timeout, nothing needs admin
-rights, no exception escapes a probe, and whatever could not be seen becomes one plain line.
+rights, no exception escapes a probe, and whatever could not be seen becomes one line (a
+`Problem` from the "probe" catalog, in English and French).
 """
 
 from __future__ import annotations
@@ -35,8 +36,9 @@ from typing import Any
 
 import psutil
 
-from auditor.collect.host.commands import Runner, powershell_exe, run_command
+from auditor.collect.host.commands import Runner, exception_detail, powershell_exe, run_command
 from auditor.collect.host.records import AntivirusFacts
+from auditor.errors import Problem
 
 # (argv, timeout in seconds) -> (returncode, stdout, stderr). Raises FileNotFoundError when the
 # program is missing and subprocess.TimeoutExpired when it runs past the timeout.
@@ -57,7 +59,7 @@ CLAMAV_DIRS = (
 
 AV_PROCESSES_FILE = Path(__file__).with_name("av_processes.toml")
 
-_NOTE = "antivirus"
+# Every note is a line of the catalog, "probe.antivirus.…": "antivirus: … not readable (…)".
 
 
 # --------------------------------------------------------------------------------------------
@@ -501,10 +503,9 @@ def _first_line(text: str) -> str:
     return ""
 
 
-def _failure(what: str, exc: BaseException) -> str:
-    detail = " ".join(str(exc).split())
-    detail = f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
-    return f"{_NOTE}: {what} not readable ({detail})"
+def _failure(what: str, exc: BaseException, **values: object) -> Problem:
+    """The note "probe.antivirus.<what>" ("antivirus: … not readable ({detail})") for `exc`."""
+    return Problem(f"probe.antivirus.{what}", detail=exception_detail(exc), **values)
 
 
 class _MissingProgram(Exception):
@@ -519,56 +520,63 @@ class _Outcome:
 
 
 def _call(run: Runner, argv: list[str], what: str, notes: list[str]) -> _Outcome | None:
-    """Run one command; None (and a note) when it could not run or ran out of time."""
+    """Run one command; None (and a note) when it could not run or ran out of time.
+
+    `what` names the command's notes in the catalog: "probe.antivirus.<what>.timeout",
+    ".error", ".exit" and ".exit_silent" ("security_center", "defender", "xprotect_history",
+    "xprotect_version")."""
     try:
         returncode, stdout, stderr = run(argv, COMMAND_TIMEOUT)
     except FileNotFoundError as exc:
         raise _MissingProgram(argv[0]) from exc
     except subprocess.TimeoutExpired:
-        notes.append(f"{_NOTE}: {what} timed out after {COMMAND_TIMEOUT:g} s")
+        notes.append(Problem(f"probe.antivirus.{what}.timeout", seconds=COMMAND_TIMEOUT))
         return None
     except Exception as exc:  # PermissionError, OSError: reported, never raised
-        notes.append(_failure(what, exc))
+        notes.append(_failure(f"{what}.error", exc))
         return None
     return _Outcome(returncode, stdout, stderr)
 
 
-def _command_failed(what: str, outcome: _Outcome) -> str:
-    reason = _first_line(outcome.stderr) or "no output"
-    return f"{_NOTE}: {what} not readable (exit {outcome.returncode}: {reason})"
+def _command_failed(what: str, outcome: _Outcome) -> Problem:
+    reason = _first_line(outcome.stderr)
+    if not reason:
+        return Problem(f"probe.antivirus.{what}.exit_silent", code=outcome.returncode)
+    return Problem(f"probe.antivirus.{what}.exit", code=outcome.returncode, reason=reason)
 
 
-_NO_SECURITY_CENTER = "SecurityCenter2 not available (Windows Server): using Defender's status"
+def _not_found(program: str) -> Problem:
+    return Problem("probe.antivirus.not_found", program=program)
 
 
 def _windows(run: Runner, now: datetime, notes: list[str]) -> list[AntivirusFacts]:
     products: list[AntivirusFacts] = []
     try:
-        outcome = _call(run, powershell_argv(SECURITY_CENTER_SCRIPT), "SecurityCenter2", notes)
+        outcome = _call(run, powershell_argv(SECURITY_CENTER_SCRIPT), "security_center", notes)
         if outcome is not None:
             if is_invalid_namespace(outcome.stderr):
-                notes.append(f"{_NOTE}: {_NO_SECURITY_CENTER}")
+                notes.append(Problem("probe.antivirus.security_center.absent"))
             elif outcome.returncode != 0 and not outcome.stdout.strip():
-                notes.append(_command_failed("SecurityCenter2", outcome))
+                notes.append(_command_failed("security_center", outcome))
             else:
                 try:
                     products.extend(parse_security_center(outcome.stdout))
                 except ValueError as exc:
-                    notes.append(_failure("SecurityCenter2 answer", exc))
+                    notes.append(_failure("security_center.answer", exc))
 
-        outcome = _call(run, powershell_argv(DEFENDER_SCRIPT), "Defender's status", notes)
+        outcome = _call(run, powershell_argv(DEFENDER_SCRIPT), "defender", notes)
         if outcome is not None:
             try:
                 defender = parse_defender_status(outcome.stdout, now)
             except ValueError as exc:
-                notes.append(_failure("Defender's status", exc))
+                notes.append(_failure("defender.error", exc))
             else:
                 if defender is not None:
                     products.append(defender)
                 else:
-                    notes.append(_command_failed("Defender's status", outcome))
+                    notes.append(_command_failed("defender", outcome))
     except _MissingProgram:
-        notes.append(f"{_NOTE}: PowerShell not found")
+        notes.append(_not_found("PowerShell"))
     return products
 
 
@@ -576,27 +584,27 @@ def _macos(run: Runner, notes: list[str]) -> list[AntivirusFacts]:
     updates: list[XProtectUpdate] = []
     present = False
     try:
-        outcome = _call(run, SYSTEM_PROFILER_ARGV, "XProtect install history", notes)
+        outcome = _call(run, SYSTEM_PROFILER_ARGV, "xprotect_history", notes)
         if outcome is not None:
             if outcome.returncode != 0 and not outcome.stdout.strip():
-                notes.append(_command_failed("XProtect install history", outcome))
+                notes.append(_command_failed("xprotect_history", outcome))
             else:
                 try:
                     updates = parse_install_history(outcome.stdout)
                 except ValueError as exc:
-                    notes.append(_failure("XProtect install history", exc))
+                    notes.append(_failure("xprotect_history.error", exc))
     except _MissingProgram:
-        notes.append(f"{_NOTE}: system_profiler not found")
+        notes.append(_not_found("system_profiler"))
     if not updates:
         # Without a dated update, at least say whether XProtect is installed.
         try:
-            outcome = _call(run, DEFAULTS_XPROTECT_ARGV, "XProtect version", notes)
+            outcome = _call(run, DEFAULTS_XPROTECT_ARGV, "xprotect_version", notes)
             if outcome is not None:
                 present = outcome.returncode == 0 and bool(outcome.stdout.strip())
                 if not present:
-                    notes.append(_command_failed("XProtect version", outcome))
+                    notes.append(_command_failed("xprotect_version", outcome))
         except _MissingProgram:
-            notes.append(f"{_NOTE}: defaults not found")
+            notes.append(_not_found("defaults"))
     facts = xprotect_facts(updates, present)
     return [facts] if facts else []
 
@@ -614,11 +622,11 @@ def read_clamav_header(directories: Iterable[Path], notes: list[str]) -> ClamavH
             except FileNotFoundError:
                 continue
             except Exception as exc:  # PermissionError, IsADirectoryError...
-                notes.append(_failure(f"ClamAV database {path}", exc))
+                notes.append(_failure("clamav.error", exc, path=path))
                 continue
             header = parse_cvd_header(head)
             if header is None:
-                notes.append(f"{_NOTE}: ClamAV database {path} not readable (no ClamAV-VDB header)")
+                notes.append(Problem("probe.antivirus.clamav.no_header", path=path))
             elif newest is None or header.built > newest.built:
                 newest = header
     return newest
@@ -628,7 +636,7 @@ def _running_process_names(notes: list[str]) -> list[str] | None:
     try:
         return [proc.info.get("name") or "" for proc in psutil.process_iter(["name"])]
     except Exception as exc:  # reported, never raised
-        notes.append(_failure("running processes", exc))
+        notes.append(_failure("processes", exc))
         return None
 
 
@@ -656,12 +664,12 @@ def probe_antivirus(
     try:
         system = system or platform.system()
     except Exception as exc:
-        notes.append(_failure("operating system", exc))
+        notes.append(_failure("os", exc))
         system = ""
     try:
         known = list(known_processes) if known_processes is not None else list(_known_processes())
     except Exception as exc:  # a broken data file must not stop the probe
-        notes.append(_failure(f"process list {AV_PROCESSES_FILE.name}", exc))
+        notes.append(_failure("process_list", exc, file=AV_PROCESSES_FILE.name))
         known = []
 
     if process_names is not None:
@@ -681,7 +689,7 @@ def probe_antivirus(
                 daemon = None if running is None else bool(_CLAMAV_DAEMONS & set(running))
                 products.append(clamav_facts(header, now, daemon))
     except Exception as exc:  # a bug in a parser must still leave a report
-        notes.append(_failure("protection status", exc))
+        notes.append(_failure("protection", exc))
 
     if running is not None:
         for facts in match_processes(running, known, system):

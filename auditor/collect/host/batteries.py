@@ -1,8 +1,9 @@
 """Battery wear: what a full charge holds today against what the battery was designed to hold.
 
 `probe_batteries()` returns one `BatteryFacts` per internal battery (its health is
-`full_capacity_wh / design_capacity_wh`) and one plain line per thing it could not see. A
-machine without a battery gives an empty list and no line. Nothing escapes the probe.
+`full_capacity_wh / design_capacity_wh`) and one line per thing it could not see (a `Problem`
+from the "probe" catalog, in English and French). A machine without a battery gives an empty
+list and no line. Nothing escapes the probe.
 
 - Linux: /sys/class/power_supply/*/ of type "Battery" (BAT0, BAT1, CMB0...), in µWh
   (energy_full, energy_full_design) or in µAh (charge_full, charge_full_design) converted with
@@ -31,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from auditor.collect.host.commands import windows_tool
+from auditor.collect.host.commands import exception_detail, output_detail, windows_tool
 from auditor.collect.host.hardware import (
     DEFAULT_TIMEOUT,
     SYS_ROOT,
@@ -40,6 +41,7 @@ from auditor.collect.host.hardware import (
     run_command,
 )
 from auditor.collect.host.records import BatteryFacts
+from auditor.errors import Problem
 
 POWER_SUPPLY_DIR = Path("class/power_supply")
 _MICRO = 1_000_000
@@ -72,7 +74,7 @@ def _positive(value: int | None) -> int | None:
     return value if value is not None and value > 0 else None
 
 
-def battery_from_sys(folder: Path) -> tuple[BatteryFacts, str | None]:
+def battery_from_sys(folder: Path) -> tuple[BatteryFacts, Problem | None]:
     """(facts, a line or None) for one /sys/class/power_supply battery folder.
 
     The kernel documents the units in Documentation/ABI/testing/sysfs-class-power: energy in
@@ -96,14 +98,11 @@ def battery_from_sys(folder: Path) -> tuple[BatteryFacts, str | None]:
     design_uah = _positive(_read_number(folder, "charge_full_design"))
     full_uah = _read_number(folder, "charge_full")
     if design_uah is None and full_uah is None:
-        line = f"battery {name}: capacity not readable (no energy_full or charge_full in sysfs)"
+        line = Problem("probe.battery.no_capacity", name=name)
         return BatteryFacts(name, None, None, cycles), line
     volts_uv = _positive(_read_number(folder, "voltage_min_design"))
     if volts_uv is None:
-        line = (
-            f"battery {name}: capacity in watt-hours not readable "
-            "(charge given in µAh without voltage_min_design)"
-        )
+        line = Problem("probe.battery.no_voltage", name=name)
         return BatteryFacts(name, None, None, cycles), line
     scale = volts_uv / (_MICRO * _MICRO)
     return (
@@ -212,12 +211,14 @@ def _windows_batteries(run: Runner) -> tuple[list[BatteryFacts], list[str]]:
         try:
             data = report.read_bytes()
         except OSError:
-            detail = " ".join((err or out).split())[:200] or f"exit code {code}"
-            return [], [f"battery: not readable (powercfg wrote no report: {detail})"]
+            detail = output_detail(out, err)
+            if detail:
+                return [], [Problem("probe.battery.powercfg_no_report", detail=detail)]
+            return [], [Problem("probe.battery.powercfg_no_report_exit", code=code)]
     try:
         return batteries_from_battery_report(data), []
     except ET.ParseError as exc:
-        return [], [f"battery: not readable (powercfg's report is not XML: {exc})"]
+        return [], [Problem("probe.battery.powercfg_not_xml", detail=exc)]
 
 
 # --------------------------------------------------------------------------------------------
@@ -281,11 +282,14 @@ def batteries_from_macos(data: Mapping[str, Any]) -> tuple[list[BatteryFacts], l
         batteries.append(BatteryFacts(health.name, None, None, health.cycle_count))
         if health.maximum_capacity_percent is not None:
             errors.append(
-                f"battery {health.name}: capacity in watt-hours not readable (macOS gives only "
-                f"its maximum capacity, {health.maximum_capacity_percent:g}% of design)"
+                Problem(
+                    "probe.battery.macos_percent",
+                    name=health.name,
+                    percent=health.maximum_capacity_percent,
+                )
             )
         else:
-            errors.append(f"battery {health.name}: health not readable (no maximum capacity)")
+            errors.append(Problem("probe.battery.macos_no_health", name=health.name))
     return batteries, errors
 
 
@@ -294,8 +298,10 @@ def _macos_batteries(run: Runner) -> tuple[list[BatteryFacts], list[str]]:
     try:
         data = json.loads(out)
     except json.JSONDecodeError:
-        detail = " ".join((err or out).split())[:200] or f"exit code {code}"
-        return [], [f"battery: not readable (system_profiler: {detail})"]
+        detail = output_detail(out, err)
+        if detail:
+            return [], [Problem("probe.battery.system_profiler", detail=detail)]
+        return [], [Problem("probe.battery.system_profiler_exit", code=code)]
     return batteries_from_macos(data if isinstance(data, Mapping) else {})
 
 
@@ -320,13 +326,14 @@ def probe_batteries(
             return _windows_batteries(run)
         if system == "Darwin":
             return _macos_batteries(run)
-        return [], [f"battery: not readable (no probe for {system or 'this OS'})"]
+        if system:
+            return [], [Problem("probe.battery.no_probe", system=system)]
+        return [], [Problem("probe.battery.no_probe_os")]
     except FileNotFoundError:
-        return [], [f"battery: not readable ({_PROGRAMS.get(system, system)} is not installed)"]
+        program = _PROGRAMS.get(system, system)
+        return [], [Problem("probe.battery.not_installed", program=program)]
     except subprocess.TimeoutExpired as exc:
         program = _PROGRAMS.get(system, system)
-        return [], [f"battery: not readable ({program} did not answer in {exc.timeout:g} s)"]
+        return [], [Problem("probe.battery.timeout", program=program, seconds=exc.timeout)]
     except Exception as exc:  # reported, never raised
-        detail = " ".join(str(exc).split())
-        detail = f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
-        return [], [f"battery: not readable ({detail})"]
+        return [], [Problem("probe.battery.error", detail=exception_detail(exc))]

@@ -31,6 +31,20 @@ def run_command(argv: list[str], timeout: float) -> tuple[int, str, str]:
     )
 
 
+def exception_detail(exc: BaseException) -> str:
+    """An exception on one line, for a probe's line: "PermissionError: [Errno 13] ...".
+
+    It is the system's or the library's own text, left untranslated (a value of the line)."""
+    detail = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
+
+
+def output_detail(out: str, err: str) -> str:
+    """What a program said (stderr, else stdout) on one line of at most 200 characters; ""
+    when it said nothing, and the caller's line then gives its exit code instead."""
+    return " ".join((err or out).split())[:200]
+
+
 def windows_tool(relative: str, environ: Mapping[str, str] = os.environ) -> str:
     """A Windows system program by absolute path (a PATH or current-directory lookup could run
     another program of the same name): `windows_tool("powercfg.exe")`."""

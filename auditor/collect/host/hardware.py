@@ -2,7 +2,8 @@
 
 `probe_hardware()` only describes; rules judge later (Windows 11 readiness, "replace this
 machine", "back up this failing disk"). As in `system.py`, nothing escapes a probe: whatever
-could not be seen becomes one plain line in `HardwareFacts.errors` and the other probes run.
+could not be seen becomes one line in `HardwareFacts.errors` (a `Problem` from the "probe"
+catalog, in English and French) and the other probes run.
 
 Where each fact comes from:
 
@@ -38,9 +39,16 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from auditor.collect.host.commands import Runner, powershell_exe, run_command
+from auditor.collect.host.commands import (
+    Runner,
+    exception_detail,
+    output_detail,
+    powershell_exe,
+    run_command,
+)
 from auditor.collect.host.cpu_years import cpu_launch_year
 from auditor.collect.host.records import HardwareFacts, SmartFacts
+from auditor.errors import Problem
 
 DEFAULT_TIMEOUT = 10.0
 SMARTCTL_TIMEOUT = 20.0  # a sleeping disk may take seconds to spin up and answer
@@ -326,30 +334,27 @@ def _linux_firmware(sys_root: Path, hardware: HardwareFacts, errors: list[str]) 
             try:
                 hardware.secure_boot = secure_boot_from_efivar(variable.read_bytes())
             except OSError as exc:
-                errors.append(_failure("secure boot", exc))
+                errors.append(_failure("probe.hardware.secure_boot.error", exc))
         elif efivars.is_dir() and any(efivars.iterdir()):
             hardware.secure_boot = False  # UEFI without the variable: firmware without it
         else:
-            errors.append("secure boot: not readable (efivarfs is not mounted)")
+            errors.append(Problem("probe.hardware.secure_boot.no_efivarfs"))
     elif (sys_root / "firmware").is_dir():
         hardware.uefi = False
         hardware.secure_boot = False  # Secure Boot is a UEFI feature
     else:
-        errors.append(f"uefi: not readable ({sys_root / 'firmware'} is missing)")
+        errors.append(Problem("probe.hardware.uefi_missing", path=sys_root / "firmware"))
 
     version, present = tpm_version_from_sys(sys_root)
     hardware.tpm_version = version
     if present and version is None:
-        errors.append("tpm: a TPM is present but its version is not readable")
+        errors.append(Problem("probe.hardware.tpm.no_version"))
 
 
 def _linux_hardware(sys_root: Path, errors: list[str]) -> HardwareFacts:
     fields = read_dmi(sys_root)
     if fields is None:
-        errors.append(
-            f"model and firmware: not readable (no DMI table in {sys_root / DMI_DIR}; "
-            "some virtual machines have none)"
-        )
+        errors.append(Problem("probe.hardware.firmware.no_dmi", path=sys_root / DMI_DIR))
         hardware = HardwareFacts()
     else:
         hardware = hardware_from_dmi(fields)
@@ -426,17 +431,20 @@ def _needs_admin(error: Mapping[str, Any]) -> bool:
 
 
 def _part(data: Mapping[str, Any], name: str, errors: list[str], what: str) -> Any:
-    """The value a Get-Part block returned, or None with a line in `errors`."""
+    """The value a Get-Part block returned, or None with a line in `errors`.
+
+    `what` names the lines in the catalog: "probe.hardware.<what>.no_answer", ".admin" and
+    ".error" ("bios", "model", "model_version", "chassis", "secure_boot", "tpm")."""
     part = data.get(name)
     if not isinstance(part, Mapping):
-        errors.append(f"{what}: not readable (PowerShell gave no answer)")
+        errors.append(Problem(f"probe.hardware.{what}.no_answer"))
         return None
     if "Error" in part:
         if _needs_admin(part):
-            errors.append(f"{what}: not readable without administrator rights")
+            errors.append(Problem(f"probe.hardware.{what}.admin"))
         else:
             detail = " ".join(str(part.get("Error") or part.get("Kind") or "").split())
-            errors.append(f"{what}: not readable ({detail})")
+            errors.append(Problem(f"probe.hardware.{what}.error", detail=detail))
         return None
     return part.get("Value")
 
@@ -455,7 +463,7 @@ def hardware_from_windows(data: Mapping[str, Any]) -> HardwareFacts:
     errors: list[str] = []
     bios = _first(_part(data, "Bios", errors, "bios"))
     system = _first(_part(data, "ComputerSystem", errors, "model"))
-    product = _first(_part(data, "Product", errors, "model version"))
+    product = _first(_part(data, "Product", errors, "model_version"))
     enclosures = _part(data, "Enclosure", errors, "chassis") or []
     if not isinstance(enclosures, list):
         enclosures = [enclosures]
@@ -488,9 +496,9 @@ def hardware_from_windows(data: Mapping[str, Any]) -> HardwareFacts:
             # "Variable is currently undefined": UEFI firmware without a SecureBoot variable.
             secure_boot = False
         else:
-            _part(data, "SecureBoot", errors, "secure boot")
+            _part(data, "SecureBoot", errors, "secure_boot")
     else:
-        value = _part(data, "SecureBoot", errors, "secure boot")
+        value = _part(data, "SecureBoot", errors, "secure_boot")
         secure_boot = value if isinstance(value, bool) else None
 
     tpm = _first(_part(data, "Tpm", errors, "tpm"))
@@ -513,11 +521,14 @@ def _windows_hardware(run: Runner, errors: list[str]) -> HardwareFacts:
     try:
         data = json.loads(out)
     except json.JSONDecodeError:
-        detail = " ".join((err or out).split())[:200] or f"exit code {code}"
-        errors.append(f"model and firmware: not readable (PowerShell: {detail})")
+        detail = output_detail(out, err)
+        if detail:
+            errors.append(Problem("probe.hardware.firmware.powershell", detail=detail))
+        else:
+            errors.append(Problem("probe.hardware.firmware.powershell_exit", code=code))
         return HardwareFacts()
     if not isinstance(data, Mapping):
-        errors.append("model and firmware: not readable (PowerShell gave no object)")
+        errors.append(Problem("probe.hardware.firmware.powershell_no_object"))
         return HardwareFacts()
     hardware = hardware_from_windows(data)
     errors.extend(hardware.errors)
@@ -619,8 +630,11 @@ def _macos_hardware(run: Runner, errors: list[str]) -> tuple[HardwareFacts, str 
     try:
         data = json.loads(out)
     except json.JSONDecodeError:
-        detail = " ".join((err or out).split())[:200] or f"exit code {code}"
-        errors.append(f"model and firmware: not readable (system_profiler: {detail})")
+        detail = output_detail(out, err)
+        if detail:
+            errors.append(Problem("probe.hardware.firmware.system_profiler", detail=detail))
+        else:
+            errors.append(Problem("probe.hardware.firmware.system_profiler_exit", code=code))
         return HardwareFacts(), None
     return hardware_from_macos(data if isinstance(data, Mapping) else {})
 
@@ -637,7 +651,10 @@ _SMARTCTL_PLACES = (
     r"C:\Program Files\smartmontools\bin\smartctl.exe",  # the Windows installer's default
 )
 _PERMISSION = re.compile(r"permission denied|operation not permitted|access (?:is )?denied", re.I)
-ADMIN_NEEDED = "SMART: smartctl needs administrator rights"
+# SMART lines name what they are about first, "SMART" or "SMART /dev/sda": the same words in
+# every language, so it is the line's untranslated `at` and only the rest is in the catalog.
+_SMART = "SMART"
+ADMIN_NEEDED = Problem("probe.smart.admin", at=(_SMART,))
 
 # smartctl exit status bits (smartctl(8), "RETURN VALUES"): bit 0 the command line did not
 # parse, bit 1 the device could not be opened.
@@ -671,17 +688,26 @@ def _smartctl_messages(data: Mapping[str, Any]) -> str:
     ).strip()
 
 
-def _load_smartctl_json(text: str, stderr: str) -> tuple[dict[str, Any] | None, str | None]:
+def _smart_disk(device: str) -> str:
+    return f"{_SMART} {device}"
+
+
+def _load_smartctl_json(
+    text: str, stderr: str, about: str
+) -> tuple[dict[str, Any] | None, Problem | None]:
+    """smartctl's JSON answer, or None and the line saying why, about `about` ("SMART")."""
     try:
         data = json.loads(text)
     except json.JSONDecodeError:
         both = f"{text}\n{stderr}"
         if "UNRECOGNIZED OPTION" in both.upper():
-            return None, "smartctl is too old for --json (smartmontools 7.0 or later is needed)"
+            return None, Problem("probe.smart.too_old", at=(about,))
         detail = " ".join(both.split())[:200]
-        return None, f"smartctl gave no JSON ({detail})" if detail else "smartctl gave no output"
+        if detail:
+            return None, Problem("probe.smart.no_json", at=(about,), detail=detail)
+        return None, Problem("probe.smart.no_output", at=(about,))
     if not isinstance(data, dict):
-        return None, "smartctl gave no JSON object"
+        return None, Problem("probe.smart.not_object", at=(about,))
     return data, None
 
 
@@ -689,9 +715,9 @@ def parse_smart_scan(text: str, stderr: str = "") -> tuple[list[SmartDevice], li
     """Disks that could be opened, and lines for those that could not, from
     `smartctl --scan-open --json`. When every disk was refused for lack of rights, one line
     says so instead of one per disk."""
-    data, problem = _load_smartctl_json(text, stderr)
+    data, problem = _load_smartctl_json(text, stderr, _SMART)
     if data is None:
-        return [], [f"SMART: not readable ({problem})"]
+        return [], [problem] if problem else []
     devices: list[SmartDevice] = []
     refused: list[str] = []
     errors: list[str] = []
@@ -704,14 +730,19 @@ def parse_smart_scan(text: str, stderr: str = "") -> tuple[list[SmartDevice], li
             if _PERMISSION.search(str(open_error)):
                 refused.append(name)
             else:
-                errors.append(f"SMART {name}: not readable ({open_error})")
+                errors.append(
+                    Problem("probe.smart.unreadable", at=(_smart_disk(name),), detail=open_error)
+                )
             continue
         devices.append(SmartDevice(name=name, type=entry.get("type") or None))
     if refused:
         errors.insert(0, ADMIN_NEEDED)
     if not devices and not refused and not errors:
-        problem = _smartctl_messages(data)
-        errors.append(f"SMART: smartctl listed no disk{f' ({problem})' if problem else ''}")
+        messages = _smartctl_messages(data)
+        if messages:
+            errors.append(Problem("probe.smart.no_disk_because", at=(_SMART,), detail=messages))
+        else:
+            errors.append(Problem("probe.smart.no_disk", at=(_SMART,)))
     return devices, errors
 
 
@@ -724,16 +755,19 @@ def parse_smart_device(
     and the age of use `power_on_time.hours`. smartctl's exit status is not a verdict on its
     own: bits 3 to 7 report a failing or worn disk while the JSON is complete.
     """
-    data, problem = _load_smartctl_json(text, stderr)
+    data, problem = _load_smartctl_json(text, stderr, _smart_disk(device))
     if data is None:
-        return None, f"SMART {device}: not readable ({problem})"
+        return None, problem
     status = (data.get("smartctl") or {}).get("exit_status")
     messages = _smartctl_messages(data)
     if isinstance(status, int) and status & (_EXIT_BAD_COMMAND | _EXIT_OPEN_FAILED):
         if _PERMISSION.search(messages):
             return None, ADMIN_NEEDED
-        reason = messages or "smartctl could not open the disk"
-        return None, f"SMART {device}: not readable ({reason})"
+        if messages:
+            return None, Problem(
+                "probe.smart.unreadable", at=(_smart_disk(device),), detail=messages
+            )
+        return None, Problem("probe.smart.cannot_open", at=(_smart_disk(device),))
     passed = (data.get("smart_status") or {}).get("passed")
     hours = (data.get("power_on_time") or {}).get("hours")
     name = str((data.get("device") or {}).get("name") or device)
@@ -764,11 +798,11 @@ def probe_smart(run: Runner, smartctl: str = "smartctl") -> tuple[list[SmartFact
     try:
         _code, out, err = run(smartctl_scan_argv(smartctl), SMARTCTL_TIMEOUT)
     except FileNotFoundError:
-        return [], ["SMART: not readable (smartctl is not installed)"]
+        return [], [Problem("probe.smart.not_installed", at=(_SMART,))]
     except subprocess.TimeoutExpired:
-        return [], [f"SMART: not readable (smartctl --scan-open took over {SMARTCTL_TIMEOUT:g} s)"]
+        return [], [Problem("probe.smart.scan_timeout", at=(_SMART,), seconds=SMARTCTL_TIMEOUT)]
     except Exception as exc:  # reported, never raised
-        return [], [_failure("SMART", exc)]
+        return [], [_failure("probe.smart.unreadable", exc, at=(_SMART,))]
     devices, scan_errors = parse_smart_scan(out, err)
     errors.extend(scan_errors)
 
@@ -778,11 +812,13 @@ def probe_smart(run: Runner, smartctl: str = "smartctl") -> tuple[list[SmartFact
             _code, out, err = run(smartctl_device_argv(smartctl, device), SMARTCTL_TIMEOUT)
         except subprocess.TimeoutExpired:
             errors.append(
-                f"SMART {device.name}: not readable (no answer in {SMARTCTL_TIMEOUT:g} s)"
+                Problem(
+                    "probe.smart.timeout", at=(_smart_disk(device.name),), seconds=SMARTCTL_TIMEOUT
+                )
             )
             continue
         except Exception as exc:  # reported, never raised
-            errors.append(_failure(f"SMART {device.name}", exc))
+            errors.append(_failure("probe.smart.unreadable", exc, at=(_smart_disk(device.name),)))
             continue
         fact, problem = parse_smart_device(out, device.name, err)
         if fact is not None:
@@ -848,19 +884,20 @@ def estimated_age_years(hw: HardwareFacts, today: date) -> AgeEstimate:
 # --------------------------------------------------------------------------------------------
 
 
-def _failure(what: str, exc: BaseException) -> str:
-    detail = " ".join(str(exc).split())
-    detail = f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
-    return f"{what}: not readable ({detail})"
+def _failure(key: str, exc: BaseException, *, at: tuple[str, ...] = ()) -> Problem:
+    """The line `key` ("...: not readable ({detail})") for `exc`."""
+    return Problem(key, at=at, detail=exception_detail(exc))
 
 
-def _command_failure(what: str, argv: Iterable[str], exc: BaseException) -> str:
+def _command_failure(what: str, argv: Iterable[str], exc: BaseException) -> Problem:
+    """A program that could not run: `what` names the lines "probe.hardware.<what>.not_installed",
+    ".timeout" and ".error" in the catalog."""
     program = Path(next(iter(argv))).name
     if isinstance(exc, FileNotFoundError):
-        return f"{what}: not readable ({program} is not installed)"
+        return Problem(f"probe.hardware.{what}.not_installed", program=program)
     if isinstance(exc, subprocess.TimeoutExpired):
-        return f"{what}: not readable ({program} did not answer in {exc.timeout:g} s)"
-    return _failure(what, exc)
+        return Problem(f"probe.hardware.{what}.timeout", program=program, seconds=exc.timeout)
+    return _failure(f"probe.hardware.{what}.error", exc)
 
 
 def _local_cpu_model(system: str) -> str | None:
@@ -896,19 +933,22 @@ def probe_hardware(
         elif system == "Darwin":
             hardware, chip = _macos_hardware(run, errors)
         else:
-            errors.append(f"model and firmware: not readable (no probe for {system or 'this OS'})")
+            if system:
+                errors.append(Problem("probe.hardware.firmware.no_probe", system=system))
+            else:
+                errors.append(Problem("probe.hardware.firmware.no_probe_os"))
     except (FileNotFoundError, subprocess.TimeoutExpired) as exc:
         program = {"Windows": "powershell.exe", "Darwin": SYSTEM_PROFILER}.get(system, system)
-        errors.append(_command_failure("model and firmware", [program], exc))
+        errors.append(_command_failure("firmware", [program], exc))
     except Exception as exc:  # one failed probe must not stop the others
-        errors.append(_failure("model and firmware", exc))
+        errors.append(_failure("probe.hardware.firmware.error", exc))
 
     model = cpu_model
     if model is None:
         try:
             model = _local_cpu_model(system) if system in ("Linux", "Windows", "Darwin") else None
         except Exception as exc:  # reported, never raised
-            errors.append(_failure("cpu model", exc))
+            errors.append(_failure("probe.host.cpu_model", exc))
     hardware.cpu_launch_year = cpu_launch_year(model) or cpu_launch_year(chip)
 
     smart, smart_errors = probe_smart(run, smartctl or find_smartctl())

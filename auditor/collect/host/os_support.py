@@ -42,6 +42,8 @@ from typing import Any
 
 import platformdirs
 
+from auditor.errors import Problem, SourceError
+
 API_BASE = "https://endoflife.date/api"
 PRODUCTS = ("windows", "macos", "ubuntu", "debian", "linuxmint", "fedora")
 TABLE_FILE = "os_eol.json"
@@ -50,9 +52,10 @@ _MAX_ANSWER_BYTES = 4 * 1024 * 1024  # an endoflife.date product answer is a few
 _USER_AGENT = "auditor (OS end-of-support table; https://endoflife.date)"
 
 
-class OSDataError(Exception):
-    """The support table could not be fetched, read or saved. `str()` is one line for the user,
-    naming the URL or the file."""
+class OSDataError(SourceError):
+    """The support table could not be fetched, read or saved: one line naming the URL or the
+    file first, raised with a catalog key ("probe.os_data.…") like every `AuditorError`.
+    `str()` is the English line, `localized(lang)` the line in `lang`."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -532,27 +535,34 @@ def support_status(
 # --------------------------------------------------------------------------------------------
 
 
-def validate_table(table: Any, where: str = "table") -> None:
-    """Raise OSDataError unless `table` has the shape `support_status()` reads."""
+def validate_table(table: Any, where: str | None = None) -> None:
+    """Raise OSDataError unless `table` has the shape `support_status()` reads.
+
+    `where` is the file or URL the table came from, named first in the line; without it the
+    line is about the table `refresh_table()` just built ("refreshed table: no products")."""
+
+    def invalid(kind: str, **values: object) -> OSDataError:
+        if where is None:
+            return OSDataError(f"probe.os_data.refreshed_table.{kind}", **values)
+        return OSDataError(f"probe.os_data.table.{kind}", at=(where,), **values)
+
     if not isinstance(table, Mapping):
-        raise OSDataError(f"{where}: not a JSON object")
+        raise invalid("not_object")
     try:
         date.fromisoformat(str(table.get("fetched")))
     except ValueError:
-        raise OSDataError(f"{where}: no valid 'fetched' date") from None
+        raise invalid("no_fetched") from None
     products = table.get("products")
     if not isinstance(products, Mapping) or not products:
-        raise OSDataError(f"{where}: no products")
+        raise invalid("no_products")
     for name, product in products.items():
         if not isinstance(product, Mapping) or not isinstance(product.get("cycles"), list):
-            raise OSDataError(f"{where}: product {name!r} has no cycles")
+            raise invalid("no_cycles", product=name)
         for entry in product["cycles"]:
             if not isinstance(entry, Mapping) or not isinstance(entry.get("cycle"), str):
-                raise OSDataError(f"{where}: product {name!r} has a cycle without a name")
+                raise invalid("unnamed_cycle", product=name)
             if _eol_value(entry.get("eol")) is None:
-                raise OSDataError(
-                    f"{where}: {name} {entry['cycle']} has no valid 'eol' (date, true or false)"
-                )
+                raise invalid("bad_eol", product=name, cycle=entry["cycle"])
 
 
 @cache
@@ -589,7 +599,7 @@ def save_table(table: Mapping[str, Any], path: Path | None = None) -> Path:
     """Write `table` to `path` (default: `user_table_path()`) atomically: a reader sees the old
     file or the new one, never half of one. Raises OSDataError, leaving the old file as it was."""
     path = user_table_path() if path is None else Path(path)
-    validate_table(table, "refreshed table")
+    validate_table(table)
     text = json.dumps(table, ensure_ascii=False, indent=1) + "\n"
     tmp_name = None
     try:
@@ -604,9 +614,7 @@ def save_table(table: Mapping[str, Any], path: Path | None = None) -> Path:
         os.replace(tmp_name, path)
         tmp_name = None
     except OSError as exc:
-        raise OSDataError(
-            f"{path}: cannot save the OS support table ({exc.strerror or exc})"
-        ) from exc
+        raise OSDataError("probe.os_data.save", at=(str(path),), error=exc.strerror or exc) from exc
     finally:
         if tmp_name is not None:
             try:
@@ -628,19 +636,23 @@ def _fetch_json(url: str, timeout: float) -> Any:
         with urllib.request.urlopen(request, timeout=timeout) as answer:
             body = answer.read(_MAX_ANSWER_BYTES + 1)
     except urllib.error.HTTPError as exc:
-        raise OSDataError(f"{url}: HTTP error {exc.code} {_one_line(exc.reason)}") from None
+        raise OSDataError(
+            "probe.os_data.http", at=(url,), code=exc.code, reason=_one_line(exc.reason)
+        ) from None
     except urllib.error.URLError as exc:
-        raise OSDataError(f"{url}: cannot connect ({_one_line(exc.reason)})") from None
+        raise OSDataError(
+            "probe.os_data.connect", at=(url,), reason=_one_line(exc.reason)
+        ) from None
     except TimeoutError:
-        raise OSDataError(f"{url}: no answer within {timeout:g} s") from None
+        raise OSDataError("probe.os_data.timeout", at=(url,), seconds=timeout) from None
     except OSError as exc:
-        raise OSDataError(f"{url}: cannot read the answer ({_one_line(exc)})") from None
+        raise OSDataError("probe.os_data.read", at=(url,), error=_one_line(exc)) from None
     if len(body) > _MAX_ANSWER_BYTES:
-        raise OSDataError(f"{url}: answer larger than {_MAX_ANSWER_BYTES} bytes")
+        raise OSDataError("probe.os_data.too_large", at=(url,), limit=_MAX_ANSWER_BYTES)
     try:
         return json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
-        raise OSDataError(f"{url}: not valid JSON ({_one_line(exc)})") from None
+        raise OSDataError("probe.os_data.not_json", at=(url,), error=_one_line(exc)) from None
 
 
 def _api_date(value: Any) -> str | bool | None:
@@ -662,11 +674,11 @@ def convert_api_cycles(answer: Any, url: str, eol_field: str | None = None) -> l
     `eol_field` names the API field to read as the end of support when it holds a date (Debian:
     "extendedSupport", the end of Debian LTS); `eol` is used otherwise."""
     if not isinstance(answer, list):
-        raise OSDataError(f"{url}: unexpected answer (a list of release cycles was expected)")
+        raise OSDataError("probe.os_data.not_list", at=(url,))
     cycles: list[dict[str, Any]] = []
     for item in answer:
         if not isinstance(item, Mapping) or item.get("cycle") in (None, ""):
-            raise OSDataError(f"{url}: unexpected answer (a release cycle without a name)")
+            raise OSDataError("probe.os_data.unnamed_cycle", at=(url,))
         eol = _api_date(item.get("eol"))
         if eol_field:
             preferred = _api_date(item.get(eol_field))
@@ -690,7 +702,7 @@ def convert_api_cycles(answer: Any, url: str, eol_field: str | None = None) -> l
             entry["latest"] = str(item["latest"])
         cycles.append(entry)
     if not cycles:
-        raise OSDataError(f"{url}: no release cycle with an end-of-support date")
+        raise OSDataError("probe.os_data.no_eol", at=(url,))
     return cycles
 
 
@@ -724,12 +736,13 @@ def update_data(
     base_url: str = API_BASE,
     products: Iterable[str] = PRODUCTS,
     timeout: float = 10,
-) -> str:
-    """What `auditor update-data` runs for the OS table: refresh, save, one line to print.
-    Raises OSDataError (nothing written) when a product cannot be fetched."""
+) -> Problem:
+    """What `auditor update-data` runs for the OS table: refresh, save, one line to print (a
+    `Problem`: `str` is English, `localized(lang)` any language). Raises OSDataError (nothing
+    written) when a product cannot be fetched."""
     products = tuple(products)
     saved = save_table(refresh_table(base_url, products, timeout), path)
-    return f"OS support dates refreshed for {', '.join(products)}: {saved}"
+    return Problem("probe.os_data.refreshed", products=", ".join(products), path=saved)
 
 
 # --------------------------------------------------------------------------------------------

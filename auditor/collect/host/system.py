@@ -2,7 +2,8 @@
 
 `collect_host()` only describes; rules judge later. Every probe is allowed to fail: the failure
 becomes one line in `HostFacts.errors` and the other probes still run, because a partial
-inventory of a machine is more useful to an association than none.
+inventory of a machine is more useful to an association than none. Each line is a `Problem`
+(auditor/errors.py) from the "probe" catalog: its `str` is English, `localized("fr")` French.
 
 The parsing is kept in small pure functions (`cpu_model_from_cpuinfo`, `base_block_device`,
 `rotational_from_sys`, `select_partitions`...) so tests can feed them text and fake /sys trees
@@ -25,7 +26,9 @@ from typing import Protocol, TypeVar
 
 import psutil
 
+from auditor.collect.host.commands import exception_detail
 from auditor.collect.host.records import DiskFacts, HostFacts
+from auditor.errors import Problem
 
 SYS_ROOT = Path("/sys")
 CPUINFO = Path("/proc/cpuinfo")
@@ -453,7 +456,7 @@ def _disks(system: str, errors: list[str]) -> list[DiskFacts]:
             partitions, system_mount, device_key=_device_key, is_dir=os.path.isdir
         )
     except Exception as exc:  # reported, never raised
-        errors.append(_failure("disks", exc))
+        errors.append(_failure("probe.host.disks", exc))
         return []
 
     disks: list[DiskFacts] = []
@@ -461,7 +464,7 @@ def _disks(system: str, errors: list[str]) -> list[DiskFacts]:
         try:
             usage = psutil.disk_usage(part.mountpoint)
         except Exception as exc:  # PermissionError, a vanished mount...
-            errors.append(_failure(f"disk {part.mountpoint}", exc))
+            errors.append(_failure("probe.host.disk", exc, mount=part.mountpoint))
             continue
         rotational = None
         if system == "Linux":
@@ -486,17 +489,16 @@ def _disks(system: str, errors: list[str]) -> list[DiskFacts]:
 # --------------------------------------------------------------------------------------------
 
 
-def _failure(what: str, exc: BaseException) -> str:
-    detail = " ".join(str(exc).split())
-    detail = f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
-    return f"{what}: not readable ({detail})"
+def _failure(key: str, exc: BaseException, **values: object) -> Problem:
+    """The line `key` ("probe.host.memory": "memory: not readable ({detail})") for `exc`."""
+    return Problem(key, detail=exception_detail(exc), **values)
 
 
-def _probe(errors: list[str], what: str, read: Callable[[], T], default: T) -> T:
+def _probe(errors: list[str], key: str, read: Callable[[], T], default: T) -> T:
     try:
         return read()
     except Exception as exc:  # one failed probe must not stop the others
-        errors.append(_failure(what, exc))
+        errors.append(_failure(key, exc))
         return default
 
 
@@ -565,12 +567,12 @@ def _boot_time() -> str:
 def _battery(errors: list[str]) -> tuple[bool, float | None]:
     read = getattr(psutil, "sensors_battery", None)
     if read is None:
-        errors.append("battery: not readable (psutil has no battery probe on this platform)")
+        errors.append(Problem("probe.battery.psutil_no_probe"))
         return False, None
     try:
         battery = read()
     except Exception as exc:  # some laptops' sysfs entries raise here
-        errors.append(_failure("battery", exc))
+        errors.append(_failure("probe.battery.error", exc))
         return False, None
     if battery is None:
         return False, None  # psutil's way of saying "no battery"
@@ -581,15 +583,15 @@ def _battery(errors: list[str]) -> tuple[bool, float | None]:
 def collect_host() -> HostFacts:
     """Describe this machine. Never raises for a probe failure: see `HostFacts.errors`."""
     errors: list[str] = []
-    hostname = _probe(errors, "hostname", socket.gethostname, "")
-    system = _probe(errors, "os name", platform.system, "") or sys.platform
-    os_version = _probe(errors, "os version", lambda: _os_version(system), system)
-    os_release = _probe(errors, "os release", lambda: _os_release(system), "")
-    cpu_model = _probe(errors, "cpu model", lambda: _cpu_model(system), None)
-    cores = _probe(errors, "cpu cores", lambda: psutil.cpu_count(logical=False), None)
-    threads = _probe(errors, "cpu threads", psutil.cpu_count, None)
-    ram_bytes = _probe(errors, "memory", lambda: int(psutil.virtual_memory().total), 0)
-    boot_time = _probe(errors, "boot time", _boot_time, None)
+    hostname = _probe(errors, "probe.host.hostname", socket.gethostname, "")
+    system = _probe(errors, "probe.host.os_name", platform.system, "") or sys.platform
+    os_version = _probe(errors, "probe.host.os_version", lambda: _os_version(system), system)
+    os_release = _probe(errors, "probe.host.os_release", lambda: _os_release(system), "")
+    cpu_model = _probe(errors, "probe.host.cpu_model", lambda: _cpu_model(system), None)
+    cores = _probe(errors, "probe.host.cpu_cores", lambda: psutil.cpu_count(logical=False), None)
+    threads = _probe(errors, "probe.host.cpu_threads", psutil.cpu_count, None)
+    ram_bytes = _probe(errors, "probe.host.memory", lambda: int(psutil.virtual_memory().total), 0)
+    boot_time = _probe(errors, "probe.host.boot_time", _boot_time, None)
     battery_present, battery_percent = _battery(errors)
     disks = _disks(system, errors)
     return HostFacts(
