@@ -38,18 +38,25 @@ from auditor.collect.host.records import (
     HostFacts,
     SmartFacts,
 )
-from auditor.errors import ConfigError, SourceError
+from auditor.errors import ConfigError, Problem, SourceError
+from auditor.i18n import LANGUAGES, catalog
 
 FORMAT_NAME = "auditor-inventory"
-INVENTORY_VERSION = 1  # the version this auditor writes; see docs/inventory.md, "Versions"
+INVENTORY_VERSION = 2  # the version this auditor writes; see docs/inventory.md, "Versions"
+
+
+def _v1_to_v2(document: dict[str, Any]) -> dict[str, Any]:
+    """Version 2 lets an `errors` item be an object (a line in any language) besides a
+    string; every version-1 file is already a valid version-2 one."""
+    return {**document, "version": 2}
+
 
 # Upgrades of older documents, applied in a chain when reading: _UPGRADES[n] turns a version-n
-# document into a version n+1 one. Empty while version 1 is the only version there has been.
-_UPGRADES: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+# document into a version n+1 one.
+_UPGRADES: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _v1_to_v2}
 
 _MAX_FILE_BYTES = 16 * 1024 * 1024  # a real inventory is a few kilobytes
 _MIB = 1024 * 1024  # GLPI agents count memory and volume sizes in MiB and call them MB
-_WRITE_COMMAND = "`auditor inventory`"
 
 
 class MachineInventory(NamedTuple):
@@ -145,17 +152,29 @@ def _row(record: Any, fields: Iterable[tuple[str, str]]) -> dict[str, Any]:
     return {key: _plain(getattr(record, key)) for key, _kind in fields}
 
 
+def _line_document(line: str) -> str | dict[str, Any]:
+    """One probe error line as the file keeps it.
+
+    A `Problem` is kept as its key and values, so that a report in another language shows it
+    in that language, plus its English `text` for a person reading the file and for an
+    auditor whose catalog does not have the key (a newer probe); a plain line stays a string.
+    """
+    if isinstance(line, Problem):
+        return {**line.to_json(), "text": str(line)}
+    return str(line)
+
+
 def _host_document(host: HostFacts) -> dict[str, Any]:
     doc = _row(host, _HOST_FIELDS)
     doc["disks"] = [_row(disk, _DISK_FIELDS) for disk in host.disks]
-    doc["errors"] = list(host.errors)
+    doc["errors"] = [_line_document(line) for line in host.errors]
     return doc
 
 
 def _hardware_document(hardware: HardwareFacts) -> dict[str, Any]:
     doc = _row(hardware, _HARDWARE_FIELDS)
     doc["smart"] = [_row(smart, _SMART_FIELDS) for smart in hardware.smart]
-    doc["errors"] = list(hardware.errors)
+    doc["errors"] = [_line_document(line) for line in hardware.errors]
     return doc
 
 
@@ -480,7 +499,7 @@ def write_inventory(doc: Mapping[str, Any], path: Path, *, overwrite: bool = Fal
     path = Path(path).expanduser()
     text = json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
     if not overwrite and path.exists():
-        raise InventoryExistsError(_exists_message(path))
+        raise InventoryExistsError("source.inventory.exists", at=(str(path),))
     tmp: Path | None = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -496,58 +515,61 @@ def write_inventory(doc: Mapping[str, Any], path: Path, *, overwrite: bool = Fal
             try:
                 _publish_without_overwriting(tmp, path)
             except FileExistsError:
-                raise InventoryExistsError(_exists_message(path)) from None
+                raise InventoryExistsError("source.inventory.exists", at=(str(path),)) from None
         tmp = None
         _fsync_directory(path.parent)
     except InventoryExistsError:
         raise
     except OSError as exc:
-        reason = exc.strerror or type(exc).__name__
         if isinstance(exc, FileExistsError | NotADirectoryError):
             blocker = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
             if blocker is not None:
-                reason = f"{blocker} is a file, not a folder"
-        raise ConfigError(f"{path}: cannot write the inventory ({reason})") from None
+                raise ConfigError(
+                    "source.inventory.write_blocked", at=(str(path),), blocker=blocker
+                ) from None
+        reason = exc.strerror or type(exc).__name__
+        raise ConfigError("source.inventory.write_failed", at=(str(path),), error=reason) from None
     finally:
         if tmp is not None:
             with contextlib.suppress(OSError):
                 tmp.unlink()
 
 
-def _exists_message(path: Path) -> str:
-    return f"{path}: already exists, not overwritten (choose another name or allow overwriting)"
-
-
 # --------------------------------------------------------------------------------------------
 # Reading auditor's format back
 # --------------------------------------------------------------------------------------------
 
-_KIND_NAMES = {
+# What a value should be, by field kind: the middle of `source.inventory.should_be.*` keys.
+_EXPECTED = {
     "str": "text",
-    "int": "a whole number",
-    "number": "a number",
-    "bool": "true or false",
-    "list": "a list",
-    "object": "an object",
+    "int": "integer",
+    "number": "number",
+    "bool": "boolean",
+    "list": "list",
+    "object": "object",
 }
 
 
-def _json_type(value: Any) -> str:
+def _found(value: Any) -> tuple[str, dict[str, Any]]:
+    """What a JSON value is, as the last part of a `should_be` or `json_is` key and its value.
+
+    null, true and false are shown as written; a text is shown quoted, cut after 40 characters.
+    """
     if value is None:
-        return "null"
+        return "literal", {"value": "null"}
     if isinstance(value, bool):
-        return "true" if value else "false"
+        return "literal", {"value": "true" if value else "false"}
     if isinstance(value, int | float):
-        return f"the number {value}"
+        return "number", {"value": value}
     if isinstance(value, str):
         shown = value if len(value) <= 40 else value[:37] + "..."
-        return f"the text {json.dumps(shown, ensure_ascii=False)}"
+        return "text", {"value": json.dumps(shown, ensure_ascii=False)}
     if isinstance(value, list):
-        return "a list"
-    return "an object"
+        return "list", {}
+    return "object", {}
 
 
-def _one_line(text: str) -> str:
+def _one_line(text: object) -> str:
     return " ".join(str(text).split())
 
 
@@ -557,14 +579,21 @@ class _Reader:
     def __init__(self, path: Path) -> None:
         self.path = path
 
-    def fail(self, problem: str) -> NoReturn:
-        raise SourceError(f"{self.path}: {_one_line(problem)}")
+    def fail(self, key: str, **values: Any) -> NoReturn:
+        """Raise the line `key` about the file ("PATH: required key host.hostname is missing")."""
+        raise SourceError(key, at=(str(self.path),), **values)
+
+    def wrong_type(self, place: str, expected: str, value: Any) -> NoReturn:
+        """`place` holds `value` where `expected` (a kind of _EXPECTED, "?" for or null) goes."""
+        name = _EXPECTED[expected.rstrip("?")] + ("_or_null" if expected.endswith("?") else "")
+        found, shown = _found(value)
+        self.fail(f"source.inventory.should_be.{name}.{found}", place=place, **shown)
 
     def value(self, obj: Mapping[str, Any], key: str, kind: str, where: str, required: bool):
         place = f"{where}.{key}" if where else key
         if key not in obj:
             if required:
-                self.fail(f"required key {place} is missing")
+                self.fail("source.inventory.missing_key", place=place)
             return None
         value = obj[key]
         nullable = kind.endswith("?")
@@ -572,13 +601,12 @@ class _Reader:
         if value is None and nullable:
             return None
         if not _is_kind(value, base):
-            expected = _KIND_NAMES[base] + (" or null" if nullable else "")
-            self.fail(f"{place} should be {expected}, not {_json_type(value)}")
+            self.wrong_type(place, kind, value)
         return float(value) if base == "number" else value
 
     def record(self, cls: type, obj: Any, fields: Iterable[tuple[str, str]], where: str):
         if not isinstance(obj, dict):
-            self.fail(f"{where} should be an object, not {_json_type(obj)}")
+            self.wrong_type(where, "object", obj)
         required = _required_fields(cls)
         values = {}
         for key, kind in fields:
@@ -590,19 +618,56 @@ class _Reader:
         place = f"{where}.{key}" if where else key
         if key not in obj:
             if required:
-                self.fail(f"required key {place} is missing")
+                self.fail("source.inventory.missing_key", place=place)
             return []
         value = obj[key]
         if not isinstance(value, list):
-            self.fail(f"{place} should be a list, not {_json_type(value)}")
+            self.wrong_type(place, "list", value)
         return value
 
-    def texts(self, obj: Mapping[str, Any], key: str, where: str) -> list[str]:
-        texts = self.items(obj, key, where, required=False)
-        for index, text in enumerate(texts):
-            if not isinstance(text, str):
-                self.fail(f"{where}.{key}[{index}] should be text, not {_json_type(text)}")
-        return list(texts)
+    def lines(self, obj: Mapping[str, Any], key: str, where: str) -> list[str]:
+        """A list of error lines: plain texts, or `Problem`s written by `_line_document`."""
+        lines = []
+        for index, item in enumerate(self.items(obj, key, where, required=False)):
+            place = f"{where}.{key}[{index}]"
+            if isinstance(item, str):
+                lines.append(item)
+            elif isinstance(item, dict):
+                lines.append(self.line(item, place))
+            else:
+                self.wrong_type(place, "str", item)
+        return lines
+
+    def line(self, item: dict[str, Any], place: str) -> str:
+        key, text = item.get("key"), item.get("text")
+        values, at = item.get("values", {}), item.get("at", [])
+        if not (
+            isinstance(key, str)
+            and isinstance(values, dict)
+            and isinstance(at, list)
+            and all(isinstance(where, str) for where in at)
+            and (text is None or isinstance(text, str))
+        ):
+            self.fail("source.inventory.bad_line", place=place)
+        problem = _problem(key, at, values)
+        if problem is not None:
+            return problem
+        # a key this auditor does not know (a newer probe), or values that do not fit it
+        return text if text is not None else ": ".join((*at, key))
+
+
+def _problem(key: str, at: list[str], values: dict[str, Any]) -> Problem | None:
+    """The Problem stored as `key`, `at` and `values`, if this auditor can show it in every
+    language; else None."""
+    if key not in catalog("en"):
+        return None
+    try:
+        problem = Problem(key, at=tuple(at), **values)
+        for lang in LANGUAGES:
+            problem.localized(lang)
+    except (KeyError, IndexError, ValueError, TypeError, AttributeError):
+        return None  # a placeholder without its value, or a value named "key" or "at"
+    return problem
 
 
 def _is_kind(value: Any, kind: str) -> bool:
@@ -631,7 +696,7 @@ def _host(reader: _Reader, obj: Any, source: str) -> HostFacts:
     for index, item in enumerate(reader.items(obj, "disks", "host", required=False)):
         where = f"host.disks[{index}]"
         disks.append(DiskFacts(**reader.record(DiskFacts, item, _DISK_FIELDS, where)))
-    errors = reader.texts(obj, "errors", "host")
+    errors = reader.lines(obj, "errors", "host")
     return HostFacts(**values, disks=disks, errors=errors, source=source)
 
 
@@ -643,7 +708,7 @@ def _hardware(reader: _Reader, obj: Any) -> HardwareFacts | None:
     for index, item in enumerate(reader.items(obj, "smart", "hardware", required=False)):
         where = f"hardware.smart[{index}]"
         smart.append(SmartFacts(**reader.record(SmartFacts, item, _SMART_FIELDS, where)))
-    errors = reader.texts(obj, "errors", "hardware")
+    errors = reader.lines(obj, "errors", "hardware")
     return HardwareFacts(**values, smart=smart, errors=errors)
 
 
@@ -656,54 +721,65 @@ def _decode(reader: _Reader, path: Path) -> Any:
         with path.open("rb") as handle:
             data = handle.read(_MAX_FILE_BYTES + 1)
     except OSError as exc:
-        reader.fail(f"cannot be read ({exc.strerror or type(exc).__name__})")
+        reader.fail("source.inventory.unreadable", error=exc.strerror or type(exc).__name__)
     if len(data) > _MAX_FILE_BYTES:
-        reader.fail(f"too large to be an auditor inventory (over {_MAX_FILE_BYTES // _MIB} MB)")
+        reader.fail("source.inventory.too_large", megabytes=_MAX_FILE_BYTES // _MIB)
     if not data.strip():
-        reader.fail(f"empty file, not an auditor inventory (write it again with {_WRITE_COMMAND})")
+        reader.fail("source.inventory.empty")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        reader.fail("not JSON (not even UTF-8 text), so not an auditor inventory")
+        reader.fail("source.inventory.not_utf8")
     try:
         return json.loads(text, parse_constant=_refuse_constant)
     except json.JSONDecodeError as exc:
         if exc.pos >= len(text.rstrip()):
-            reader.fail(
-                f"the JSON stops short at line {exc.lineno}: the file is truncated "
-                f"(an interrupted copy?); write it again with {_WRITE_COMMAND}"
-            )
-        reader.fail(f"not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})")
-    except ValueError as exc:  # NaN, Infinity
-        reader.fail(f"not valid JSON ({exc})")
+            reader.fail("source.inventory.truncated", line=exc.lineno)
+        reader.fail(
+            "source.inventory.not_json",
+            error=_one_line(exc.msg),
+            line=exc.lineno,
+            column=exc.colno,
+        )
+    except RecursionError:  # thousands of nested brackets: no inventory looks like that
+        reader.fail("source.inventory.too_deep")
+    except _NotJsonConstant as exc:  # NaN, Infinity
+        reader.fail("source.inventory.json_constant", name=exc.name)
+    except ValueError as exc:  # a number too long for Python to convert
+        reader.fail("source.inventory.invalid_json", error=_one_line(exc))
+
+
+class _NotJsonConstant(ValueError):
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.name = name
 
 
 def _refuse_constant(name: str) -> NoReturn:
-    raise ValueError(f"{name} is not a JSON value")
+    raise _NotJsonConstant(name)
 
 
 def _current_document(reader: _Reader, doc: Any) -> dict[str, Any]:
     """The document in the current version's shape, or a SourceError saying why not."""
-    theirs = "auditor reads back only its own format, written by " + _WRITE_COMMAND
     if not isinstance(doc, dict):
-        reader.fail(f"not an auditor inventory (the JSON is {_json_type(doc)}); {theirs}")
+        found, shown = _found(doc)
+        reader.fail(f"source.inventory.json_is.{found}", **shown)
     if doc.get("format") != FORMAT_NAME:
         if _looks_like_glpi(doc):
-            reader.fail(f"a GLPI inventory, not an auditor one; {theirs}")
-        reader.fail(f'not an auditor inventory (no "format": "{FORMAT_NAME}"); {theirs}')
+            reader.fail("source.inventory.glpi")
+        reader.fail("source.inventory.no_format", format=FORMAT_NAME)
     version = reader.value(doc, "version", "int", "", required=True)
     if version > INVENTORY_VERSION:
         reader.fail(
-            f"written by a newer auditor (inventory version {version}; auditor {__version__} "
-            f"reads versions up to {INVENTORY_VERSION}): update auditor to read it"
+            "source.inventory.newer",
+            version=version,
+            auditor=__version__,
+            supported=INVENTORY_VERSION,
         )
     if version < 1:
-        reader.fail(f"inventory version {version} does not exist (the first was 1)")
+        reader.fail("source.inventory.no_such_version", version=version)
     if any(step not in _UPGRADES for step in range(version, INVENTORY_VERSION)):
-        reader.fail(
-            f"inventory version {version} is too old for auditor {__version__}; "
-            f"write it again with {_WRITE_COMMAND}"
-        )
+        reader.fail("source.inventory.too_old", version=version, auditor=__version__)
     for step in range(version, INVENTORY_VERSION):
         doc = _UPGRADES[step](doc)
     return doc
@@ -715,10 +791,10 @@ def _inventory(reader: _Reader, doc: Any, source: str) -> MachineInventory:
     try:
         datetime.fromisoformat(generated_at)
     except ValueError:
-        reader.fail(f"generated_at should be an ISO 8601 date-time, not {_json_type(generated_at)}")
+        reader.fail("source.inventory.generated_at", **_found(generated_at)[1])
     for key in ("host", "hardware"):
         if key not in doc:
-            reader.fail(f"required key {key} is missing")
+            reader.fail("source.inventory.missing_key", place=key)
     host = _host(reader, doc["host"], source)
     hardware = _hardware(reader, doc["hardware"])
     antivirus = [
@@ -763,12 +839,14 @@ def read_inventory_dir(folder: Path) -> tuple[list[MachineInventory], list[str]]
     try:
         entries = sorted(folder.iterdir(), key=lambda entry: entry.name)
     except FileNotFoundError:
-        raise SourceError(f"{folder}: inventory folder not found") from None
+        raise SourceError("source.inventory.folder_not_found", at=(str(folder),)) from None
     except NotADirectoryError:
-        raise SourceError(f"{folder}: not a folder (give the folder of inventory files)") from None
+        raise SourceError("source.inventory.not_a_folder", at=(str(folder),)) from None
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
-        raise SourceError(f"{folder}: inventory folder cannot be read ({reason})") from None
+        raise SourceError(
+            "source.inventory.folder_unreadable", at=(str(folder),), error=reason
+        ) from None
     inventories: list[MachineInventory] = []
     errors: list[str] = []
     for entry in entries:
@@ -777,5 +855,5 @@ def read_inventory_dir(folder: Path) -> tuple[list[MachineInventory], list[str]]
         try:
             inventories.append(read_inventory(entry))
         except SourceError as exc:
-            errors.append(str(exc))
+            errors.append(exc.problem)
     return inventories, errors

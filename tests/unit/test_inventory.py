@@ -451,7 +451,7 @@ def test_the_auditor_document_has_the_documented_shape():
         "batteries",
     ]
     assert document["format"] == "auditor-inventory"
-    assert document["version"] == 1
+    assert document["version"] == 2
     assert document["generated_at"] == "2026-11-27T16:00:00+00:00"
     assert "source" not in document["host"]
     assert document["host"]["disks"][0]["total_bytes"] == 500 * MIB + 123
@@ -539,7 +539,7 @@ BAD_FILES = {
     "a JSON list": (lambda: "[]", "not an auditor inventory"),
     "some other JSON object": (lambda: '{"name": "pc"}', "not an auditor inventory"),
     "from a newer auditor": (
-        lambda: edited(lambda d: d.update(version=2)),
+        lambda: edited(lambda d: d.update(version=3)),
         "written by a newer auditor",
     ),
     "a version that never existed": (
@@ -618,6 +618,9 @@ def test_each_unreadable_file_gives_one_line_naming_the_file_and_the_problem(cas
     assert message.startswith(f"{path}: ")
     assert expected in message
     assert "\n" not in message and "\r" not in message
+    assert caught.value.key.startswith("source.inventory.")
+    french = caught.value.localized("fr")
+    assert french.startswith(f"{path} : ") and french != message and "{" not in french
 
 
 def test_a_glpi_file_is_told_apart_and_the_user_is_told_how_to_make_an_auditor_one(tmp_path):
@@ -638,7 +641,7 @@ def test_a_file_from_a_newer_auditor_asks_for_an_update(tmp_path):
         read_inventory(path)
     assert str(caught.value) == (
         f"{path}: written by a newer auditor (inventory version 7; auditor {__version__} "
-        "reads versions up to 1): update auditor to read it"
+        "reads versions up to 2): update auditor to read it"
     )
 
 
@@ -649,28 +652,28 @@ def test_a_file_that_does_not_exist_is_one_line_too(tmp_path):
 
 
 def test_an_inventory_from_an_older_auditor_is_upgraded_then_read(tmp_path, monkeypatch):
-    """Pretend this auditor writes version 2 and knows how to bring version 1 up to date."""
+    """Pretend this auditor writes version 3: a version-1 file goes through both steps."""
     path = tmp_path / "written-by-version-1.json"
-    write_inventory(auditor_document(windows_laptop()), path)
+    path.write_text(edited(lambda d: d.update(version=1)), encoding="utf-8")
     upgraded = []
 
-    def version_1_to_2(document: dict) -> dict:
+    def step(document: dict) -> dict:
         upgraded.append(document["version"])
-        return {**document, "version": 2, "network": []}
+        return {**document, "version": document["version"] + 1, "network": []}
 
-    monkeypatch.setattr(inventory, "INVENTORY_VERSION", 2)
-    monkeypatch.setattr(inventory, "_UPGRADES", {1: version_1_to_2})
+    monkeypatch.setattr(inventory, "INVENTORY_VERSION", 3)
+    monkeypatch.setattr(inventory, "_UPGRADES", {1: step, 2: step})
 
     host, hardware, antivirus, batteries = read_inventory(path)
 
-    assert upgraded == [1]
+    assert upgraded == [1, 2]
     assert host.hostname == "PC-ACCUEIL" and hardware == windows_laptop().hardware
     assert antivirus == windows_laptop().antivirus and batteries == windows_laptop().batteries
 
 
 def test_an_inventory_too_old_to_upgrade_says_to_write_it_again(tmp_path, monkeypatch):
     path = tmp_path / "ancient.json"
-    write_inventory(auditor_document(windows_laptop()), path)
+    path.write_text(edited(lambda d: d.update(version=1)), encoding="utf-8")
     monkeypatch.setattr(inventory, "INVENTORY_VERSION", 3)
     monkeypatch.setattr(inventory, "_UPGRADES", {2: lambda document: document})
     with pytest.raises(SourceError) as caught:
@@ -679,6 +682,17 @@ def test_an_inventory_too_old_to_upgrade_says_to_write_it_again(tmp_path, monkey
         f"{path}: inventory version 1 is too old for auditor {__version__}; "
         "write it again with `auditor inventory`"
     )
+
+
+def test_a_version_1_file_with_english_error_lines_is_still_read(tmp_path):
+    def as_version_1(document: dict) -> None:
+        document["version"] = 1
+        document["host"]["errors"] = ["battery: not readable (no probe)"]
+
+    path = tmp_path / "v1.json"
+    path.write_text(edited(as_version_1), encoding="utf-8")
+    host, _hardware, _antivirus, _batteries = read_inventory(path)
+    assert host.errors == ["battery: not readable (no probe)"]
 
 
 # --------------------------------------------------------------------------------------------

@@ -28,7 +28,7 @@ from imapclient.response_parser import parse_response
 
 from auditor.collect.mail.fetch_parser import FetchParseError, parse_fetch, parse_scan_fetch
 from auditor.collect.mail.folders import special_use_from_name
-from auditor.errors import SourceError
+from auditor.errors import Problem, SourceError
 
 if TYPE_CHECKING:
     from auditor.collect.mail.records import MessageFacts
@@ -140,7 +140,7 @@ class ScanStats:
     flag_changes: int = 0
     vanished: int = 0
     malformed: int = 0
-    errors: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # Problems, each about the account
 
 
 Progress = Callable[[int, int], None]  # (messages done, messages total)
@@ -156,18 +156,15 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def _fail(account: ImapAccount, reason: str) -> SourceError:
-    return SourceError(f"{account.name}: {reason}")
+def _fail(account: ImapAccount, key: str, **values: object) -> SourceError:
+    """The line `key` about the account ("asso: login refused: ...")."""
+    return SourceError(key, at=(account.name,), **values)
 
 
 def connect(account: ImapAccount) -> IMAPClient:
     """Connect, secure and log in. Every failure is one line naming the account."""
     if account.security == "none" and not is_loopback(account.host):
-        raise _fail(
-            account,
-            "refusing to send a password unencrypted to "
-            f'{account.host}; use security = "tls" (port 993) or "starttls" (port 143)',
-        )
+        raise _fail(account, "source.imap.unencrypted", host=account.host)
     context = None  # loading the system's certificates costs ~20 ms: only when TLS is used
     if account.security != "none":
         context = ssl.create_default_context(cafile=account.ca_file)
@@ -185,7 +182,7 @@ def connect(account: ImapAccount) -> IMAPClient:
             client.starttls(context)
         caps = client.capabilities()
         if b"IMAP4REV1" not in caps and b"IMAP4REV2" not in caps:
-            raise _fail(account, "the server does not speak IMAP4rev1")
+            raise _fail(account, "source.imap.not_imap4")
         if account.auth == "oauth2":
             client.oauth2_login(account.username, account.secret())
         else:
@@ -193,29 +190,30 @@ def connect(account: ImapAccount) -> IMAPClient:
     except SourceError:
         raise
     except LoginError:
-        raise _fail(account, "login refused: check the user name and password") from None
+        raise _fail(account, "source.imap.login_refused") from None
     except socket.gaierror:
-        raise _fail(account, f"unknown host {account.host}") from None
+        raise _fail(account, "source.imap.unknown_host", host=account.host) from None
     except ssl.SSLCertVerificationError as exc:
         raise _fail(
-            account,
-            f"the server's certificate is not trusted ({exc.verify_message}); "
-            "give the right host name, or its CA with ca_file / --ca-file",
+            account, "source.imap.untrusted_certificate", error=exc.verify_message
         ) from None
     except ssl.SSLError as exc:
-        raise _fail(account, f"TLS failed ({exc.reason})") from None
+        raise _fail(account, "source.imap.tls_failed", error=exc.reason) from None
     except ConnectionRefusedError:
         raise _fail(
-            account, f"connection refused by {account.host}:{account.effective_port}"
+            account,
+            "source.imap.connection_refused",
+            host=account.host,
+            port=account.effective_port,
         ) from None
     except TimeoutError:
         raise _fail(
-            account, f"{account.host}:{account.effective_port} did not answer in time"
+            account, "source.imap.timeout", host=account.host, port=account.effective_port
         ) from None
     except OSError as exc:
-        raise _fail(account, f"cannot connect ({exc.strerror or exc})") from None
+        raise _fail(account, "source.imap.cannot_connect", error=exc.strerror or exc) from None
     except (IMAPClientError, imaplib.IMAP4.error) as exc:
-        raise _fail(account, f"the server refused: {_short(exc)}") from None
+        raise _fail(account, "source.imap.server_refused", error=_short(exc)) from None
     return client
 
 
@@ -484,8 +482,9 @@ class AccountScanner:
                 if attempt > self.retries:
                     raise _fail(
                         self.account,
-                        f"connection lost and not recovered "
-                        f"after {self.retries} retries ({_short(exc)})",
+                        "source.imap.connection_lost",
+                        retries=self.retries,
+                        error=_short(exc),
                     ) from None
                 time.sleep(min(30.0, 0.5 * 2**attempt))
         self.sink.finish([f.name for f in folders or []])
@@ -509,7 +508,9 @@ class AccountScanner:
         except IndexError:  # imapclient 4.1 on "OK No quota" without a QUOTAROOT line
             return
         except (IMAPClientError, imaplib.IMAP4.error) as exc:
-            self.stats.errors.append(f"{self.account.name}: quota not readable ({_short(exc)})")
+            self.stats.errors.append(
+                Problem("source.imap.quota_unreadable", at=(self.account.name,), error=_short(exc))
+            )
             return
         by_root: dict[str, dict[str, tuple[int, int]]] = {}
         for q in quotas:

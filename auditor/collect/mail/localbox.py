@@ -19,7 +19,7 @@ from pathlib import Path
 from auditor.collect.mail.folders import special_use_from_name
 from auditor.collect.mail.mime import iso_utc, message_facts, parse_date_header
 from auditor.collect.mail.records import FolderFacts, MessageFacts
-from auditor.errors import SourceError
+from auditor.errors import Problem, SourceError
 
 __all__ = ["collect_maildir", "collect_mbox", "special_use_from_name"]
 
@@ -31,11 +31,16 @@ class _Folder:
         self.name = name
         self.messages: list[MessageFacts] = []
         self.skipped = 0
-        self.errors: list[str] = []
+        self.errors: list[str] = []  # Problems, each about this folder ("Inbox: ...")
 
-    def skip(self, error: str) -> None:
+    def problem(self, key: str, **values: object) -> None:
+        """One line about this folder, without counting a message as skipped."""
+        self.errors.append(Problem(key, at=(self.name,), **values))
+
+    def skip(self, key: str, **values: object) -> None:
+        """A message that could not be read at all: counted, and one line about it."""
         self.skipped += 1
-        self.errors.append(f"{self.name}: {error}")
+        self.problem(key, **values)
 
     def add(
         self, key: int, raw: bytes, seen: bool, date: str | None, flags: tuple[str, ...]
@@ -44,7 +49,7 @@ class _Folder:
         try:
             self.messages.append(message_facts(raw, key, seen, date, flags=flags))
         except Exception as exc:  # message_facts does not raise; this guards against bugs
-            self.skip(f"message {key} could not be read: {exc}")
+            self.skip("source.mail.message_unreadable", number=key, error=exc)
 
     def done(self) -> FolderFacts:
         return FolderFacts(
@@ -176,7 +181,7 @@ def _read_mbox_file(path: Path, name: str) -> FolderFacts:
         with path.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
             for key, (line, raw) in enumerate(_mbox_segments(mm), 1):
                 if not raw.strip():
-                    folder.skip(f"message {key} is empty")
+                    folder.skip("source.mbox.empty_message", number=key)
                     continue
                 match = _HEADER_END.search(raw)
                 headers = raw[: match.start()] if match else raw
@@ -188,7 +193,8 @@ def _read_mbox_file(path: Path, name: str) -> FolderFacts:
                     date = _header_date(headers)
                 folder.add(key, raw, seen, date, flags)
     except (OSError, ValueError) as exc:  # ValueError: mmap of a special file
-        folder.errors.append(f"{name}: cannot read {path}: {getattr(exc, 'strerror', None) or exc}")
+        error = getattr(exc, "strerror", None) or exc
+        folder.problem("source.mbox.unreadable", path=path, error=error)
     return folder.done()
 
 
@@ -245,10 +251,10 @@ def collect_mbox(path: Path) -> list[FolderFacts]:
     """
     path = Path(path)
     if not path.exists():
-        raise SourceError(f"mbox not found: {path}")
+        raise SourceError("source.mbox.not_found", path=path)
     if path.is_file():
         if not _is_mbox(path) and path.stat().st_size:
-            raise SourceError(f"not an mbox file (no 'From ' line at the start): {path}")
+            raise SourceError("source.mbox.not_mbox", path=path)
         return [_read_mbox_file(path, _mbox_name(path.name))]
     return [_read_mbox_file(file, name) for name, file in _mbox_tree(path, "")]
 
@@ -323,9 +329,11 @@ def _read_maildir(root: Path, name: str) -> FolderFacts:
             stat = file.stat()
             raw = file.read_bytes()
         except OSError as exc:
-            folder.skipped += 1
-            folder.errors.append(
-                f"{name}: message {position} ({file.name}) could not be read: {exc.strerror or exc}"
+            folder.skip(
+                "source.maildir.message_unreadable",
+                number=position,
+                file=file.name,
+                error=exc.strerror or exc,
             )
             continue
         # Dovecot reports the file's mtime as INTERNALDATE; a zero mtime means it was lost.
@@ -344,9 +352,9 @@ def collect_maildir(path: Path) -> list[FolderFacts]:
     """Read a Maildir++ tree: the root is "INBOX", ".Sent" is "Sent", ".A.B" is "A/B"."""
     path = Path(path)
     if not path.exists():
-        raise SourceError(f"maildir not found: {path}")
+        raise SourceError("source.maildir.not_found", path=path)
     if not _is_maildir(path):
-        raise SourceError(f"not a Maildir (no cur/ and new/ folders): {path}")
+        raise SourceError("source.maildir.not_maildir", path=path)
     folders = [_read_maildir(path, "INBOX")]
     subfolders = []
     for entry in path.iterdir():

@@ -51,4 +51,4 @@ class FolderFacts:
     special_use: str | None  # RFC 6154 name without backslash: "Trash", "Junk", "Sent"...
     messages: list[MessageFacts] = field(default_factory=list)
     skipped: int = 0  # messages that could not be read at all
-    errors: list[str] = field(default_factory=list)  # one line each, for the report
+    errors: list[str] = field(default_factory=list)  # one Problem each, for the report
