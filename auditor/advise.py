@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from auditor.collect.host.machine import Machine
+from auditor.errors import ConfigError
 from auditor.i18n import t
 from auditor.impact import PARTS, figure, manufacturing_co2e_kg
 from auditor.report.formatting import format_number, format_significant
@@ -61,8 +62,12 @@ _GB = 1_000_000_000
 _GIB = 1024**3
 
 
-class UnknownNeedError(ValueError):
-    """A needs profile name that `needs_profiles.toml` does not define."""
+class UnknownNeedError(ConfigError, ValueError):
+    """A needs profile name that `needs_profiles.toml` does not define (or no name at all).
+
+    A ConfigError (one line, `advise.error.*`, in French and English); still a ValueError for
+    callers that caught it as one.
+    """
 
 
 @dataclass
@@ -98,11 +103,12 @@ def combined_minimums(needs: list[str], profiles: dict[str, Any]) -> dict[str, A
     """The strictest minimum of each key over the `needs`."""
     table = profiles["profiles"]
     unknown = [n for n in needs if n not in table]
-    if unknown or not needs:
+    if unknown:
         raise UnknownNeedError(
-            f"unknown needs profile: {', '.join(unknown) or '(none given)'}; "
-            f"known: {', '.join(table)}"
+            "advise.error.unknown_need", unknown=", ".join(unknown), known=", ".join(table)
         )
+    if not needs:
+        raise UnknownNeedError("advise.error.no_need", known=", ".join(table))
     combined: dict[str, Any] = {}
     for name in needs:
         for key in MINIMUM_KEYS:

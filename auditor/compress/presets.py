@@ -43,9 +43,13 @@ PRESETS: dict[str, Preset] = {
 
 
 def make_preset(name: str = "email", **overrides: object) -> Preset:
-    """The preset `name` with the given fields replaced (None values are ignored)."""
+    """The preset `name` with the given fields replaced (None values are ignored).
+
+    A value out of range is a ConfigError naming the option (`compress.error.*`); an unknown
+    field is a ValueError, a mistake in the calling code.
+    """
     if name not in PRESETS:
-        raise ConfigError(f"--for {name}: expected one of {', '.join(PRESETS)}")
+        raise ConfigError("compress.error.preset", name=name, choices=", ".join(PRESETS))
     changes = {k: v for k, v in overrides.items() if v is not None}
     unknown = set(changes) - set(Preset.__dataclass_fields__)
     if unknown:
@@ -54,11 +58,13 @@ def make_preset(name: str = "email", **overrides: object) -> Preset:
     if "quality" in changes:
         preset = replace(preset, min_quality=min(preset.min_quality, preset.quality))
     if not 1 <= preset.quality <= 100:
-        raise ConfigError(f"--quality {preset.quality}: expected 1 to 100")
+        raise ConfigError("compress.error.quality", value=preset.quality)
     if preset.max_px is not None and preset.max_px < 16:
-        raise ConfigError(f"--max-px {preset.max_px}: expected at least 16")
+        raise ConfigError("compress.error.max_px", value=preset.max_px)
     if preset.dpi is not None and preset.dpi < 36:
-        raise ConfigError(f"--dpi {preset.dpi}: expected at least 36")
+        raise ConfigError("compress.error.dpi", value=preset.dpi)
     if preset.image_format not in (None, *IMAGE_FORMATS):
-        raise ConfigError(f"--format {preset.image_format}: expected {', '.join(IMAGE_FORMATS)}")
+        raise ConfigError(
+            "compress.error.format", value=preset.image_format, choices=", ".join(IMAGE_FORMATS)
+        )
     return preset

@@ -27,6 +27,10 @@ BACKUP = ".orig"  # --in-place keeps photo.jpg as photo.orig.jpg
 _SNIFF_BYTES = 1024
 
 
+class _Mismatch(OSError):
+    """The temporary file read back is not what was compressed (a failing disk or drive)."""
+
+
 @dataclass
 class FileResult:
     source: Path
@@ -157,7 +161,7 @@ def _write_temp(folder: Path, data: bytes, like: Path) -> Path:
             os.fsync(fh.fileno())
         shutil.copymode(like, temp)
         if temp.read_bytes() != data:  # checked before it takes any name
-            raise OSError(f"{temp}: the written file differs from what was compressed")
+            raise _Mismatch(temp)
     except BaseException:
         temp.unlink(missing_ok=True)
         raise
@@ -206,6 +210,8 @@ def write_result(result: FileResult, in_place: bool = False, keep_backup: bool =
         result.written = True
     except FileExistsError:
         result.error, result.error_args = "compress.write.exists", {"path": str(target)}
+    except _Mismatch:
+        result.error, result.error_args = "compress.write.mismatch", {"path": str(target)}
     except OSError as exc:
         result.error = "compress.write.failed"
         result.error_args = {"path": str(target), "error": str(exc.strerror or exc)}

@@ -3,8 +3,9 @@
 `build_message` makes a multipart/alternative message (plain text, then HTML) whose subject
 names the association, the month of the run and the score, in the report's language.
 `send_report` delivers it with implicit TLS, STARTTLS or, on a loopback address only, in
-clear. Every failure is one `SendError` line naming host:port and the cause; the password
-never appears in it.
+clear. Every failure is one `SendError` line naming host:port and the cause, in French and
+English (catalog keys `send.error.*`); the server's own replies and the system's error texts
+stay as they are, inside the translated sentence. The password never appears in it.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from auditor.errors import ConfigError, SourceError
 from auditor.i18n import t
 
 DEFAULT_PORTS = {"tls": 465, "starttls": 587, "none": 25}
+_SETTINGS = ("report.email",)  # what configuration errors are about
 _MONTHS = (
     "january",
     "february",
@@ -42,6 +44,14 @@ _MONTHS = (
 
 class SendError(SourceError):
     """The report could not be delivered (connection, TLS, login or recipients refused)."""
+
+
+class _Unsupported(smtplib.SMTPNotSupportedError):
+    """The server lacks what sending needs; `what` names it (a `send.error.<what>` key)."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(what)
+        self.what = what
 
 
 # --------------------------------------------------------------------------- the message
@@ -90,9 +100,9 @@ def build_message(
 ) -> EmailMessage:
     """The report as an email: text/plain, plus text/html as an alternative when given."""
     if not settings.sender:
-        raise ConfigError('report.email: from = "…" is needed to send the report')
+        raise ConfigError("send.error.no_sender", at=_SETTINGS)
     if not settings.to:
-        raise ConfigError('report.email: to = ["…"] is needed to send the report')
+        raise ConfigError("send.error.no_recipients", at=_SETTINGS)
     msg = EmailMessage(policy=policy.SMTP)
     msg["Subject"] = subject_for(report, association)
     msg["From"] = settings.sender
@@ -130,11 +140,7 @@ def _loopback_address(host: str, port: int, where: str) -> str:
 
     Nothing is sent before this check; an IP literal is not looked up on the network.
     """
-    refusal = (
-        f'refusing to send without encryption to {host}; security = "none" is only allowed '
-        'to a loopback address (127.0.0.1, ::1, localhost): use security = "tls" (port 465) '
-        'or "starttls" (port 587)'
-    )
+    at = (f"SMTP {where}",)
     literal = host.strip("[]")
     try:
         ip = ipaddress.ip_address(literal)
@@ -142,15 +148,15 @@ def _loopback_address(host: str, port: int, where: str) -> str:
         ip = None
     if ip is not None:
         if not ip.is_loopback:
-            raise SendError(f"SMTP {where}: {refusal}")
+            raise SendError("send.error.clear_refused", at=at, host=host)
         return literal
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError):
-        raise SendError(f"SMTP {where}: unknown host {host}") from None
+        raise SendError("send.error.unknown_host", at=at, host=host) from None
     addresses = [info[4][0] for info in infos]
     if not addresses or not all(ipaddress.ip_address(a).is_loopback for a in addresses):
-        raise SendError(f"SMTP {where}: {refusal}")
+        raise SendError("send.error.clear_refused", at=at, host=host)
     return addresses[0]
 
 
@@ -173,46 +179,55 @@ def _reply(code: int, resp: bytes | str) -> str:
     return f"{code} {resp}".strip()
 
 
-def _cause(exc: BaseException, timeout: float, host: str) -> str:
-    """The reason of a failure, in a few words (the caller redacts and prefixes it)."""
+def _refused(recipients: dict) -> str:
+    """'a@x (550 no such user), b@y (...)': the server's replies, as it sent them."""
+    return ", ".join(f"{rcpt} ({_reply(code, resp)})" for rcpt, (code, resp) in recipients.items())
+
+
+def _cause(exc: BaseException, timeout: float, host: str) -> tuple[str, dict[str, str]]:
+    """The reason of a failure: a `send.error.<name>` and its values (the caller redacts them).
+
+    The values are what the server, the TLS library or the system said, never translated.
+    """
     if isinstance(exc, smtplib.SMTPAuthenticationError):
-        return (
-            "login refused: check the user name and password ("
-            + _reply(exc.smtp_code, exc.smtp_error)
-            + ")"
-        )
+        return "login_refused", {"reply": _reply(exc.smtp_code, exc.smtp_error)}
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
-        refused = ", ".join(
-            f"{rcpt} ({_reply(code, resp)})" for rcpt, (code, resp) in exc.recipients.items()
-        )
-        return f"every recipient was refused: {refused}"
+        return "recipients_refused", {"refused": _refused(exc.recipients)}
     if isinstance(exc, smtplib.SMTPSenderRefused):
-        return f"sender {exc.sender} refused ({_reply(exc.smtp_code, exc.smtp_error)})"
+        return "sender_refused", {
+            "sender": str(exc.sender),
+            "reply": _reply(exc.smtp_code, exc.smtp_error),
+        }
     if isinstance(exc, smtplib.SMTPDataError):
-        return f"message refused ({_reply(exc.smtp_code, exc.smtp_error)})"
+        return "message_refused", {"reply": _reply(exc.smtp_code, exc.smtp_error)}
+    if isinstance(exc, _Unsupported):
+        return exc.what, {}
     if isinstance(exc, smtplib.SMTPNotSupportedError):
-        return str(exc).rstrip(".") or "not supported by the server"
+        error = str(exc).rstrip(".")
+        return ("not_supported", {"error": error}) if error else ("not_supported_bare", {})
     if isinstance(exc, smtplib.SMTPConnectError):
-        return f"the server refused the connection ({_reply(exc.smtp_code, exc.smtp_error)})"
+        return "connection_refused_by_server", {"reply": _reply(exc.smtp_code, exc.smtp_error)}
     if isinstance(exc, smtplib.SMTPServerDisconnected):
         if "timed out" in str(exc):
-            return f"no answer within {timeout:g} s"
-        return f"the server closed the connection ({exc or 'no reason given'})"
+            return "timeout", {"seconds": f"{timeout:g}"}
+        if str(exc):
+            return "closed", {"reason": str(exc)}
+        return "closed_no_reason", {}
     if isinstance(exc, smtplib.SMTPResponseException):
-        return f"unexpected answer ({_reply(exc.smtp_code, exc.smtp_error)})"
+        return "unexpected_reply", {"reply": _reply(exc.smtp_code, exc.smtp_error)}
     if isinstance(exc, ssl.SSLCertVerificationError):
-        return f"TLS certificate not trusted ({exc.verify_message or exc.reason})"
+        return "certificate_untrusted", {"error": str(exc.verify_message or exc.reason)}
     if isinstance(exc, ssl.SSLError):
-        return f"TLS failed ({exc.reason or exc}); check the port and security setting"
+        return "tls_failed", {"error": str(exc.reason or exc)}
     if isinstance(exc, TimeoutError | socket.timeout):
-        return f"no answer within {timeout:g} s"
+        return "timeout", {"seconds": f"{timeout:g}"}
     if isinstance(exc, ConnectionRefusedError):
-        return "connection refused (is the server running, are host and port right?)"
+        return "connection_refused", {}
     if isinstance(exc, socket.gaierror):
-        return f"unknown host {host}"
+        return "unknown_host", {"host": host}
     if isinstance(exc, OSError):
-        return exc.strerror or str(exc) or type(exc).__name__
-    return f"{type(exc).__name__}: {exc}"
+        return "system", {"error": exc.strerror or str(exc) or type(exc).__name__}
+    return "unexpected", {"error": f"{type(exc).__name__}: {exc}"}
 
 
 def _login(smtp: smtplib.SMTP, username: str, password: str) -> None:
@@ -221,16 +236,14 @@ def _login(smtp: smtplib.SMTP, username: str, password: str) -> None:
     smtplib encodes credentials as ASCII, so "mot-de-passe-été" would fail before reaching
     the server.
     """
+    smtp.ehlo_or_helo_if_needed()
+    if not smtp.has_extn("auth"):
+        raise _Unsupported("no_auth")
     if (username + password).isascii():
         smtp.login(username, password)
         return
-    smtp.ehlo_or_helo_if_needed()
-    if not smtp.has_extn("auth"):
-        raise smtplib.SMTPNotSupportedError("SMTP AUTH extension not supported by server.")
     if "PLAIN" not in smtp.esmtp_features["auth"].upper().split():
-        raise smtplib.SMTPNotSupportedError(
-            "the server does not offer AUTH PLAIN, needed for a non-ASCII user name or password"
-        )
+        raise _Unsupported("no_auth_plain")
     token = base64.b64encode(f"\0{username}\0{password}".encode()).decode("ascii")
     code, resp = smtp.docmd("AUTH", "PLAIN " + token)
     if code not in (235, 503):  # 503: already authenticated
@@ -251,13 +264,15 @@ def send_report(
     settings.username is set.
     """
     if not settings.smtp_host:
-        raise ConfigError('report.email: smtp_host = "…" is needed to send the report')
+        raise ConfigError("send.error.no_server", at=_SETTINGS)
     if not settings.to:
-        raise ConfigError('report.email: to = ["…"] is needed to send the report')
+        raise ConfigError("send.error.no_recipients", at=_SETTINGS)
     if settings.security not in DEFAULT_PORTS:
-        raise ConfigError(f"report.email: unknown security {settings.security!r}")
+        raise ConfigError(
+            "send.error.unknown_security", at=_SETTINGS, security=repr(settings.security)
+        )
     if settings.username and password is None:
-        raise ConfigError("report.email: username is set but no password was given")
+        raise ConfigError("send.error.no_password", at=_SETTINGS)
     host = settings.smtp_host
     port = settings.smtp_port or DEFAULT_PORTS[settings.security]
     where = _where(host, port)
@@ -275,6 +290,9 @@ def send_report(
         else:
             smtp = smtplib.SMTP(connect_to, port, timeout=timeout)
             if settings.security == "starttls":
+                smtp.ehlo_or_helo_if_needed()
+                if not smtp.has_extn("starttls"):
+                    raise _Unsupported("no_starttls")
                 smtp.starttls(context=ssl.create_default_context())
         smtp.set_debuglevel(0)  # debug output would print the AUTH exchange
         if settings.username:
@@ -283,20 +301,23 @@ def send_report(
     except (smtplib.SMTPException, OSError, ValueError, UnicodeError) as exc:
         if smtp is not None:
             smtp.close()  # no QUIT: the server may be the problem
-        cause = _redact(_cause(exc, timeout, host), password)
-        raise SendError(f"SMTP {where}: {cause}") from None
+        name, values = _cause(exc, timeout, host)
+        raise _failure(where, name, values, password) from None
     try:
         smtp.quit()
     except (smtplib.SMTPException, OSError):
         smtp.close()  # the message was accepted: a failed goodbye does not matter
     if refused:
-        listed = ", ".join(
-            f"{rcpt} ({_reply(code, resp)})" for rcpt, (code, resp) in refused.items()
-        )
-        raise SendError(
-            f"SMTP {where}: delivered to the other recipients, but refused: "
-            + _redact(listed, password)
-        )
+        raise _failure(where, "partly_refused", {"refused": _refused(refused)}, password)
+
+
+def _failure(where: str, name: str, values: dict[str, str], password: str | None) -> SendError:
+    """The SendError `send.error.<name>` about the server at `where`, without the password."""
+    return SendError(
+        f"send.error.{name}",
+        at=(f"SMTP {where}",),
+        **{key: _redact(value, password) for key, value in values.items()},
+    )
 
 
 __all__ = [

@@ -1,6 +1,7 @@
 """Loading and validating rule packs (TOML files in `rules/` and in `--rules DIR`).
 
-A broken pack or rule gives one line naming the file and the rule; the others still load.
+A broken pack or rule gives one line naming the file and the rule (a `Problem`, catalog keys
+`pack.*`, in French and English); the others still load.
 Each rule's SQL is checked against an empty store of the current schema at load time, so a
 typo shows up in `auditor rules list` rather than in the middle of a scan.
 """
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from auditor.config import SEVERITIES
+from auditor.errors import Problem, RuleError
 from auditor.store.functions import register_functions
 from auditor.store.schema import MIGRATIONS
 
@@ -66,7 +68,7 @@ class Rule:
 @dataclass
 class LoadedRules:
     rules: list[Rule] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # Problems, one per broken pack or rule
 
     def by_id(self) -> dict[str, Rule]:
         return {r.id: r for r in self.rules}
@@ -90,18 +92,28 @@ def _empty_store() -> sqlite3.Connection:
     conn = sqlite3.connect(":memory:")
     register_functions(conn)
     for step in MIGRATIONS:
-        conn.executescript(step)
+        step(conn) if callable(step) else conn.executescript(step)
     return conn
 
 
 def _parse_rule(raw: dict, where: str, check: sqlite3.Connection) -> Rule:
+    """The rule `raw` of the pack `where`; RuleError (one line) when it is not valid."""
     rid = raw.get("id", "?")
+
+    def invalid(name: str, /, **values: object) -> RuleError:
+        return RuleError(f"pack.rule.{name}", at=(where,), rule=rid, **values)
+
     missing = [k for k in _REQUIRED if k not in raw]
     if missing:
-        raise ValueError(f"{where}: rule {rid}: missing {', '.join(missing)}")
+        raise invalid("missing", keys=", ".join(missing))
     unknown = sorted(set(raw) - _KNOWN)
     if unknown:
-        raise ValueError(f"{where}: rule {rid}: unknown key {', '.join(unknown)}")
+        raise invalid("unknown_key", keys=", ".join(unknown))
+    for key in ("id", "sql"):
+        if not isinstance(raw[key], str):
+            raise invalid("not_text", setting=key)
+    if not isinstance(raw.get("params", {}), dict):
+        raise invalid("params_table")
     for key, allowed in (
         ("severity", SEVERITIES),
         ("effort", EFFORTS),
@@ -109,25 +121,23 @@ def _parse_rule(raw: dict, where: str, check: sqlite3.Connection) -> Rule:
         ("gesture", GESTURES),
     ):
         if raw[key] not in allowed:
-            raise ValueError(
-                f"{where}: rule {rid}: {key} must be one of {', '.join(allowed)}, not {raw[key]!r}"
-            )
+            raise invalid("one_of", setting=key, allowed=", ".join(allowed), value=repr(raw[key]))
     texts = {}
     for key in ("title", "why", "how"):
         texts[key] = _texts(raw[key])
         if texts[key] is None:
-            raise ValueError(f"{where}: rule {rid}: {key} needs both en and fr texts")
+            raise invalid("texts", setting=key)
     params = []
     for name, spec in raw.get("params", {}).items():
         if not isinstance(spec, dict) or "default" not in spec or _texts(spec) is None:
-            raise ValueError(f"{where}: rule {rid}: parameter {name} needs default, en and fr")
+            raise invalid("param", name=name)
         params.append(Param(name, spec["default"], _texts(spec) or {}))
     sql = raw["sql"].strip()
     bind = {p.name: p.default for p in params} | {"run_id": 0, "now": "2000-01-01"}
     try:
         check.execute("EXPLAIN " + sql, bind)
     except sqlite3.Error as exc:
-        raise ValueError(f"{where}: rule {rid}: invalid SQL ({exc})") from None
+        raise invalid("sql", error=exc) from None
     return Rule(
         id=rid,
         slug=raw.get("slug", rid.lower()),
@@ -159,23 +169,37 @@ def load_rules(
     dirs = [packaged_rules_dir(), *[Path(d) for d in extra_dirs or []]]
     for folder in dirs:
         if not folder.is_dir():
-            loaded.errors.append(f"{folder}: rules folder not found")
+            loaded.errors.append(Problem("pack.folder_missing", at=(str(folder),)))
             continue
         for pack in sorted(folder.glob("*.toml")):
             try:
                 data = tomllib.loads(pack.read_text(encoding="utf-8"))
             except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-                loaded.errors.append(f"{pack}: cannot read this rule pack ({exc})")
+                loaded.errors.append(Problem("pack.unreadable", at=(str(pack),), error=exc))
                 continue
-            for raw in data.get("rule", []):
+            raws = data.get("rule", [])
+            if not isinstance(raws, list):
+                loaded.errors.append(Problem("pack.not_tables", at=(str(pack),)))
+                continue
+            for number, raw in enumerate(raws, 1):
+                if not isinstance(raw, dict):
+                    loaded.errors.append(
+                        Problem("pack.rule.not_table", at=(str(pack),), number=number)
+                    )
+                    continue
                 try:
                     rule = _parse_rule(raw, str(pack), check)
-                except ValueError as exc:
-                    loaded.errors.append(str(exc))
+                except RuleError as exc:
+                    loaded.errors.append(exc.problem)
                     continue
                 if rule.id in seen:
                     loaded.errors.append(
-                        f"{pack}: rule {rule.id}: id already used in {seen[rule.id]}; ignored"
+                        Problem(
+                            "pack.rule.duplicate",
+                            at=(str(pack),),
+                            rule=rule.id,
+                            other=seen[rule.id],
+                        )
                     )
                     continue
                 seen[rule.id] = str(pack)

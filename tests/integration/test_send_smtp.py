@@ -185,6 +185,10 @@ def test_wrong_password_is_a_send_error_without_the_password(auth_server, wrong)
     assert "login refused" in text
     assert wrong not in text and PASSWORD not in text and ASCII_PASSWORD not in text
     assert "\n" not in text
+    assert info.value.key == "send.error.login_refused"
+    french = info.value.localized("fr")
+    assert french.startswith(f"SMTP 127.0.0.1:{controller.port} : identifiant refusé : ")
+    assert wrong not in french and PASSWORD not in french and ASCII_PASSWORD not in french
     assert info.value.exit_code == 3
     assert handler.envelopes == []
 
@@ -192,17 +196,26 @@ def test_wrong_password_is_a_send_error_without_the_password(auth_server, wrong)
 def test_recipient_refused(server) -> None:
     controller, handler = server
     s = settings(controller.port, to=["nobody@asso.test"])
-    with pytest.raises(SendError, match=r"127\.0\.0\.1:\d+: every recipient was refused"):
+    with pytest.raises(SendError, match=r"127\.0\.0\.1:\d+: every recipient was refused") as info:
         send_report(build_message(report(), TEXT, HTML, s), s, None, timeout=10)
     assert handler.envelopes == []
+    assert info.value.localized("fr") == (
+        f"SMTP 127.0.0.1:{controller.port} : tous les destinataires ont été refusés : "
+        "nobody@asso.test (550 5.1.1 no such user)"
+    )
 
 
 def test_some_recipients_refused(server) -> None:
     controller, handler = server
     s = settings(controller.port, to=["bureau@asso.test", "nobody@asso.test"])
-    with pytest.raises(SendError, match="refused: nobody@asso.test"):
+    with pytest.raises(SendError, match="refused: nobody@asso.test") as info:
         send_report(build_message(report(), TEXT, HTML, s), s, None, timeout=10)
     assert handler.envelopes[0].rcpt_tos == ["bureau@asso.test"]
+    assert str(info.value) == (
+        f"SMTP 127.0.0.1:{controller.port}: delivered to the other recipients, but refused: "
+        "nobody@asso.test (550 5.1.1 no such user)"
+    )
+    assert "refusé pour : nobody@asso.test" in info.value.localized("fr")
 
 
 # --------------------------------------------------------------------------- failures
@@ -216,6 +229,8 @@ def test_connection_refused_names_host_and_port() -> None:
     text = str(info.value)
     assert f"127.0.0.1:{port}" in text and "connection refused" in text
     assert PASSWORD not in text and "\n" not in text
+    french = info.value.localized("fr")
+    assert "connexion refusée" in french and PASSWORD not in french
 
 
 def test_timeout_when_the_server_never_speaks() -> None:
@@ -224,8 +239,9 @@ def test_timeout_when_the_server_never_speaks() -> None:
         listener.listen(1)  # the kernel accepts the connection; nobody sends a greeting
         port = listener.getsockname()[1]
         s = settings(port)
-        with pytest.raises(SendError, match=rf"127\.0\.0\.1:{port}: no answer within 1 s"):
+        with pytest.raises(SendError, match=rf"127\.0\.0\.1:{port}: no answer within 1 s") as info:
             send_report(build_message(report(), TEXT, HTML, s), s, None, timeout=1)
+    assert info.value.localized("fr") == f"SMTP 127.0.0.1:{port} : pas de réponse en 1 s"
 
 
 @pytest.mark.parametrize("host", ["192.0.2.1", "2001:db8::1"])
@@ -324,8 +340,12 @@ def test_untrusted_certificate_is_refused(certificates, monkeypatch, tmp_path) -
 def test_starttls_not_offered(server) -> None:
     controller, _ = server
     s = settings(controller.port, security="starttls")
-    with pytest.raises(SendError, match=r"127\.0\.0\.1:\d+: .*STARTTLS"):
+    with pytest.raises(SendError, match=r"127\.0\.0\.1:\d+: .*STARTTLS") as info:
         send_report(build_message(report(), TEXT, HTML, s), s, None, timeout=10)
+    assert str(info.value) == (
+        f"SMTP 127.0.0.1:{controller.port}: STARTTLS extension not supported by server"
+    )
+    assert info.value.localized("fr").endswith(" : le serveur ne propose pas STARTTLS")
 
 
 def test_implicit_tls_to_a_clear_text_server(server) -> None:
@@ -333,3 +353,18 @@ def test_implicit_tls_to_a_clear_text_server(server) -> None:
     s = settings(controller.port, security="tls")
     with pytest.raises(SendError, match=rf"127\.0\.0\.1:{controller.port}: "):
         send_report(build_message(report(), TEXT, HTML, s), s, None, timeout=5)
+
+
+@pytest.mark.parametrize("password", [PASSWORD, ASCII_PASSWORD])
+def test_login_to_a_server_without_auth(server, password) -> None:
+    controller, handler = server
+    s = settings(controller.port, username=USER)
+    with pytest.raises(SendError) as info:
+        send_report(build_message(report(), TEXT, HTML, s), s, password, timeout=10)
+    assert str(info.value) == (
+        f"SMTP 127.0.0.1:{controller.port}: SMTP AUTH extension not supported by server"
+    )
+    assert info.value.localized("fr") == (
+        f"SMTP 127.0.0.1:{controller.port} : le serveur ne propose pas l'identification SMTP (AUTH)"
+    )
+    assert handler.envelopes == []
