@@ -30,3 +30,21 @@ def attachment(part: str, size: int, name: str = "photo.jpg", ctype: str = "imag
 
 def folder(name: str, messages, special_use=None) -> FolderFacts:
     return FolderFacts(name=name, special_use=special_use, messages=list(messages))
+
+
+# One rule of a rule pack, to .format(id=..., sql=...): tests of the loader and the engine.
+RULE = """
+[[rule]]
+id = "{id}"
+category = "mail"
+severity = "low"
+effort = "minutes"
+gesture = "sort-delete-mail"
+title.en = "t"
+title.fr = "t"
+why.en = "w"
+why.fr = "w"
+how.en = "h"
+how.fr = "h"
+sql = "{sql}"
+"""

@@ -127,6 +127,13 @@ def test_a_message_that_cannot_be_read_is_counted_not_fatal(monkeypatch):
     assert folder.skipped == 1
     assert folder.errors == ["Inbox: message 2 could not be read: boom"]
     assert len(folder.messages) == 3
+    (line,) = folder.errors
+    assert line.localized("fr") == "Inbox : le message 2 n'a pas pu être lu : boom"
+    assert line.values == {"number": 2, "error": "boom"}  # the number stays a number
+    # a scan puts the account or host first: the folder stays second, in both languages
+    outer = line.under("asso")
+    assert outer == "asso: Inbox: message 2 could not be read: boom"
+    assert outer.localized("fr") == "asso : Inbox : le message 2 n'a pas pu être lu : boom"
 
 
 def test_crlf_mbox_is_read_like_an_lf_one(tmp_path):

@@ -24,6 +24,7 @@ from auditor.i18n import t
 from auditor.report import send as send_module
 from auditor.report.send import SendError, build_message, send_report
 from auditor.rules.loader import load_rules
+from tests.helpers import RULE
 
 PASSWORD = "s3cret-été"
 LOOPBACK_ONLY = (
@@ -221,22 +222,6 @@ def test_smtp_causes_keep_the_server_reply_untranslated(case) -> None:
 
 
 # --------------------------------------------------------------------------- rule packs
-
-RULE = """
-[[rule]]
-id = "{id}"
-category = "mail"
-severity = "low"
-effort = "minutes"
-gesture = "light-emails"
-title.en = "t"
-title.fr = "t"
-why.en = "w"
-why.fr = "w"
-how.en = "h"
-how.fr = "h"
-sql = "{sql}"
-"""
 
 
 def broken_packs(folder: Path) -> Path:

@@ -8,23 +8,7 @@ from auditor.errors import ConfigError
 from auditor.rules.engine import bound_params, check_overrides, run_rules
 from auditor.rules.loader import load_rules, packaged_rules_dir
 from auditor.store import open_store, writes
-from tests.helpers import attachment, folder, message
-
-RULE = """
-[[rule]]
-id = "{id}"
-category = "mail"
-severity = "low"
-effort = "minutes"
-gesture = "sort-delete-mail"
-title.en = "t"
-title.fr = "t"
-why.en = "w"
-why.fr = "w"
-how.en = "h"
-how.fr = "h"
-sql = "{sql}"
-"""
+from tests.helpers import RULE, attachment, folder, message
 
 
 def pack(tmp_path, name, *rules):

@@ -91,26 +91,6 @@ def test_an_empty_mbox_message_is_a_line_about_its_folder():
     assert line.localized("fr") == "Truncated : le message 1 est vide"
 
 
-def test_a_message_that_cannot_be_read_keeps_its_folder_as_prefix(monkeypatch):
-    real = localbox.message_facts
-
-    def flaky(raw, key, *args, **kwargs):
-        if key == 2:
-            raise ValueError("boom")
-        return real(raw, key, *args, **kwargs)
-
-    monkeypatch.setattr(localbox, "message_facts", flaky)
-    (folder,) = collect_mbox(DATA / "mbox" / "Inbox.mbox")
-    (line,) = folder.errors
-    assert_bilingual(line, "Inbox: message 2 could not be read: boom", "Inbox")
-    assert line.localized("fr") == "Inbox : le message 2 n'a pas pu être lu : boom"
-    assert line.values == {"number": 2, "error": "boom"}  # the number stays a number
-    # a scan puts the account or host first: the folder stays second, in both languages
-    outer = line.under("asso")
-    assert outer == "asso: Inbox: message 2 could not be read: boom"
-    assert outer.localized("fr") == "asso : Inbox : le message 2 n'a pas pu être lu : boom"
-
-
 def test_a_maildir_message_that_cannot_be_read(tmp_path):
     for sub in ("cur", "new", "tmp"):
         (tmp_path / sub).mkdir()
