@@ -17,10 +17,21 @@ from rich.table import Table
 from auditor import __version__
 from auditor.config import SEVERITIES, Config, default_config_path, load_config
 from auditor.errors import AuditorError, ConfigError, StoreError, localized, under
-from auditor.i18n import click_messages, default_language, pick_language, t
+from auditor.i18n import click_messages, pick_language, t
 
-click_messages.install()  # before the options below: Click names its types at import
-HELP_LANG = default_language()  # --help is shown in the user's locale
+
+def _language_asked(words: list[str]) -> str | None:
+    """The value of --lang among command-line words, before Click parses them."""
+    for word, following in zip(words, [*words[1:], ""], strict=True):
+        if word == "--lang" or word.startswith("--lang="):
+            return word.partition("=")[2] or following
+    return None
+
+
+# Help texts are set when the commands below are defined: in --lang's language when the
+# command line has one (`auditor scan --lang fr --help`), else the locale's.
+HELP_LANG = pick_language(_language_asked(sys.argv[1:]))
+click_messages.install(HELP_LANG)  # before the options below: Click names its types at import
 
 
 def _h(key: str) -> str:
@@ -36,10 +47,7 @@ class AuditorGroup(click.Group):
     def main(self, args=None, *rest, **kwargs):
         # Click reports a bad option before --lang's callback runs: read --lang first
         words = list(sys.argv[1:] if args is None else args)
-        click_messages.remember_language(None)
-        for word, following in zip(words, [*words[1:], ""], strict=True):
-            if word == "--lang" or word.startswith("--lang="):
-                click_messages.remember_language(word.partition("=")[2] or following)
+        click_messages.remember_language(_language_asked(words))
         return super().main(args, *rest, **kwargs)
 
     def invoke(self, ctx: click.Context):

@@ -2,8 +2,9 @@
 
 Click marks its messages for gettext but ships no translations. Each Click module binds
 `_ = gettext.gettext` (and `ngettext`) at import; `install()` rebinds those names to
-functions that answer from `click_fr.toml` when the command's language is French: the
-`--lang` given (kept in the context's meta by the CLI), else the user's locale.
+functions that answer from `click_fr.toml`. The lines of a help screen follow the help
+texts' language (`install(help_language)`), so a screen is never half French; the other
+lines follow the command's language: the `--lang` given, else the user's locale.
 """
 
 from __future__ import annotations
@@ -31,6 +32,20 @@ CLICK_MODULES = (
 )
 LANG_KEY = "auditor.lang"  # where the CLI keeps --lang in click.Context.meta
 _chosen: list[str] = []  # the last language the CLI chose; usage errors print after the context
+_help: list[str] = []  # the language of the help texts
+# The lines of a help screen, around the commands' own help texts.
+HELP_SCREEN = frozenset(
+    {
+        "Usage:",
+        "Options",
+        "Commands",
+        "Show this message and exit.",
+        "Show the version and exit.",
+        "default: {default}",
+        "env var: {var}",
+        "required",
+    }
+)
 
 
 @cache
@@ -55,7 +70,8 @@ def _language() -> str:
 
 
 def click_gettext(message: str) -> str:
-    if _language() == "fr":
+    lang = _help[0] if message in HELP_SCREEN and _help else _language()
+    if lang == "fr":
         return french()[0].get(message, message)
     return message
 
@@ -67,8 +83,10 @@ def click_ngettext(singular: str, plural: str, n: int) -> str:
     return singular if n == 1 else plural
 
 
-def install() -> None:
-    """Make Click's modules speak the command's language (idempotent)."""
+def install(help_language: str | None = None) -> None:
+    """Make Click's modules speak the command's language (idempotent); a help screen's lines
+    speak `help_language`, the language of the commands' help texts."""
+    _help[:] = [help_language] if help_language else []
     for name in CLICK_MODULES:
         try:
             module = importlib.import_module(f"click.{name}")
