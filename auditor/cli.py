@@ -22,7 +22,8 @@ from auditor.i18n import click_messages, pick_language, t
 
 def _language_asked(words: list[str]) -> str | None:
     """The value of --lang among command-line words, before Click parses them."""
-    for word, following in zip(words, [*words[1:], ""], strict=True):
+    for index, word in enumerate(words):
+        following = words[index + 1] if index + 1 < len(words) else ""
         if word == "--lang" or word.startswith("--lang="):
             return word.partition("=")[2] or following
     return None
@@ -551,7 +552,9 @@ HISTORY_TEXT_COLUMNS = (
     show_default=True,
     help=_h("format"),
 )
-@click.option("--limit", type=click.IntRange(1), default=24, show_default=True, help=_h("limit"))
+@click.option(
+    "--limit", type=click.IntRange(1), metavar="N", default=24, show_default=True, help=_h("limit")
+)
 @_lang_option
 @_db_option
 @_config_option
@@ -669,7 +672,7 @@ def inventory(fmt: str, output: Path | None, overwrite: bool, lang: str | None) 
 
 
 @main.command("update-data", help=_h("update_data"))
-@click.option("--url", default=None, help=_h("update_url"))
+@click.option("--url", default=None, metavar="URL", help=_h("update_url"))
 @_lang_option
 @_debug_option
 def update_data(url: str | None, lang: str | None) -> None:
@@ -759,8 +762,8 @@ def advise(
 
 
 @main.command("report", help=_h("report"))
-@click.option("--run", "run_id", type=click.IntRange(1), help=_h("report_run"))
-@click.option("--compare-to", type=click.IntRange(1), help=_h("compare_to"))
+@click.option("--run", "run_id", type=click.IntRange(1), metavar="N", help=_h("report_run"))
+@click.option("--compare-to", type=click.IntRange(1), metavar="N", help=_h("compare_to"))
 @click.option(
     "--format",
     "fmt",
@@ -842,9 +845,9 @@ def _ch(key: str) -> str:
 @click.option("--in-place", is_flag=True, help=_ch("in_place"))
 @click.option("--no-backup", is_flag=True, help=_ch("no_backup"))
 @click.option("--dry-run", is_flag=True, help=_ch("dry_run"))
-@click.option("--max-px", type=click.IntRange(min=16), help=_ch("max_px"))
-@click.option("--quality", type=click.IntRange(1, 100), help=_ch("quality"))
-@click.option("--dpi", type=click.IntRange(min=36), help=_ch("dpi"))
+@click.option("--max-px", type=click.IntRange(min=16), metavar="N", help=_ch("max_px"))
+@click.option("--quality", type=click.IntRange(1, 100), metavar="N", help=_ch("quality"))
+@click.option("--dpi", type=click.IntRange(min=36), metavar="N", help=_ch("dpi"))
 @click.option("--format", "image_format", type=click.Choice(["webp"]), help=_ch("image_format"))
 @click.option(
     "--engine",
@@ -853,7 +856,7 @@ def _ch(key: str) -> str:
     show_default=True,
     help=_ch("engine"),
 )
-@click.option("--jobs", type=click.IntRange(min=1), help=_ch("jobs"))
+@click.option("--jobs", type=click.IntRange(min=1), metavar="N", help=_ch("jobs"))
 @click.option("--keep-location", is_flag=True, help=_ch("keep_location"))
 @click.option("--quiet", "-q", is_flag=True, help=_ch("quiet"))
 @_lang_option

@@ -66,7 +66,8 @@ def _language() -> str:
     ctx = click.get_current_context(silent=True)
     if ctx is not None and ctx.meta.get(LANG_KEY):
         return pick_language(ctx.meta[LANG_KEY])
-    return pick_language(_chosen[0] if _chosen else None)
+    # before a command runs (Click names its types when the commands are defined): the help's
+    return pick_language(_chosen[0] if _chosen else _help[0] if _help else None)
 
 
 def click_gettext(message: str) -> str:

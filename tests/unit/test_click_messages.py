@@ -89,5 +89,16 @@ def test_lang_fr_gives_a_whole_french_help_screen_whatever_the_locale(args) -> N
         assert "Analyser aussi la boîte mail de" in done.stdout
         assert "Afficher cette aide et quitter." in done.stdout
         assert "Usage:" not in done.stdout and "Show this message" not in done.stdout
+        assert "--ca-file FICHIER" in done.stdout and " FILE" not in done.stdout
     else:  # --lang belongs to the commands, not the group: the refusal is in French too
         assert "Option inconnue : '--lang'" in done.stderr
+
+
+@pytest.mark.parametrize(
+    "words,lang",
+    [([], None), (["scan"], None), (["scan", "--lang", "fr"], "fr"), (["--lang=en"], "en")],
+)
+def test_lang_is_read_from_any_command_line(words, lang) -> None:
+    from auditor.cli import _language_asked
+
+    assert _language_asked(words) == lang
