@@ -116,7 +116,8 @@ def parse_security_center(text: str) -> list[AntivirusFacts]:
     for item in _json_items(text):
         if not isinstance(item, Mapping):
             continue
-        name = str(item.get("displayName") or "").strip() or "unnamed antivirus"
+        # no name: the WMI class's, a word that reads the same in every language
+        name = str(item.get("displayName") or "").strip() or "AntiVirusProduct"
         state = _as_int(item.get("productState"))
         enabled, up_to_date = decode_product_state(state) if state is not None else (None, None)
         products.append(

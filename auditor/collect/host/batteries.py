@@ -187,7 +187,8 @@ def batteries_from_battery_report(xml: bytes | str) -> list[BatteryFacts]:
             full = _int_or_none(_child_text(element, "FullChargeCapacity"))
             batteries.append(
                 BatteryFacts(
-                    name=_child_text(element, "Id") or f"battery {index}",
+                    # no Id: BAT0, BAT1… as Linux names them (the same in every language)
+                    name=_child_text(element, "Id") or f"BAT{index - 1}",
                     design_capacity_wh=design / 1000 if design else None,
                     full_capacity_wh=full / 1000 if full is not None and full >= 0 else None,
                     cycle_count=_positive(_int_or_none(_child_text(element, "CycleCount"))),
@@ -263,7 +264,8 @@ def macos_battery_health(data: Mapping[str, Any]) -> list[MacBatteryHealth]:
         cycles = health.get("sppower_battery_cycle_count")
         found.append(
             MacBatteryHealth(
-                name=str(model.get("sppower_battery_device_name") or "internal battery"),
+                # no name: what `pmset -g batt` calls it (the same in every language)
+                name=str(model.get("sppower_battery_device_name") or "InternalBattery-0"),
                 cycle_count=_positive(cycles if isinstance(cycles, int) else None),
                 maximum_capacity_percent=_percent(
                     health.get("sppower_battery_health_maximum_capacity")
