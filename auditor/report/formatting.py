@@ -434,6 +434,19 @@ def error_lines(report: dict, lang: str, escape=None) -> list[str]:
     return lines
 
 
+def disk_cells(disk: dict, lang: str, escape=None) -> list[str]:
+    """One disk as table cells after its mount point (device escaped with `escape`), in
+    every format; the mount point is the caller's, each format marks the system disk its way."""
+    escape = escape or clean_text
+    return [
+        escape(disk.get("device"), 60),
+        format_bytes(disk.get("used_bytes"), lang),
+        format_bytes(disk.get("total_bytes"), lang),
+        disk_use(disk, lang),
+        disk_type(disk.get("rotational"), lang),
+    ]
+
+
 def mailbox_cells(box: dict, lang: str, escape=None) -> list[str]:
     """One mailbox summary as table cells (account escaped with `escape`), in every format."""
     escape = escape or clean_text

@@ -20,8 +20,7 @@ from auditor.report.formatting import (
     UNKNOWN,
     clean_text,
     column_label,
-    disk_type,
-    disk_use,
+    disk_cells,
     error_lines,
     evidence_note,
     evidence_table,
@@ -199,16 +198,7 @@ def _hosts(report: dict, lang: str) -> list[dict]:
             mount = clean_text(disk.get("mountpoint"), 60)
             if disk.get("is_system"):
                 mount += f" ({t(lang, 'report.disk.system')})"
-            disks.append(
-                [
-                    mount,
-                    clean_text(disk.get("device"), 60),
-                    format_bytes(disk.get("used_bytes"), lang),
-                    format_bytes(disk.get("total_bytes"), lang),
-                    disk_use(disk, lang),
-                    disk_type(disk.get("rotational"), lang),
-                ]
-            )
+            disks.append([mount, *disk_cells(disk, lang)])
         out.append(
             {"hostname": clean_text(host.get("hostname"), 80), "facts": facts, "disks": disks}
         )

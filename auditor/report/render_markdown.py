@@ -14,8 +14,7 @@ from auditor.report.formatting import (
     UNKNOWN,
     clean_text,
     column_label,
-    disk_type,
-    disk_use,
+    disk_cells,
     error_lines,
     evidence_note,
     evidence_table,
@@ -153,16 +152,7 @@ def _hosts(report: dict, lang: str) -> list[str]:
             mount = md_escape(disk.get("mountpoint"), 60)
             if disk.get("is_system"):
                 mount += f" ({t(lang, 'report.disk.system')})"
-            rows.append(
-                [
-                    mount,
-                    md_escape(disk.get("device"), 60),
-                    format_bytes(disk.get("used_bytes"), lang),
-                    format_bytes(disk.get("total_bytes"), lang),
-                    disk_use(disk, lang),
-                    disk_type(disk.get("rotational"), lang),
-                ]
-            )
+            rows.append([mount, *disk_cells(disk, lang, md_escape)])
         headers = [
             t(lang, f"report.disk.{k}")
             for k in ("mountpoint", "device", "used", "size", "use", "type")

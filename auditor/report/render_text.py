@@ -23,8 +23,7 @@ from auditor.report.formatting import (
     UNKNOWN,
     clean_text,
     column_label,
-    disk_type,
-    disk_use,
+    disk_cells,
     error_lines,
     evidence_note,
     evidence_table,
@@ -178,15 +177,7 @@ def _hosts(report: dict, console: Console, lang: str) -> None:
             mount: list[Piece] = [clean_text(disk.get("mountpoint"), 60)]
             if disk.get("is_system"):
                 mount.append((f" ({t(lang, 'report.disk.system')})", "dim"))
-            _add_row(
-                table,
-                _line(*mount),
-                clean_text(disk.get("device"), 60),
-                format_bytes(disk.get("used_bytes"), lang),
-                format_bytes(disk.get("total_bytes"), lang),
-                disk_use(disk, lang),
-                disk_type(disk.get("rotational"), lang),
-            )
+            _add_row(table, _line(*mount), *disk_cells(disk, lang))
         _out(console, table, indent=2)
 
 
