@@ -16,7 +16,14 @@ from rich.table import Table
 
 from auditor import __version__
 from auditor.config import SEVERITIES, Config, default_config_path, load_config
-from auditor.errors import AuditorError, ConfigError, StoreError, localized, under
+from auditor.errors import (
+    AuditorError,
+    ConfigError,
+    StoreError,
+    internal_error,
+    localized,
+    under,
+)
 from auditor.i18n import click_messages, pick_language, t
 
 
@@ -39,7 +46,7 @@ def _h(key: str) -> str:
     return t(HELP_LANG, f"cli.help.{key}")
 
 
-EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_PARTIAL = 0, 1, 2, 3
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_PARTIAL, EXIT_INTERNAL = 0, 1, 2, 3, 4
 
 
 class AuditorGroup(click.Group):
@@ -60,6 +67,14 @@ class AuditorGroup(click.Group):
             lang = pick_language(ctx.meta.get("auditor.lang"))
             click.echo(f"auditor: {exc.localized(lang)}", err=True)
             ctx.exit(exc.exit_code)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except Exception as exc:  # a bug: one line that says what to do, never a traceback
+            if ctx.meta.get("auditor.debug"):
+                traceback.print_exc()
+            lang = pick_language(ctx.meta.get("auditor.lang"))
+            click.echo(f"auditor: {internal_error(exc).localized(lang)}", err=True)
+            ctx.exit(EXIT_INTERNAL)
 
 
 def _debug_option(f):
@@ -324,7 +339,7 @@ def _send_report(report: dict, config: Config, lang: str, quiet: bool) -> bool:
     html = render_html(report)
     folder = Path(platformdirs.user_data_dir("auditor", appauthor=False)) / "reports"
     kept = folder / f"report-{report['run']['id']}-{report['language']}.html"
-    _write_report(kept, html)
+    _write_report(kept, html, private_folder=True)
     message = build_message(
         report, render_text_string(report), html, config.email, config.association
     )
@@ -362,17 +377,20 @@ def _imap_accounts(config: Config, urls: tuple[str, ...], ca_file: str | None) -
     return accounts
 
 
-def _write_report(path: Path, text: str) -> None:
-    """Write atomically: a half-written report never replaces a previous one."""
+def _write_report(path: Path, text: str, *, private_folder: bool = False) -> None:
+    """Write atomically and readable by its owner only (0600): a report holds subjects,
+    senders and file names, like the store. The temporary file is created by mkstemp in the
+    target's folder, so no symlink planted by another user can redirect the write (a run is
+    often root's, from cron). `private_folder`: a folder auditor creates for it is 0700."""
+    from auditor.files import atomic_write_text
+
     path = path.expanduser()
-    tmp = path.with_name(f".{path.name}.tmp")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(path)
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700 if private_folder else 0o777)
+        atomic_write_text(path, text)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise ConfigError("errors.report.unwritable", path=path, error=exc.strerror) from None
+        error = exc.strerror or type(exc).__name__
+        raise ConfigError("errors.report.unwritable", path=path, error=error) from None
 
 
 def _exit_code(result, fail_on: str) -> int:

@@ -10,6 +10,7 @@ later in another language shows them in that language too.
 from __future__ import annotations
 
 import json
+import traceback
 from typing import Any
 
 from auditor.i18n import t
@@ -135,3 +136,21 @@ class SourceError(AuditorError):
 
 class RuleError(AuditorError):
     """A rule pack or one rule in it is invalid; the other rules still run."""
+
+
+def internal_error(exc: BaseException) -> Problem:
+    """The line for a bug in auditor itself: the exception's type and where it was raised.
+
+    The exception's own text is left out on purpose: it may quote a server reply or a value
+    read from the user's files, and this line goes to cron mail and the store.
+    """
+    frames = traceback.extract_tb(exc.__traceback__)
+    ours = [f for f in frames if "auditor" in f.filename.replace("\\", "/").split("/")]
+    where = ours[-1] if ours else (frames[-1] if frames else None)
+    place = f"{_short_path(where.filename)}:{where.lineno}" if where else "?"
+    return Problem("errors.internal", kind=type(exc).__name__, place=place)
+
+
+def _short_path(filename: str) -> str:
+    parts = filename.replace("\\", "/").split("/")
+    return "/".join(parts[parts.index("auditor") :]) if "auditor" in parts else parts[-1]

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from auditor.config import Config
-from auditor.errors import AuditorError, SourceError, under
+from auditor.errors import AuditorError, SourceError, internal_error, under
 from auditor.plan import prioritise, score
 from auditor.rules.engine import Finding, run_rules
 from auditor.rules.loader import LoadedRules
@@ -264,6 +264,28 @@ def run_scan(
     """Scan every requested source into a new run and judge it. Never raises for a source."""
     errors: list[str] = list(rules.errors)
     run_id = writes.start_run(conn)
+    try:
+        return _scan_run(
+            conn, db_path, run_id, request, config, rules, errors, progress, imap_progress
+        )
+    except Exception as exc:  # a bug: the run is marked failed, never left `running`
+        conn.rollback()
+        errors.append(internal_error(exc))
+        writes.finish_run(conn, run_id, "failed", None, errors)
+        raise
+
+
+def _scan_run(
+    conn: sqlite3.Connection,
+    db_path: Path,
+    run_id: int,
+    request: ScanRequest,
+    config: Config,
+    rules: LoadedRules,
+    errors: list[str],
+    progress: Callable[[str], None],
+    imap_progress: ImapProgress | None,
+) -> ScanResult:
     partial = bool(rules.errors)
     for source in request.mail_sources:
         progress(source.name)
