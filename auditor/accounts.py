@@ -7,19 +7,25 @@ sit in a structure that could be logged or stored.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
 from urllib.parse import unquote, urlsplit
 
 from auditor.collect.mail.imap import ImapAccount
-from auditor.config import Config, resolve_secret
+from auditor.config import Config, keyring_unavailable, resolve_secret, valid_port
 from auditor.errors import ConfigError
 
 PASSWORD_ENV = "AUDITOR_IMAP_PASSWORD"
 
 
 def accounts_from_config(config: Config) -> list[ImapAccount]:
+    """The config's [[accounts]]; a keyring that cannot work is said before any scan."""
     accounts = []
     for a in config.accounts:
+        if a.keyring and a.auth != "oauth2" and not (a.password_env or a.password_command):
+            problem = keyring_unavailable()
+            if problem:
+                raise ConfigError(problem, what=f"account {a.name}")
         if a.auth == "oauth2":
             if not a.oauth2_token_command:
                 raise ConfigError(
@@ -29,7 +35,11 @@ def accounts_from_config(config: Config) -> list[ImapAccount]:
                 )
 
             def secret(a=a) -> str:
-                return resolve_secret(f"account {a.name}", command=a.oauth2_token_command)
+                return resolve_secret(
+                    f"account {a.name}",
+                    command=a.oauth2_token_command,
+                    command_key="oauth2_token_command",
+                )
         else:
 
             def secret(a=a) -> str:
@@ -65,7 +75,10 @@ def account_from_url(
     The password comes from $AUDITOR_IMAP_PASSWORD, else from `prompt` (a TTY), never
     from the URL: one written there is refused.
     """
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # "Invalid IPv6 URL": an unclosed [
+        raise ConfigError("errors.accounts.bad_url", url=_safe(url)) from None
     if parts.scheme not in ("imaps", "imap") or not parts.hostname or not parts.username:
         raise ConfigError(
             "errors.accounts.bad_url",
@@ -79,11 +92,13 @@ def account_from_url(
         )
     try:
         port = parts.port
-    except ValueError:
+    except ValueError:  # not a number, or beyond 65535
+        port = -1
+    if port is not None and not valid_port(port):  # urlsplit accepts port 0
         raise ConfigError(
             "errors.accounts.bad_port",
             url=_safe(url),
-        ) from None
+        )
     username = unquote(parts.username)
     host = parts.hostname
 
@@ -111,8 +126,11 @@ def account_from_url(
 
 
 def _safe(url: str) -> str:
-    """The URL without any password, for error messages."""
-    parts = urlsplit(url)
+    """The URL without any password, for error messages (even one urlsplit refuses)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return re.sub(r"^([^:/]*://[^:@/]*):[^@/]*@", r"\1:***@", url)
     if parts.password is None:
         return url
     netloc = parts.netloc.replace(f":{parts.password}@", ":***@")

@@ -7,6 +7,7 @@ variable, a command (a password manager) or the system keyring.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import shlex
@@ -19,9 +20,33 @@ from typing import Any
 import platformdirs
 
 from auditor.errors import ConfigError
+from auditor.files import NotRegularFile, TooLarge, read_regular_bytes
 
 SEVERITIES = ("info", "low", "medium", "high", "critical")
 SECURITIES = ("tls", "starttls", "none")
+CONFIG_LIMIT = 1_000_000  # bytes: a config has no business being larger (/dev/zero never ends)
+PORTS = range(1, 65536)  # TCP ports (port 0 means "any port" to the system, not a server)
+
+
+def valid_port(value: object) -> bool:
+    """True for a TCP port a server can listen on (1-65535); the config and --imap use it."""
+    return isinstance(value, int) and not isinstance(value, bool) and value in PORTS
+
+
+def non_finite(value: object) -> float | None:
+    """The first NaN or infinity in `value` (a number or a list of them), else None.
+
+    TOML accepts `nan` and `inf`; a rule threshold of NaN makes every comparison false (the
+    rule silently stops firing) and an impact figure of NaN prints "nan kg".
+    """
+    if isinstance(value, float) and not math.isfinite(value):
+        return value
+    if isinstance(value, list):
+        for item in value:
+            found = non_finite(item)
+            if found is not None:
+                return found
+    return None
 
 
 @dataclass
@@ -108,6 +133,7 @@ _ACCOUNT = {
     "include_folders": list,
     "exclude_folders": list,
 }
+_PORT_KEYS = {"port", "smtp_port"}
 _TYPE_KEYS = {  # errors.config.must_be.<kind>
     str: "string",
     int: "integer",
@@ -169,6 +195,17 @@ class _Checker:
                 and not all(isinstance(v, str) for v in value)
             ):
                 raise self.fail(full, "errors.config.list_of_strings", section)
+            if key in _PORT_KEYS and not valid_port(value):
+                raise self.fail(full, "errors.config.port", section, value=repr(value))
+
+    def check_finite(self, table: dict, prefix: str, section: str) -> None:
+        """Refuse `nan` and `inf` (TOML numbers) in a table of rule parameters or figures."""
+        for key, value in table.items():
+            found = non_finite(value)
+            if found is not None:
+                raise self.fail(
+                    f"{prefix}{key}", "errors.config.not_finite", section, value=repr(found)
+                )
 
 
 def load_config(path: Path | None = None, *, required: bool = False) -> Config:
@@ -182,21 +219,37 @@ def load_config(path: Path | None = None, *, required: bool = False) -> Config:
                 path=path,
             )
         return Config()
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(
-            "errors.config.unreadable",
-            path=path,
-            error=exc,
-        ) from None
+    text = _read_text(path)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         match = re.search(r"line (\d+)", str(exc))
         where = f"{path}:{match.group(1)}" if match else str(path)
         raise ConfigError("errors.config.syntax", where=where, error=exc) from None
+    except RecursionError:  # tomllib parses nested arrays and tables recursively
+        raise ConfigError("errors.config.too_deep", path=path) from None
     return _parse(data, _Checker(path, text), path)
+
+
+def _read_text(path: Path) -> str:
+    """The config's text: a regular file of at most CONFIG_LIMIT bytes, in UTF-8.
+
+    A FIFO would block the run forever and /dev/zero never ends: both are refused before any
+    read. A byte order mark (Windows Notepad writes one) is dropped: "utf-8-sig".
+    """
+    try:
+        raw = read_regular_bytes(path, CONFIG_LIMIT)
+    except NotRegularFile:
+        raise ConfigError("errors.config.not_regular", path=path) from None
+    except TooLarge:
+        raise ConfigError("errors.config.too_large", path=path, limit="1 MB") from None
+    except OSError as exc:
+        error = exc.strerror or exc
+        raise ConfigError("errors.config.unreadable", path=path, error=error) from None
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ConfigError("errors.config.unreadable", path=path, error=exc) from None
 
 
 def _parse(data: dict, chk: _Checker, path: Path) -> Config:
@@ -249,6 +302,7 @@ def _parse(data: dict, chk: _Checker, path: Path) -> Config:
                 raise chk.fail("rules.disable", "errors.config.list_of_rule_ids", "rules")
             cfg.disabled_rules = set(value)
         elif isinstance(value, dict):
+            chk.check_finite(value, f"rules.{key}.", f"rules.{key}")
             cfg.rule_params[key] = dict(value)
         else:
             raise chk.fail(f"rules.{key}", "errors.config.rule_table", "rules")
@@ -256,6 +310,7 @@ def _parse(data: dict, chk: _Checker, path: Path) -> Config:
     for key, value in data.get("impact", {}).items():
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise chk.fail(f"impact.{key}", "errors.config.impact_number", "impact")
+        chk.check_finite({key: value}, "impact.", "impact")
         cfg.impact[key] = float(value)
 
     accounts = data.get("accounts", [])
@@ -311,10 +366,13 @@ def resolve_secret(
     env: str | None = None,
     command: str | None = None,
     keyring_user: str | None = None,
+    command_key: str = "password_command",
 ) -> str:
     """A password from an environment variable, a command or the keyring, in that order.
 
-    Errors name `what` (an account) and the way that failed, never the secret itself.
+    Errors name `what` (an account) and the way that failed (`command_key` is the setting
+    that holds `command`: password_command, or oauth2_token_command for a token), never the
+    secret itself.
     """
     if env:
         value = os.environ.get(env)
@@ -332,18 +390,52 @@ def resolve_secret(
             )
         except (OSError, ValueError, subprocess.TimeoutExpired) as exc:
             raise ConfigError(
-                "errors.config.command_failed", what=what, error=type(exc).__name__
+                "errors.config.command_failed",
+                what=what,
+                setting=command_key,
+                error=type(exc).__name__,
             ) from None
         if proc.returncode != 0 or not proc.stdout.strip():
-            raise ConfigError("errors.config.command_empty", what=what, code=proc.returncode)
+            raise ConfigError(
+                "errors.config.command_empty", what=what, setting=command_key, code=proc.returncode
+            )
         return proc.stdout.splitlines()[0]
     if keyring_user:
-        try:
-            import keyring  # optional dependency: pip install 'auditor[keyring]'
-        except ImportError:
-            raise ConfigError("errors.config.keyring_missing", what=what) from None
-        value = keyring.get_password("auditor", keyring_user)
-        if value:
-            return value
-        raise ConfigError("errors.config.keyring_empty", what=what, user=keyring_user)
+        return _from_keyring(what, keyring_user)
     raise ConfigError("errors.config.no_password_source", what=what)
+
+
+def keyring_unavailable() -> str | None:
+    """Why `keyring = true` cannot work on this machine, else None (without reading a secret).
+
+    A headless server has no keyring service: keyring then picks its "fail" backend, whose
+    every call raises NoKeyringError. Saying so before the run starts costs nothing.
+    """
+    try:
+        import keyring  # optional dependency: pip install 'auditor[keyring]'
+        from keyring.backends import fail
+    except ImportError:
+        return "errors.config.keyring_missing"
+    try:
+        backend = keyring.get_keyring()
+    except Exception:  # noqa: BLE001 - a backend plugin may fail to load in any way
+        return "errors.config.keyring_unavailable"
+    if isinstance(backend, fail.Keyring):
+        return "errors.config.keyring_unavailable"
+    return None
+
+
+def _from_keyring(what: str, user: str) -> str:
+    """The password stored for `user` under the service "auditor" in the system keyring."""
+    try:
+        import keyring
+        from keyring.errors import KeyringError
+    except ImportError:
+        raise ConfigError("errors.config.keyring_missing", what=what) from None
+    try:
+        value = keyring.get_password("auditor", user)
+    except KeyringError:  # NoKeyringError (no backend), a locked or broken keyring
+        raise ConfigError("errors.config.keyring_unavailable", what=what) from None
+    if value:
+        return value
+    raise ConfigError("errors.config.keyring_empty", what=what, user=user)

@@ -8,6 +8,7 @@ in kg CO2e, and `sources_for` names the figures behind it.
 
 from __future__ import annotations
 
+import math
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -47,8 +48,10 @@ def _load_figures() -> dict[str, Figure]:
             note=table.get("note", ""),
             status=table["status"],
         )
-        if fig.id in loaded or fig.status not in STATUSES:
-            raise ValueError(f"impact_figures.toml: duplicate id or bad status in {fig.id!r}")
+        if fig.id in loaded or fig.status not in STATUSES or not math.isfinite(fig.value):
+            raise ValueError(
+                f"impact_figures.toml: duplicate id, bad status or non-finite value in {fig.id!r}"
+            )
         loaded[fig.id] = fig
     _check_ranges(loaded)
     return loaded
@@ -81,8 +84,9 @@ def reset_figures() -> None:
 def override_figures(values: dict[str, float]) -> None:
     """Replace figure values by id (the config file's `[impact]` table).
 
-    All-or-nothing: an unknown id, a non-number or a range left with low > high raises
-    ConfigError and changes nothing. Overridden figures get status "config".
+    All-or-nothing: an unknown id, a non-number (NaN and infinity included: a report would
+    print "nan kg"), a negative number or a range left with low > high raises ConfigError and
+    changes nothing. Overridden figures get status "config".
     """
     unknown = sorted(set(values) - set(FIGURES))
     if unknown:
@@ -92,7 +96,12 @@ def override_figures(values: dict[str, float]) -> None:
         )
     updated = dict(FIGURES)
     for fid, value in values.items():
-        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)
+            or value < 0
+        ):
             raise ConfigError(
                 "errors.impact.not_a_number",
                 id=fid,

@@ -15,8 +15,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from auditor.config import SEVERITIES
+from auditor.config import SEVERITIES, non_finite
 from auditor.errors import Problem, RuleError
+from auditor.files import read_regular_bytes
 from auditor.store.functions import register_functions
 from auditor.store.schema import MIGRATIONS
 
@@ -35,6 +36,7 @@ GESTURES = (
 )
 _REQUIRED = ("id", "category", "severity", "effort", "gesture", "title", "why", "how", "sql")
 _KNOWN = set(_REQUIRED) | {"slug", "params", "minutes", "count_column"}
+PACK_LIMIT = 10_000_000  # bytes: a pack is text; a FIFO or a device named *.toml is refused
 
 
 @dataclass(frozen=True)
@@ -131,6 +133,8 @@ def _parse_rule(raw: dict, where: str, check: sqlite3.Connection) -> Rule:
     for name, spec in raw.get("params", {}).items():
         if not isinstance(spec, dict) or "default" not in spec or _texts(spec) is None:
             raise invalid("param", name=name)
+        if non_finite(spec["default"]) is not None:  # nan: every comparison false, no finding
+            raise invalid("param_not_finite", name=name, value=repr(non_finite(spec["default"])))
         params.append(Param(name, spec["default"], _texts(spec) or {}))
     sql = raw["sql"].strip()
     bind = {p.name: p.default for p in params} | {"run_id": 0, "now": "2000-01-01"}
@@ -173,8 +177,9 @@ def load_rules(
             continue
         for pack in sorted(folder.glob("*.toml")):
             try:
-                data = tomllib.loads(pack.read_text(encoding="utf-8"))
-            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+                text = read_regular_bytes(pack, PACK_LIMIT).decode("utf-8-sig")
+                data = tomllib.loads(text)
+            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError) as exc:
                 loaded.errors.append(Problem("pack.unreadable", at=(str(pack),), error=exc))
                 continue
             raws = data.get("rule", [])
