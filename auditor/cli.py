@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import sys
 import traceback
@@ -500,12 +498,10 @@ def _print_rows(columns: list[str], rows: list[tuple], fmt: str) -> None:
                 default=str,
             )
         )
-    elif fmt == "csv":
-        buf = io.StringIO()
-        writer = csv.writer(buf, lineterminator="\n")
-        writer.writerow(columns)
-        writer.writerows(rows)
-        click.echo(buf.getvalue(), nl=False)
+    elif fmt == "csv":  # mail-derived text cannot become a spreadsheet formula
+        from auditor.report.spreadsheet import csv_text
+
+        click.echo(csv_text(columns, rows), nl=False)
     else:
         table = Table(box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
         for c in columns:
@@ -523,7 +519,7 @@ def _print_rows(columns: list[str], rows: list[tuple], fmt: str) -> None:
     type=click.Choice(["text", "json", "csv"]),
     default="text",
     show_default=True,
-    help=_h("format"),
+    help=_h("format_csv"),
 )
 @_db_option
 @_config_option
@@ -568,7 +564,7 @@ HISTORY_TEXT_COLUMNS = (
     type=click.Choice(["text", "json", "csv"]),
     default="text",
     show_default=True,
-    help=_h("format"),
+    help=_h("format_csv"),
 )
 @click.option(
     "--limit", type=click.IntRange(1), metavar="N", default=24, show_default=True, help=_h("limit")
