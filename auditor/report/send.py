@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import ipaddress
+import re
 import smtplib
 import socket
 import ssl
@@ -160,17 +161,77 @@ def _loopback_address(host: str, port: int, where: str) -> str:
     return addresses[0]
 
 
+_BASE64_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=")
+# What a server that wraps a long echo puts between two characters of it: a line break, and on
+# the next line the reply code and the enhanced status code (RFC 5321 4.2.1, RFC 3463), which
+# smtplib keeps or strips.
+_GAP = r"(?:\s+(?:\d{3}[ -])?(?:\d\.\d{1,3}\.\d{1,3}\s+)?)?"
+_HIDDEN = "\x00"  # marks a redacted span until it is widened to its whole base64 word
+
+
+def _base64_cores(raw: bytes) -> set[str]:
+    """The characters of any base64 text that encode `raw`, whatever surrounds it.
+
+    Base64 writes 3 bytes as 4 characters, so where `raw` starts in the encoded data (its
+    offset modulo 3) decides its characters: three forms. The characters that also carry bits
+    of the neighbouring bytes are left out. AUTH PLAIN sends base64("authzid\0user\0password")
+    (RFC 4616), AUTH LOGIN base64("password"): both contain one of these forms.
+    """
+    cores = set()
+    for offset in range(3):
+        encoded = base64.b64encode(bytes(offset) + raw).decode("ascii")
+        start = -(-offset * 8 // 6)  # the first character made of `raw`'s bits only
+        end = (offset + len(raw)) * 8 // 6
+        cores.add(encoded[start:end])
+    return cores
+
+
+def secret_forms(password: str) -> list[str]:
+    """Every way `password` can show in a server reply or an exception text, longest first:
+    as typed, as escaped bytes or code points (`\\xc3\\xa9`, `\\u00e9`), and in base64, for
+    the UTF-8 and Latin-1 bytes of a non-ASCII password."""
+    forms = {password, ascii(password)[1:-1], password.encode("unicode_escape").decode("ascii")}
+    for encoding in ("utf-8", "latin-1"):
+        try:
+            raw = password.encode(encoding)
+        except UnicodeEncodeError:
+            continue
+        forms.add(repr(raw)[2:-1])  # as str(bytes) shows it: b'mot-de-passe-\xc3\xa9t\xc3\xa9'
+        forms.update(_base64_cores(raw))
+    # a form of 3 characters or fewer would hide ordinary words; the password itself always goes
+    return sorted((f for f in forms if len(f) >= 4 or f == password), key=len, reverse=True)
+
+
 def _redact(text: str, password: str | None) -> str:
-    """`text` on one line, without the password nor its base64 forms."""
-    text = " ".join(str(text).split())
-    if password:
-        secrets = {password}
-        raw = password.encode("utf-8", "replace")
-        secrets.add(base64.b64encode(raw).decode("ascii"))
-        for s in list(secrets):
-            if s:
-                text = text.replace(s, "***")
-    return text
+    """`text` on one line, without the password in any of its forms (`secret_forms`).
+
+    A form split over several reply lines is found too; the whole base64 word that holds a
+    form is hidden (it also carries the user name).
+    """
+    text = " ".join(str(text).split()).replace(_HIDDEN, "")
+    if not password:
+        return text
+    for form in secret_forms(password):
+        pattern = _GAP.join(re.escape(char) for char in form)
+        text = re.sub(pattern, _HIDDEN, text)
+    return _widen(text)
+
+
+def _widen(text: str) -> str:
+    """Each hidden span, with the base64 characters glued to it, becomes `***`."""
+    out: list[str] = []
+    i = 0
+    while i < len(text):
+        if text[i] != _HIDDEN:
+            out.append(text[i])
+            i += 1
+            continue
+        while out and out[-1] in _BASE64_CHARS:
+            out.pop()
+        while i < len(text) and (text[i] == _HIDDEN or text[i] in _BASE64_CHARS):
+            i += 1
+        out.append("***")
+    return "".join(out)
 
 
 def _reply(code: int, resp: bytes | str) -> str:
@@ -282,6 +343,7 @@ def send_report(
 
     sender = settings.sender or str(message.get("From", ""))
     smtp: smtplib.SMTP | None = None
+    failure: SendError | None = None
     try:
         if settings.security == "tls":
             smtp = smtplib.SMTP_SSL(
@@ -302,7 +364,12 @@ def send_report(
         if smtp is not None:
             smtp.close()  # no QUIT: the server may be the problem
         name, values = _cause(exc, timeout, host)
-        raise _failure(where, name, values, password) from None
+        failure = _failure(where, name, values, password)
+    if failure is not None:
+        # raised outside the `except`: the SMTP exception, whose text may hold the password
+        # as the server echoed it, is not kept as the new one's __context__
+        raise failure
+    assert smtp is not None
     try:
         smtp.quit()
     except (smtplib.SMTPException, OSError):
