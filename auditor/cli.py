@@ -112,8 +112,32 @@ def _output_option(f):
     )(f)
 
 
+GROUP_LANG = "auditor.group_lang"  # `auditor --lang fr …`: the commands' default language
+
+
+def _group_lang_option(f):
+    """--lang before the command (`auditor --lang fr --help`): the help texts were already
+    chosen from the command line (HELP_LANG); the commands below take it as their --lang."""
+
+    def remember(ctx: click.Context, _param, value: str | None) -> str | None:
+        if value:
+            ctx.meta[GROUP_LANG] = ctx.meta["auditor.lang"] = value
+            click_messages.remember_language(value)
+        return value
+
+    return click.option(
+        "--lang",
+        type=click.Choice(["fr", "en"]),
+        callback=remember,
+        is_eager=True,
+        expose_value=False,
+        help=_h("lang"),
+    )(f)
+
+
 def _lang_option(f):
     def remember(ctx: click.Context, _param, value: str | None) -> str | None:
+        value = value or ctx.meta.get(GROUP_LANG)  # `auditor --lang fr scan`: the group's
         if value:
             ctx.meta["auditor.lang"] = value  # error lines use it too (meta is shared)
             click_messages.remember_language(value)
@@ -167,9 +191,13 @@ def _load(config_path: Path | None) -> Config:
 
 
 @click.group(
-    cls=AuditorGroup, help=_h("main"), context_settings={"help_option_names": ["-h", "--help"]}
+    cls=AuditorGroup,
+    help=_h("main"),
+    epilog=_h("main_examples"),
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 @click.version_option(__version__, prog_name="auditor")
+@_group_lang_option
 def main() -> None:
     pass
 
@@ -404,12 +432,12 @@ def _exit_code(result, fail_on: str) -> int:
 # --------------------------------------------------------------------------- rules
 
 
-@main.group(cls=AuditorGroup, help=_h("rules"))
+@main.group(cls=AuditorGroup, help=_h("rules"), epilog=_h("rules_examples"))
 def rules() -> None:
     pass
 
 
-@rules.command("list", help=_h("rules_list"))
+@rules.command("list", help=_h("rules_list"), epilog=_h("rules_list_examples"))
 @_rules_dir_option
 @_lang_option
 @_config_option
@@ -438,7 +466,7 @@ def rules_list(rules_dirs: tuple[Path, ...], lang: str | None, config_path: Path
         sys.exit(EXIT_USAGE)
 
 
-@rules.command("explain", help=_h("rules_explain"))
+@rules.command("explain", help=_h("rules_explain"), epilog=_h("rules_explain_examples"))
 @click.argument("rule_id")
 @_rules_dir_option
 @_lang_option
@@ -557,7 +585,7 @@ HISTORY_TEXT_COLUMNS = (
 )
 
 
-@main.command(help=_h("history"))
+@main.command(help=_h("history"), epilog=_h("history_examples"))
 @click.option(
     "--format",
     "fmt",
@@ -622,7 +650,7 @@ def history(
 # --------------------------------------------------------------------------- init
 
 
-@main.command(help=_h("init"))
+@main.command(help=_h("init"), epilog=_h("init_examples"))
 @_lang_option
 @_config_option
 @_debug_option
@@ -685,7 +713,7 @@ def inventory(fmt: str, output: Path | None, overwrite: bool, lang: str | None) 
 # --------------------------------------------------------------------------- update-data
 
 
-@main.command("update-data", help=_h("update_data"))
+@main.command("update-data", help=_h("update_data"), epilog=_h("update_data_examples"))
 @click.option("--url", default=None, metavar="URL", help=_h("update_url"))
 @_lang_option
 @_debug_option
@@ -775,7 +803,7 @@ def advise(
 # --------------------------------------------------------------------------- report
 
 
-@main.command("report", help=_h("report"))
+@main.command("report", help=_h("report"), epilog=_h("report_examples"))
 @click.option("--run", "run_id", type=click.IntRange(1), metavar="N", help=_h("report_run"))
 @click.option("--compare-to", type=click.IntRange(1), metavar="N", help=_h("compare_to"))
 @click.option(
@@ -836,6 +864,122 @@ def report_command(
     _emit_report(report, fmt, output, quiet, lang)
     if send and not _send_report(report, config, lang, quiet):
         sys.exit(EXIT_PARTIAL)
+
+
+# --------------------------------------------------------------------------- schedule
+
+
+@main.group(cls=AuditorGroup, help=_h("schedule"), epilog=_h("schedule_examples"))
+def schedule() -> None:
+    pass
+
+
+def _schedule_where(f):
+    f = click.option(
+        "--crontab-file",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help=_h("crontab_file"),
+    )(f)
+    return click.option("--systemd", is_flag=True, help=_h("systemd"))(f)
+
+
+def _schedule_job(f):
+    for option in reversed(
+        [
+            click.option(
+                "--monthly", "every", flag_value="monthly", default=True, help=_h("monthly")
+            ),
+            click.option("--weekly", "every", flag_value="weekly", help=_h("weekly")),
+            click.option("--send/--no-send", default=None, help=_h("schedule_send")),
+            _schedule_where,
+            _lang_option,
+            _db_option,
+            _config_option,
+            _debug_option,
+        ]
+    ):
+        f = option(f)
+    return f
+
+
+def _scheduled_job(every, send, lang, db_path, config_path):
+    """(job, config, language) for this config, which must exist."""
+    from auditor import schedule as sched
+
+    path = (config_path or default_config_path()).expanduser()
+    config = load_config(path, required=True)
+    lang = _language(lang or config.language)
+    if send:
+        _check_email_settings(config, lang)
+    return sched.make_job(config, path, every, send, lang, db_path), config, lang
+
+
+def _check_secrets(job, config: Config, lang: str) -> None:
+    """Every secret the job needs is read as the scheduler will; each that cannot be read
+    is named with what to use instead, then exit 2."""
+    from auditor.schedule import check_secrets
+
+    failed = check_secrets(config, job.send)
+    for problem, hint in failed:
+        line = t(lang, "schedule.unreadable", line=problem.localized(lang), hint=t(lang, hint))
+        click.echo(f"auditor: {line}", err=True)
+    if failed:
+        raise ConfigError("schedule.not_written")
+
+
+def _say(notes, lang: str) -> None:
+    for note in notes:
+        click.echo(t(lang, note.key, **note.values), err=note.err)
+
+
+@schedule.command("install", help=_h("schedule_install"), epilog=_h("schedule_install_examples"))
+@_schedule_job
+def schedule_install(every, send, systemd, crontab_file, lang, db_path, config_path) -> None:
+    from auditor import schedule as sched
+
+    job, config, lang = _scheduled_job(every, send, lang, db_path, config_path)
+    _check_secrets(job, config, lang)  # before anything is written
+    if sys.platform == "win32":
+        click.echo(t(lang, "schedule.windows_create"))
+        click.echo(sched.schtasks_create(job))
+    elif systemd:
+        _say(sched.install_systemd(job), lang)
+    else:
+        _say([sched.install_cron(job, crontab_file)], lang)
+
+
+@schedule.command("show", help=_h("schedule_show"), epilog=_h("schedule_show_examples"))
+@_schedule_job
+def schedule_show(every, send, systemd, crontab_file, lang, db_path, config_path) -> None:
+    from auditor import schedule as sched
+
+    job, config, lang = _scheduled_job(every, send, lang, db_path, config_path)
+    if sys.platform == "win32":
+        click.echo(sched.schtasks_create(job))
+    elif systemd:
+        for name, text in sched.systemd_units(job).items():
+            click.echo(f"# {sched.systemd_folder() / name}\n{text}")
+    else:
+        click.echo(sched.cron_entry(job), nl=False)
+        _say([sched.cron_state(job, crontab_file)], lang)
+    _check_secrets(job, config, lang)
+
+
+@schedule.command("remove", help=_h("schedule_remove"), epilog=_h("schedule_remove_examples"))
+@_schedule_where
+@_lang_option
+@_debug_option
+def schedule_remove(systemd: bool, crontab_file: Path | None, lang: str | None) -> None:
+    from auditor import schedule as sched
+
+    lang = _language(lang)
+    if sys.platform == "win32":
+        click.echo(t(lang, "schedule.windows_delete"))
+        click.echo(sched.schtasks_delete())
+    elif systemd:
+        _say(sched.remove_systemd(), lang)
+    else:
+        _say([sched.remove_cron(crontab_file)], lang)
 
 
 # --------------------------------------------------------------------------- compress
