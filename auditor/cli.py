@@ -353,6 +353,9 @@ def _check_email_settings(config: Config, lang: str) -> None:
     email = config.email
     if not email.smtp_host or not email.to or not email.sender:
         raise ConfigError("cli.send.not_configured", path=str(config.path or "auditor.toml"))
+    from auditor.report.send import check_password_source
+
+    check_password_source(email)  # keyring = true where no keyring works
 
 
 def _send_report(report: dict, config: Config, lang: str, quiet: bool) -> bool:

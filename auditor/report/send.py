@@ -21,7 +21,7 @@ from email import policy
 from email.message import EmailMessage
 from email.utils import format_datetime, getaddresses, make_msgid
 
-from auditor.config import EmailSettings, resolve_secret
+from auditor.config import EmailSettings, keyring_unavailable, resolve_secret
 from auditor.errors import ConfigError, SourceError
 from auditor.i18n import t
 
@@ -130,6 +130,17 @@ def smtp_password(settings: EmailSettings) -> str | None:
         command=settings.password_command,
         keyring_user=f"{settings.username}@{settings.smtp_host}" if settings.keyring else None,
     )
+
+
+def check_password_source(settings: EmailSettings) -> None:
+    """Before a scan with --send: `keyring = true` on a machine without a keyring is said at
+    once (ConfigError, exit 2), not after the scan (the secret itself is not read here)."""
+    if settings.username and settings.keyring and not (
+        settings.password_env or settings.password_command
+    ):
+        problem = keyring_unavailable()
+        if problem:
+            raise ConfigError(problem, what="report.email")
 
 
 def _where(host: str, port: int) -> str:
@@ -390,6 +401,7 @@ def _failure(where: str, name: str, values: dict[str, str], password: str | None
 __all__ = [
     "SendError",
     "build_message",
+    "check_password_source",
     "month_label",
     "send_report",
     "smtp_password",

@@ -35,7 +35,12 @@ def _limit_memory() -> None:
 
 def auditor(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
     """`auditor ARGS` as a cron job runs it, with a timeout: a hang fails, never blocks."""
-    environ = dict(os.environ, AUDITOR_DB=str(tmp_path / "store.sqlite3"), **env)
+    environ = dict(
+        os.environ,
+        AUDITOR_DB=str(tmp_path / "store.sqlite3"),
+        XDG_DATA_HOME=str(tmp_path / "data"),  # where a report kept for --send would go
+        **env,
+    )
     environ.pop("AUDITOR_CONFIG", None)
     return subprocess.run(
         [sys.executable, "-m", "auditor", *args],
@@ -238,3 +243,23 @@ def test_a_failing_oauth2_token_command_is_named_as_such(tmp_path, command):
         account.secret()
     assert "oauth2_token_command" in str(caught.value)
     assert "password_command" not in str(caught.value)
+
+
+def test_send_with_the_smtp_password_in_a_missing_keyring_stops_before_the_scan(tmp_path):
+    path = write(
+        tmp_path,
+        '[report.email]\nto = ["bureau@asso.test"]\nfrom = "auditor@asso.test"\n'
+        'smtp_host = "127.0.0.1"\nusername = "auditor"\nkeyring = true\n',
+    )
+    proc = auditor(
+        tmp_path,
+        "scan",
+        "--demo",
+        "--no-host",
+        "--send",
+        "--config",
+        str(path),
+        PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring",
+    )
+    one_line(proc, "report.email", "no usable system keyring")
+    assert not (tmp_path / "store.sqlite3").exists()
