@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from auditor.config import Config
-from auditor.errors import AuditorError, SourceError, internal_error, under
+from auditor.errors import AuditorError, SourceError, internal_error
 from auditor.plan import prioritise, score
 from auditor.rules.engine import Finding, run_rules
 from auditor.rules.loader import LoadedRules
@@ -150,10 +150,12 @@ def _scan_imap(
 
 
 def _store_host(conn: sqlite3.Connection, run_id: int, errors: list[str]) -> None:
+    """This machine's facts. What a probe could not read (no DMI table, no smartctl) is kept
+    with them (host_facts.probe_errors: the report's "Not checked" section), not as a run
+    error: the rest of the machine was read, and a --quiet run from cron stays silent."""
     from auditor.collect.host.machine import collect_machine
 
     machine = collect_machine()
-    errors.extend(under(line, machine.host.hostname) for line in machine.host.errors)
     writes.insert_machine(conn, run_id, machine)
 
 

@@ -434,6 +434,12 @@ def error_lines(report: dict, lang: str, escape=None) -> list[str]:
     return lines
 
 
+def not_checked_lines(report: dict, escape=None) -> list[str]:
+    """What could not be checked on the machines (no DMI table, no smartctl...), escaped."""
+    escape = escape or clean_text
+    return [escape(line) for line in report.get("not_checked") or []]
+
+
 def disk_cells(disk: dict, lang: str, escape=None) -> list[str]:
     """One disk as table cells after its mount point (device escaped with `escape`), in
     every format; the mount point is the caller's, each format marks the system disk its way."""

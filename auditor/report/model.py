@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from auditor import __version__
-from auditor.errors import Problem, localized
+from auditor.errors import Problem, localized, under
 from auditor.impact import figures_used
 from auditor.plan import GROUPS
 from auditor.rules.loader import Rule
@@ -55,6 +55,18 @@ def _run(conn: sqlite3.Connection, run_id: int, lang: str) -> dict[str, Any]:
         "sources": sources,
         "errors": [localized(Problem.from_json(e), lang) for e in json.loads(row["errors"])],
     }
+
+
+def _not_checked(conn: sqlite3.Connection, run_id: int, lang: str) -> list[str]:
+    """What a machine's probes could not read (no DMI table, no smartctl...): the rest of
+    the report stands, so these are no run errors; one line each, after the machine's name."""
+    lines = []
+    for h in conn.execute(
+        "SELECT hostname, probe_errors FROM host_facts WHERE run_id = ? ORDER BY id", (run_id,)
+    ):
+        for item in json.loads(h["probe_errors"] or "[]"):
+            lines.append(localized(under(Problem.from_json(item), h["hostname"] or "?"), lang))
+    return lines
 
 
 def _hosts(conn: sqlite3.Connection, run_id: int) -> list[dict[str, Any]]:
@@ -201,6 +213,7 @@ def build_report(
         "run": _run(conn, run_id, lang),
         "score": score if score is not None else 0,
         "hosts": _hosts(conn, run_id),
+        "not_checked": _not_checked(conn, run_id, lang),
         "mailboxes": _mailboxes(conn, run_id),
         "findings": findings,
         "plan": {g: plan.get(g, []) for g in GROUPS},

@@ -32,6 +32,7 @@ from auditor.report.formatting import (
     format_percent,
     gains_parts,
     mailbox_cells,
+    not_checked_lines,
     plan_sections,
     score_band,
     score_trend,
@@ -366,6 +367,7 @@ def build_context(report: dict) -> dict:
         "has_findings": bool(report.get("findings")),
         "plan": _plan(report, lang),
         "errors": _errors(report, lang),
+        "not_checked": not_checked_lines(report, str),  # the template escapes
         "help": _help(report),
         "figures": _figures(report),
         "disk_headers": [

@@ -25,6 +25,7 @@ from auditor.report.formatting import (
     format_percent,
     gains_parts,
     mailbox_cells,
+    not_checked_lines,
     plan_sections,
     score_band,
     score_trend,
@@ -221,6 +222,13 @@ def _plan(report: dict, lang: str) -> list[str]:
     return out
 
 
+def _not_checked(report: dict, lang: str) -> list[str]:
+    lines = not_checked_lines(report, md_escape)
+    if not lines:
+        return []
+    return ["", f"## {t(lang, 'report.section.not_checked')}", ""] + [f"- {x}" for x in lines]
+
+
 def _errors(report: dict, lang: str) -> list[str]:
     lines = error_lines(report, lang, md_escape)
     if not lines:
@@ -265,6 +273,7 @@ def render_markdown(report: dict) -> str:
         + _mailboxes(report, lang)
         + _plan(report, lang)
         + _errors(report, lang)
+        + _not_checked(report, lang)
         + _help(report, lang)
         + _footer(report, lang)
     )

@@ -34,6 +34,7 @@ from auditor.report.formatting import (
     format_percent,
     gains_parts,
     mailbox_cells,
+    not_checked_lines,
     plan_sections,
     score_band,
     score_trend,
@@ -273,6 +274,15 @@ def _errors(report: dict, console: Console, lang: str) -> None:
         _out(console, f"- {line}")
 
 
+def _not_checked(report: dict, console: Console, lang: str) -> None:
+    lines = not_checked_lines(report)
+    if not lines:
+        return
+    _heading(console, t(lang, "report.section.not_checked"))
+    for line in lines:
+        _out(console, f"- {line}")
+
+
 def _footer(report: dict, console: Console, lang: str) -> None:
     figures = report.get("figures") or []
     if not figures:
@@ -302,5 +312,6 @@ def render_text(report: dict, console: Console) -> None:
     _mailboxes(report, console, lang)
     _plan(report, console, lang)
     _errors(report, console, lang)
+    _not_checked(report, console, lang)
     _help(report, console, lang)
     _footer(report, console, lang)
