@@ -45,7 +45,7 @@ from typing import Any
 from auditor.collect.host.machine import Machine
 from auditor.errors import ConfigError
 from auditor.i18n import t
-from auditor.impact import PARTS, figure, manufacturing_co2e_kg
+from auditor.impact import PARTS, car_km, figure, manufacturing_co2e_kg
 from auditor.report.formatting import format_number, format_significant
 
 PROFILES_FILE = Path(__file__).with_name("needs_profiles.toml")
@@ -434,13 +434,20 @@ def render_advice_text(advices: list[Advice], lang: str) -> str:
                     euros=_range_text(item["euros_low"], item["euros_high"], lang),
                 )
             )
+        avoided = advice.co2e_avoided_kg_high > 0  # never "avoids 0 kg": say what new costs
+        low, high = (
+            (advice.co2e_avoided_kg_low, advice.co2e_avoided_kg_high)
+            if avoided
+            else (advice.co2e_new_kg_low, advice.co2e_new_kg_high)
+        )
         lines.append(
             t(
                 lang,
-                "advise.totals",
+                "advise.totals" if avoided else "advise.totals_new",
                 euros=_range_text(advice.euros_low, advice.euros_high, lang),
                 avoided=_range_text(advice.co2e_avoided_kg_low, advice.co2e_avoided_kg_high, lang),
                 new=_range_text(advice.co2e_new_kg_low, advice.co2e_new_kg_high, lang),
+                km=_range_text(car_km(low), car_km(high), lang),
             )
         )
         blocks.append("\n".join(lines))

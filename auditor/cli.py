@@ -316,7 +316,9 @@ def scan(
         if needed:
             from auditor.report.model import build_report
 
-            report = build_report(conn, result.run_id, lang, rules.by_id())
+            report = build_report(
+                conn, result.run_id, lang, rules.by_id(), association=config.association
+            )
     finally:
         conn.close()
 
@@ -458,7 +460,7 @@ def rules_list(rules_dirs: tuple[Path, ...], lang: str | None, config_path: Path
         table.add_row(
             rule.id,
             t(lang, f"report.severity.{rule.severity}"),
-            rule.category,
+            t(lang, f"report.category.{rule.category}"),
             t(lang, f"report.effort.{rule.effort}"),
             title,
         )
@@ -493,7 +495,7 @@ def rules_explain(
         f"{rule.id} ({rule.slug}): {rule.title[lang]}",
         "",
         f"{t(lang, 'cli.rules.col_severity')}: {t(lang, f'report.severity.{rule.severity}')}"
-        f"   {t(lang, 'cli.rules.col_category')}: {rule.category}"
+        f"   {t(lang, 'cli.rules.col_category')}: {t(lang, f'report.category.{rule.category}')}"
         f"   {t(lang, 'cli.rules.col_effort')}: {t(lang, f'report.effort.{rule.effort}')}"
         f"   {t(lang, 'cli.rules.gesture')}: {t(lang, f'cli.gesture.{rule.gesture}')}",
         "",
@@ -615,7 +617,7 @@ def history(
     conn = open_readonly(_store_path(db_path, config))
     try:
         runs = conn.execute(
-            "SELECT id, substr(started_at, 1, 10), status FROM runs WHERE status != 'running' "
+            "SELECT id, started_at, status FROM runs WHERE status != 'running' "
             "ORDER BY id DESC LIMIT ?",
             (limit,),
         ).fetchall()
@@ -624,7 +626,7 @@ def history(
     finally:
         conn.close()
     if fmt == "text":
-        from auditor.report.formatting import format_bytes, format_date
+        from auditor.report.formatting import format_bytes, format_short_datetime
 
         keep = [columns.index(c) for c in HISTORY_TEXT_COLUMNS]
         headers = [t(lang, f"cli.history.{columns[i]}") for i in keep]
@@ -632,8 +634,8 @@ def history(
         def cell(column: str, value: object) -> object:
             if column == "mailbox_bytes":
                 return format_bytes(value, lang)
-            if column == "started":
-                return format_date(str(value), lang)
+            if column == "started":  # to the minute: two runs of one day differ
+                return format_short_datetime(str(value), lang)
             if column == "status":
                 return t(lang, f"cli.status.{value}")
             return value
@@ -861,7 +863,14 @@ def report_command(
                 ).fetchone()
             ):
                 raise ConfigError("cli.report.unknown_run", run=wanted)
-        report = build_report(conn, run_id, lang, rules.by_id(), compare_to=compare_to)
+        report = build_report(
+            conn,
+            run_id,
+            lang,
+            rules.by_id(),
+            compare_to=compare_to,
+            association=config.association,
+        )
     finally:
         conn.close()
     _emit_report(report, fmt, output, quiet, lang)

@@ -32,6 +32,8 @@ class Figure:
     url: str
     note: str = ""
     status: str = "verified"
+    unit_fr: str = ""  # the unit and source as a French report prints them
+    source_fr: str = ""
 
 
 def _load_figures() -> dict[str, Figure]:
@@ -47,6 +49,8 @@ def _load_figures() -> dict[str, Figure]:
             url=table["url"],
             note=table.get("note", ""),
             status=table["status"],
+            unit_fr=table.get("unit_fr", ""),
+            source_fr=table.get("source_fr", ""),
         )
         if fig.id in loaded or fig.status not in STATUSES or not math.isfinite(fig.value):
             raise ValueError(
@@ -232,6 +236,8 @@ _SOURCES: dict[str, Callable[[str | None, bool], tuple[str, ...]]] = {
     "manufacturing_co2e_kg": lambda d, m: _ids(f"manufacturing_{d}"),
     "avoided_by_keeping_kg_per_year": lambda d, m: _ids(f"manufacturing_{d}", f"lifetime_{d}"),
     "refurbished_avoided_kg": lambda d, m: _ids(f"refurbished_share_{d}", f"manufacturing_{d}"),
+    "keeping_longer_kg": lambda d, m: _ids(f"manufacturing_{d}", f"lifetime_{d}"),
+    "car_km": lambda d, m: _ids("car_km"),
 }
 
 
@@ -242,16 +248,48 @@ def sources_for(
     name = estimator if isinstance(estimator, str) else estimator.__name__
     if name not in _SOURCES:
         raise ValueError(f"unknown estimator {name!r}")
-    needs_device = name not in {"storage_co2e_kg_per_year", "transfer_co2e_kg", "emails_co2e_kg"}
+    needs_device = name not in {
+        "storage_co2e_kg_per_year",
+        "transfer_co2e_kg",
+        "emails_co2e_kg",
+        "car_km",
+    }
     if needs_device:
         _check_device(str(device))
     return _SOURCES[name](device, mobile)
 
 
-def figures_used(ids: set[str]) -> list[dict[str, str]]:
-    """The footer entries for the figures a report used."""
-    return [
-        {"id": f.id, "label": f"{f.value:g} {f.unit}", "source": f.source, "url": f.url}
-        for f in FIGURES.values()
-        if f.id in ids
-    ]
+def figures_used(ids: set[str], lang: str = "en") -> list[dict[str, str]]:
+    """The footer entries for the figures a report used, in `lang` ("en" or "fr")."""
+    french = lang == "fr"
+    out = []
+    for f in FIGURES.values():
+        if f.id not in ids:
+            continue
+        unit = (f.unit_fr if french else "") or f.unit
+        value = f"{f.value:g}".replace(".", ",") if french else f"{f.value:g}"
+        source = (f.source_fr if french else "") or f.source
+        out.append({"id": f.id, "label": f"{value} {unit}", "source": source, "url": f.url})
+    return out
+
+
+# --- Everyday equivalents: what a reader can weigh a kg CO2e against. ---------------------
+
+
+def car_km(kg: float) -> float:
+    """The km driven alone in a petrol or diesel car that emit `kg` CO2e (figure car_km)."""
+    return kg / figure("car_km")
+
+
+def keeping_longer_kg(device: str, extra_years: float = 2) -> tuple[float, float]:
+    """CO2e range (kg) avoided by using `device` `extra_years` longer before replacing it.
+
+    Over the longer life (L + extra years) the yearly share of the embodied footprint E
+    falls from E/L to E/(L + extra): (E/L - E/(L + extra)) × (L + extra) = E × extra / L.
+    Low pairs the low footprint with the long lifetime, high the high one with the short.
+    Figures: manufacturing_<device>_low/_high, lifetime_<device>[_low/_high].
+    """
+    _check_device(device)
+    embodied_low, embodied_high = _range(f"manufacturing_{device}")
+    life_short, life_long = _range(f"lifetime_{device}")
+    return embodied_low * extra_years / life_long, embodied_high * extra_years / life_short

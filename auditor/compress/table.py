@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from auditor.compress.runner import FileResult
-from auditor.i18n import t
+from auditor.i18n import plural, t
 from auditor.impact import storage_co2e_kg_per_year
 from auditor.report.formatting import clean_text, co2_range, format_bytes, format_number
 
@@ -71,8 +71,10 @@ def summary_line(results: list[FileResult], lang: str, dry_run: bool) -> str:
     return t(
         lang,
         "compress.table.total_dry" if dry_run else "compress.table.total",
-        files=format_number(len(results), lang),
-        lighter=format_number(lighter, lang),
+        files=plural(lang, "compress.table.files", len(results)),
+        lighter=plural(
+            lang, "compress.table.lighter_dry" if dry_run else "compress.table.lighter", lighter
+        ),
         before=format_bytes(before, lang),
         after=format_bytes(after, lang),
         saved=format_bytes(saved, lang),

@@ -43,6 +43,15 @@ def t(lang: str, key: str, **values: object) -> str:
     return text.format(**values) if values else text
 
 
+def plural(lang: str, key: str, count: int, **values: object) -> str:
+    """`key.one` or `key.other` for `count`: French counts 0 and 1 as singular ("1 fichier",
+    "0 fichier"), English only 1 ("1 file", "0 files"). `count` is passed formatted."""
+    one = count in (0, 1) if lang == "fr" else count == 1
+    from auditor.report.formatting import format_number
+
+    return t(lang, f"{key}.{'one' if one else 'other'}", count=format_number(count, lang), **values)
+
+
 def default_language() -> str:
     """'fr' when the user's locale is French, else 'en' (also when the locale is unknown)."""
     for var in ("LC_ALL", "LC_MESSAGES", "LANG", "LANGUAGE"):

@@ -125,6 +125,51 @@ def format_datetime(value: str | None, lang: str) -> str:
     return f"{text} {parsed.strftime('%z')[:3]}:{parsed.strftime('%z')[3:]}"
 
 
+def format_short_datetime(value: str | None, lang: str) -> str:
+    """Date and time to the minute, no zone: "27/11/2026 16:00" (runs of one day differ)."""
+    if value is None:
+        return UNKNOWN
+    parsed = _parse_iso(value)
+    if parsed is None:
+        return clean_text(value)
+    return f"{format_date(value, lang)} {parsed.strftime('%H:%M')}"
+
+
+def distinct_labels(values: list[str | None], lang: str) -> list[str]:
+    """Labels for points in time: the date alone when every date differs, else date and time."""
+    dates = [format_date(v, lang) for v in values]
+    if len(set(dates)) == len(dates):
+        return dates
+    return [format_short_datetime(v, lang) for v in values]
+
+
+def shorten_middle(value: object, max_len: int) -> str:
+    """One clean line of at most `max_len` characters, cut in the middle with "…".
+
+    For paths and addresses, whose start and end say the most:
+    "/home/marie/.thunderbird/x.default/Mail/Local Folders/Inbox" keeps its home and its
+    folder name.
+    """
+    text = clean_text(value)
+    if len(text) <= max_len:
+        return text
+    head = (max_len - 1) // 2
+    tail = max_len - 1 - head
+    return f"{text[:head]}…{text[-tail:]}"
+
+
+def code_spans(text: str) -> list[tuple[str, bool]]:
+    """`text` as (piece, is_code) pairs, code being what stands between two backquotes.
+
+    Rule texts write commands as `auditor compress`: each format shows them its own way
+    (HTML <code>, Markdown code span) instead of printing the backquotes.
+    """
+    parts = text.split("`")
+    if len(parts) % 2 == 0:  # an unpaired backquote: plain text
+        return [(text, False)]
+    return [(part, i % 2 == 1) for i, part in enumerate(parts) if part]
+
+
 def clean_text(value: object, max_len: int | None = None) -> str:
     """One printable line from text read in a mailbox or on a machine.
 
@@ -154,6 +199,24 @@ def clean_text(value: object, max_len: int | None = None) -> str:
 PLAN_SECTIONS = ("urgent", "quick_wins", "to_plan")
 EVIDENCE_LIMIT = 5
 CELL_MAX = 120  # characters of one evidence value
+
+
+SOURCE_NAME_MAX = 40  # a source's name (a path, an address) in a line or a table cell
+
+
+def report_title(report: dict, lang: str) -> str:
+    """ "Audit report — Les Amis du Quartier", or "Audit report" with no association named."""
+    association = clean_text(report.get("association") or "", 80).strip()
+    if association:
+        return t(lang, "report.title_for", association=association)
+    return t(lang, "report.title")
+
+
+def run_time(report: dict) -> str | None:
+    """When the run took place (its end, else its start): a report re-rendered later shows
+    the run's time, not the time of rendering."""
+    run = report.get("run") or {}
+    return run.get("finished_at") or run.get("started_at") or report.get("generated_at")
 
 
 def score_band(score: int | None) -> str:
@@ -295,24 +358,65 @@ def co2_range(low: float | None, high: float | None, lang: str) -> str | None:
     return f"{format_significant(low, lang)}–{format_significant(high, lang)}"
 
 
-def gains_parts(finding: dict, lang: str) -> list[str]:
-    """The known gains of a finding, each one short: "41.0 MB", "0.0096–0.08 kg CO2e/yr".
+NEGLIGIBLE_KG = 1.0  # kg CO2e a year: under about 5 km by car, a gain is not a climate matter
 
-    `minutes` is the work it takes, not a gain: see `finding_details`.
+
+def _car_km(kg: float) -> float:
+    from auditor.impact import car_km
+
+    return car_km(kg)
+
+
+def _about(x: float) -> float:
+    """`x` to two significant digits, integers included: 579.04 -> 580, 1517 -> 1500."""
+    if x <= 0 or not math.isfinite(x):
+        return x
+    return round(x, 1 - math.floor(math.log10(x)))
+
+
+def km_text(kg: float, lang: str) -> str:
+    """The km by car that emit as much as `kg` CO2e, rounded: "0.44", "580"."""
+    return format_significant(_about(_car_km(kg)), lang)
+
+
+def km_range(low: float | None, high: float | None, lang: str) -> str | None:
+    """The km by car that emit as much as `low`–`high` kg CO2e: "320–420"."""
+    if high is None:
+        return None
+    return co2_range(None if low is None else _about(_car_km(low)), _about(_car_km(high)), lang)
+
+
+def gains_parts(finding: dict, lang: str) -> list[str]:
+    """The known gains of a finding, each one short: "41.0 MB", "0.0096–0.08 kg CO2e/yr
+    (at most 0.37 km by car a year)", each CO2e range with the km by car it equals.
+
+    A yearly gain under NEGLIGIBLE_KG says so, with what it is really good for; a one-off
+    gain of zero (nothing avoided) is not printed. `minutes` is the work it takes, not a
+    gain: see `finding_details`.
     """
     parts = []
     if finding.get("bytes_reclaimable") is not None:
         parts.append(
             t(lang, "report.gains.space", size=format_mb(finding["bytes_reclaimable"], lang))
         )
-    co2 = co2_range(finding.get("co2e_kg_per_year_low"), finding.get("co2e_kg_per_year_high"), lang)
+    low, high = finding.get("co2e_kg_per_year_low"), finding.get("co2e_kg_per_year_high")
+    co2 = co2_range(low, high, lang)
     if co2 is not None:
-        parts.append(t(lang, "report.gains.co2", range=co2))
-    avoided = co2_range(
-        finding.get("co2e_kg_avoided_low"), finding.get("co2e_kg_avoided_high"), lang
-    )
-    if avoided is not None:
-        parts.append(t(lang, "report.gains.avoided", range=avoided))
+        km = km_text(high if high is not None else low or 0, lang)
+        parts.append(t(lang, "report.gains.co2_car", range=co2, km=km))
+        negligible = (high if high is not None else low or 0) < NEGLIGIBLE_KG
+        if negligible and finding.get("bytes_reclaimable") is not None:  # a gain, not a weight
+            parts.append(t(lang, "report.gains.negligible"))
+    low, high = finding.get("co2e_kg_avoided_low"), finding.get("co2e_kg_avoided_high")
+    if high:  # "avoids 0 kg" says nothing but looks like a bug
+        parts.append(
+            t(
+                lang,
+                "report.gains.avoided_car",
+                range=co2_range(low, high, lang),
+                km=km_range(low, high, lang),
+            )
+        )
     if finding.get("euros_high"):
         euros = co2_range(finding.get("euros_low"), finding["euros_high"], lang)
         parts.append(t(lang, "report.gains.euros", range=euros))
@@ -370,9 +474,10 @@ def score_trend(report: dict, lang: str) -> str | None:
     """ "▲ +5 since 27/10/2026" (the score against the previous comparable run), or None."""
     from auditor.report.trends import change
 
-    previous = (report.get("trend") or {}).get("previous")
+    trend = report.get("trend") or {}
+    previous = trend.get("previous")
     score = report.get("score")
-    if not previous or score is None:
+    if not previous or score is None or "score" in (trend.get("not_comparable") or []):
         return None
     before = (previous.get("indicators") or {}).get("score")
     if before is None:
@@ -383,7 +488,7 @@ def score_trend(report: dict, lang: str) -> str | None:
         "report.trend.score",
         arrow=_ARROWS[change(score, before, "score")],
         delta=f"{delta:+d}" if isinstance(delta, int) else str(delta),
-        date=format_date(previous.get("started_at"), lang),
+        date=format_short_datetime(previous.get("started_at"), lang),
     )
 
 
@@ -397,19 +502,23 @@ def trend_table(report: dict, lang: str) -> tuple[list[str], list[list[str]]] | 
         return None
     current = trend.get("current") or {}
     headers = [t(lang, "report.trend.indicator")]
-    headers += [
-        t(lang, "report.trend.run_of", date=format_date(p.get("started_at"), lang)) for p in points
-    ]
+    labels = distinct_labels([p.get("started_at") for p in points], lang)
+    headers += [t(lang, "report.trend.run_of", date=label) for label in labels]
+    not_comparable = set(trend.get("not_comparable") or [])
     headers += [t(lang, "report.trend.now"), t(lang, "report.trend.change")]
     rows = []
     for name in TREND_INDICATORS:
         now = current.get(name)
         before = points[-1].get("indicators", {}).get(name)
-        move = change(now, before, name)
+        move = (
+            t(lang, "report.trend.not_comparable")
+            if name in not_comparable
+            else _move_text(change(now, before, name), lang)
+        )
         rows.append(
             [t(lang, "report.trend.score_label" if name == "score" else f"report.trend.{name}")]
             + [_indicator_value(name, p.get("indicators", {}).get(name), lang) for p in points]
-            + [_indicator_value(name, now, lang), _move_text(move, lang)]
+            + [_indicator_value(name, now, lang), move]
         )
     return headers, rows
 
@@ -425,7 +534,7 @@ def error_lines(report: dict, lang: str, escape=None) -> list[str]:
                 t(
                     lang,
                     "report.source_error",
-                    name=escape(source.get("name")),
+                    name=escape(shorten_middle(source.get("name"), SOURCE_NAME_MAX)),
                     kind=t(lang, f"report.kind.{source.get('kind')}"),
                     error=escape(source.get("error") or t(lang, "report.source_failed")),
                 )
@@ -457,7 +566,7 @@ def mailbox_cells(box: dict, lang: str, escape=None) -> list[str]:
     """One mailbox summary as table cells (account escaped with `escape`), in every format."""
     escape = escape or clean_text
     return [
-        escape(box.get("account"), 60),
+        escape(shorten_middle(box.get("account"), SOURCE_NAME_MAX)),
         format_number(box.get("folders"), lang),
         format_number(box.get("messages"), lang),
         format_bytes(box.get("size_bytes"), lang),
@@ -467,3 +576,73 @@ def mailbox_cells(box: dict, lang: str, escape=None) -> list[str]:
         format_number(box.get("malformed"), lang),
         format_number(box.get("skipped"), lang),
     ]
+
+
+def _years(x: float, lang: str) -> str:
+    """A number of years said the way people say it: "570 years", "5.7 million years"."""
+    if x >= 1e6:
+        return t(lang, "report.climate.million_years", value=format_significant(x / 1e6, lang))
+    return t(lang, "report.climate.years", value=format_significant(_about(x), lang))
+
+
+def climate_lines(report: dict, lang: str) -> list[str]:
+    """The report's CO2e figures weighed against what a reader knows (km by car, keeping a
+    laptop longer), and, when the mail gains are negligible, what they are really for."""
+    climate = report.get("climate") or {}
+    keep = climate.get("keeping_laptop_two_years_kg")
+    if not keep:
+        return []
+    lines = []
+    storage = climate.get("mailbox_storage_kg_per_year")
+    if storage:
+        lines.append(
+            t(
+                lang,
+                "report.climate.storage",
+                size=format_bytes(climate.get("mailbox_bytes"), lang),
+                range=co2_range(storage[0], storage[1], lang),
+                km=km_text(storage[1], lang),
+            )
+        )
+    largest = climate.get("largest_avoided")
+    if largest:
+        low, high = largest["kg"]
+        lines.append(
+            t(
+                lang,
+                "report.climate.largest",
+                title=clean_text(largest.get("title")),
+                rule=clean_text(largest.get("rule_id")),
+                range=co2_range(low, high, lang),
+                km=km_range(low, high, lang),
+            )
+        )
+    keep_range, keep_km = co2_range(keep[0], keep[1], lang), km_range(keep[0], keep[1], lang)
+    if storage and storage[0] > 0:
+        lines.append(
+            t(
+                lang,
+                "report.climate.keeping_storage",
+                range=keep_range,
+                km=keep_km,
+                low=_years(keep[0] / storage[1], lang),
+                high=_years(keep[1] / storage[0], lang),
+            )
+        )
+    else:
+        lines.append(t(lang, "report.climate.keeping", range=keep_range, km=keep_km))
+    if storage and storage[1] < NEGLIGIBLE_KG:
+        lines.append(t(lang, "report.climate.mail_small"))
+    return lines
+
+
+def reclaimable_line(report: dict, lang: str) -> str | None:
+    """The space all findings free together, each byte counted once (when some overlap or
+    several findings free space)."""
+    total = report.get("reclaimable") or {}
+    if not total or total.get("total_bytes") is None:
+        return None
+    gains = [f for f in report.get("findings") or [] if (f.get("bytes_reclaimable") or 0) > 0]
+    if len(gains) < 2:
+        return None
+    return t(lang, "report.reclaimable.total", size=format_mb(total["total_bytes"], lang))

@@ -13,7 +13,13 @@ from typing import Any
 
 from auditor import __version__
 from auditor.errors import Problem, localized, under
-from auditor.impact import figures_used
+from auditor.impact import (
+    car_km,
+    figures_used,
+    keeping_longer_kg,
+    sources_for,
+    storage_co2e_kg_per_year,
+)
 from auditor.plan import GROUPS
 from auditor.rules.loader import Rule
 
@@ -30,30 +36,50 @@ def _stored_line(text: str | None, lang: str) -> str | None:
         return text
 
 
+def _source_error(text: str | None, name: str, lang: str) -> str | None:
+    """A source's stored error in `lang`, without repeating the source's own name first
+    (the report already says which source it is)."""
+    if text is None or not text.startswith("{"):
+        return text
+    try:
+        problem = Problem.from_json(json.loads(text))
+    except (ValueError, KeyError, IndexError):
+        return text
+    if isinstance(problem, Problem) and problem.at[:1] == (name,):
+        problem = Problem(problem.key, at=problem.at[1:], **problem.values)
+    return localized(problem, lang)
+
+
 def _run(conn: sqlite3.Connection, run_id: int, lang: str) -> dict[str, Any]:
     row = conn.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
-    sources = [
-        {
-            "kind": r["kind"],
-            "name": r["account"],
-            "status": r["status"],
-            "error": _stored_line(r["error"], lang),
-        }
-        for r in conn.execute(
-            "SELECT s.kind, s.account, rs.status, rs.error FROM run_sources rs "
-            "JOIN sources s ON s.id = rs.source_id WHERE rs.run_id = ? ORDER BY s.id",
-            (run_id,),
+    sources = []
+    failures = set()  # each failed source's line as the run recorded it too
+    for r in conn.execute(
+        "SELECT s.kind, s.account, rs.status, rs.error FROM run_sources rs "
+        "JOIN sources s ON s.id = rs.source_id WHERE rs.run_id = ? ORDER BY s.id",
+        (run_id,),
+    ):
+        sources.append(
+            {
+                "kind": r["kind"],
+                "name": r["account"],
+                "status": r["status"],
+                "error": _source_error(r["error"], r["account"], lang),
+            }
         )
-    ]
+        if r["status"] != "ok" and r["error"]:
+            failures.add(_stored_line(r["error"], lang))
     for host in conn.execute("SELECT source FROM host_facts WHERE run_id = ?", (run_id,)):
         sources.append({"kind": "host", "name": host["source"], "status": "ok", "error": None})
+    errors = [localized(Problem.from_json(e), lang) for e in json.loads(row["errors"])]
     return {
         "id": run_id,
         "started_at": row["started_at"],
         "finished_at": row["finished_at"],
         "status": row["status"] if row["status"] in ("complete", "partial") else "partial",
         "sources": sources,
-        "errors": [localized(Problem.from_json(e), lang) for e in json.loads(row["errors"])],
+        # a failed source is said once, with its source (not again as a run error)
+        "errors": [e for e in errors if e not in failures],
     }
 
 
@@ -159,11 +185,13 @@ def build_report(
     lang: str,
     rules: dict[str, Rule],
     compare_to: int | None = None,
+    association: str | None = None,
 ) -> dict[str, Any]:
     """The report of one stored run, in `lang`, with rule texts from `rules`.
 
     `compare_to` picks the run its trend compares with (default: the previous run over the
-    same sources).
+    same sources read completely). `association` (the config's `[report] association`) is
+    named in every format's title.
     """
     from auditor.report.trends import trend
 
@@ -202,6 +230,13 @@ def build_report(
                 "euros_high": f["euros_high"],
             }
         )
+    mailboxes = _mailboxes(conn, run_id)
+    climate_block = climate(findings, mailboxes)
+    if figure_ids or climate_block["mailbox_storage_kg_per_year"]:
+        # the everyday equivalents every CO2e figure is shown with, and the reference gain
+        figure_ids |= set(sources_for("car_km")) | set(sources_for("keeping_longer_kg", "laptop"))
+        if climate_block["mailbox_storage_kg_per_year"]:
+            figure_ids |= {"storage_gb_year_low", "storage_gb_year_high"}
     order = {rid: i for i, rid in enumerate(plan["urgent"] + plan["quick_wins"] + plan["to_plan"])}
     findings.sort(key=lambda f: order.get(f["rule_id"], len(order)))
     score = conn.execute("SELECT score FROM runs WHERE id = ?", (run_id,)).fetchone()[0]
@@ -210,17 +245,111 @@ def build_report(
         "tool": {"name": "auditor", "version": __version__},
         "language": lang,
         "generated_at": datetime.now(UTC).replace(microsecond=0).isoformat(),
+        "association": (association or "").strip() or None,
         "run": _run(conn, run_id, lang),
         "score": score if score is not None else 0,
         "hosts": _hosts(conn, run_id),
         "not_checked": _not_checked(conn, run_id, lang),
-        "mailboxes": _mailboxes(conn, run_id),
+        "mailboxes": mailboxes,
         "findings": findings,
         "plan": {g: plan.get(g, []) for g in GROUPS},
+        "reclaimable": reclaimable(conn, run_id, findings),
         "trend": trend(conn, run_id, compare_to),
-        "figures": figures_used(figure_ids),
+        "climate": climate_block,
+        "figures": figures_used(figure_ids, lang),
         "help": help_links(lang),
     }
+
+
+KEPT_DEVICE, KEPT_YEARS = "laptop", 2  # the reference gain every report compares with
+
+
+def climate(findings: list[dict], mailboxes: list[dict]) -> dict[str, Any]:
+    """What a reader can weigh the CO2e figures against (docs/report-json.md, "climate").
+
+    The yearly footprint of storing the mailboxes, the report's largest one-off gain
+    (hardware kept), the gain of keeping one laptop two more years (the order of magnitude
+    of hardware), and the kg CO2e of one km by car (ADEME Impact CO2), all as (low, high).
+    """
+    size = sum(box.get("size_bytes") or 0 for box in mailboxes)
+    storage = storage_co2e_kg_per_year(size) if mailboxes else (None, None)
+    largest = None
+    for f in findings:
+        high = f.get("co2e_kg_avoided_high")
+        if high and (largest is None or high > largest["kg"][1]):
+            largest = {
+                "rule_id": f["rule_id"],
+                "title": f["title"],
+                "kg": [f.get("co2e_kg_avoided_low") or 0.0, high],
+            }
+    keep = keeping_longer_kg(KEPT_DEVICE, KEPT_YEARS)
+    return {
+        "mailbox_bytes": size if mailboxes else None,
+        "mailbox_storage_kg_per_year": list(storage) if storage[1] else None,
+        "largest_avoided": largest,
+        "keeping_laptop_two_years_kg": [round(keep[0], 1), round(keep[1], 1)],
+        "car_km_kg": round(1 / car_km(1.0), 6),
+    }
+
+
+# Findings whose evidence rows are single attachments (account, folder, date, sender, file):
+# deleting one (MAIL001) and compressing it (MAIL008) act on the same bytes.
+ATTACHMENT_RULES = ("MAIL001", "MAIL008")
+OLD_MAIL_RULE = "MAIL002"  # deletes whole old read messages, attachments included
+
+
+def _attachment_key(row: dict[str, Any]) -> tuple:
+    return tuple(row.get(k) for k in ("account", "folder", "date", "from_addr", "filename"))
+
+
+def _old_read_messages(
+    conn: sqlite3.Connection, run_id: int, finding: dict[str, Any] | None
+) -> set[tuple]:
+    """(account, folder, date, sender) of the messages the old-mail finding would delete.
+
+    Its evidence counts them per folder: they are that folder's N oldest read messages (the
+    rule keeps read messages older than a cut-off date).
+    """
+    found: set[tuple] = set()
+    for row in (finding or {}).get("evidence") or []:
+        rows = conn.execute(
+            "SELECT substr(internal_date, 1, 10), from_addr FROM messages WHERE run_id = ? "
+            "AND account = ? AND folder = ? AND seen = 1 AND internal_date IS NOT NULL "
+            "AND coalesce(special_use, '') NOT IN ('Trash', 'Junk') "
+            "ORDER BY julianday(internal_date) LIMIT ?",
+            (run_id, row.get("account"), row.get("folder"), int(row.get("messages") or 0)),
+        )
+        found |= {(row.get("account"), row.get("folder"), date, sender) for date, sender in rows}
+    return found
+
+
+def reclaimable(conn: sqlite3.Connection, run_id: int, findings: list[dict]) -> dict | None:
+    """The space all findings free together, each byte counted once.
+
+    Findings overlap: the same heavy attachment is deleted by MAIL001 and compressed by
+    MAIL008 (the larger action, deleting it, is counted once), and old read messages
+    (MAIL002) hold attachments that MAIL001/MAIL008 also count. The total is the sum of the
+    findings' gains minus those overlaps (found in the evidence, which keeps the 50 largest
+    rows of a finding: beyond them an overlap is not seen and the total stays an upper bound).
+    """
+    gains = [f for f in findings if (f.get("bytes_reclaimable") or 0) > 0]
+    if not gains:
+        return None
+    listed = sum(f["bytes_reclaimable"] for f in gains)
+    by_rule = {f["rule_id"]: f for f in gains}
+    largest: dict[tuple, int] = {}
+    counted = 0
+    for rule_id in ATTACHMENT_RULES:
+        for row in (by_rule.get(rule_id) or {}).get("evidence") or []:
+            saving = row.get("bytes_reclaimable")
+            if isinstance(saving, int | float) and saving > 0:
+                key = _attachment_key(row)
+                largest[key] = max(largest.get(key, 0), int(saving))
+                counted += int(saving)
+    overlap = counted - sum(largest.values())
+    old = _old_read_messages(conn, run_id, by_rule.get(OLD_MAIL_RULE))
+    overlap += sum(saving for key, saving in largest.items() if key[:4] in old)
+    return {"total_bytes": max(listed - overlap, 0), "counted_twice_bytes": overlap}
 
 
 def help_links(lang: str) -> list[dict[str, str]]:

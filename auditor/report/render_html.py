@@ -17,16 +17,19 @@ from markupsafe import Markup
 
 from auditor.i18n import t
 from auditor.report.formatting import (
+    SOURCE_NAME_MAX,
     UNKNOWN,
     clean_text,
+    climate_lines,
+    code_spans,
     column_label,
     disk_cells,
+    distinct_labels,
     error_lines,
     evidence_note,
     evidence_table,
     finding_details,
     format_bytes,
-    format_date,
     format_datetime,
     format_number,
     format_percent,
@@ -34,8 +37,12 @@ from auditor.report.formatting import (
     mailbox_cells,
     not_checked_lines,
     plan_sections,
+    reclaimable_line,
+    report_title,
+    run_time,
     score_band,
     score_trend,
+    shorten_middle,
     trend_table,
 )
 from auditor.report.svg_charts import Bar, bar_chart, line_chart
@@ -64,8 +71,16 @@ def safe_url(value: object) -> str | None:
     return url if _URL.match(url) else None
 
 
-def _lines(value: object) -> list[str]:
-    return [clean_text(line) for line in str(value or "").splitlines() if line.strip()]
+def _lines(value: object) -> list[list[tuple[str, bool]]]:
+    """Multi-line rule text as lines of (piece, is_code): `commands` become <code>."""
+    return [
+        code_spans(clean_text(line)) for line in str(value or "").splitlines() if line.strip()
+    ]
+
+
+def _chart(title: str, svg: Markup, caption: str | None = None) -> dict:
+    """A chart with its visible title (the SVG's own <title> is for screen readers)."""
+    return {"title": title, "svg": svg, "caption": caption}
 
 
 def _header(report: dict, lang: str) -> dict:
@@ -76,7 +91,7 @@ def _header(report: dict, lang: str) -> dict:
     for source in run.get("sources") or []:
         sources.append(
             {
-                "name": clean_text(source.get("name"), 60),
+                "name": shorten_middle(source.get("name"), SOURCE_NAME_MAX),
                 "kind": t(lang, f"report.kind.{source.get('kind')}"),
                 "failed": source.get("status") == "failed",
             }
@@ -91,8 +106,8 @@ def _header(report: dict, lang: str) -> dict:
         )
     return {
         "run": t(lang, "report.run", id=clean_text(run.get("id", UNKNOWN))),
-        "date": format_datetime(report.get("generated_at"), lang),
-        "datetime": clean_text(report.get("generated_at") or ""),
+        "date": format_datetime(run_time(report), lang),
+        "datetime": clean_text(run_time(report) or ""),
         "score": None if score is None else t(lang, "report.score", score=score),
         "score_value": score,
         "band": score_band(score),
@@ -104,21 +119,18 @@ def _header(report: dict, lang: str) -> dict:
     }
 
 
-def _score_chart(report: dict, lang: str) -> Markup | None:
-    series = (report.get("trend") or {}).get("series") or []
+def _score_chart(report: dict, lang: str) -> dict | None:
+    series = [p for p in (report.get("trend") or {}).get("series") or [] if isinstance(p, dict)]
+    labels = distinct_labels([p.get("started_at") for p in series], lang)
     points = []
-    for point in series:
-        if not isinstance(point, dict):
-            continue
+    for point, label in zip(series, labels, strict=True):
         value = (point.get("indicators") or {}).get("score")
         if not isinstance(value, int | float) or isinstance(value, bool):
             value = None
+        if point.get("complete") is False:
+            value = None  # a run with a source unread: its score is not comparable
         points.append(
-            (
-                format_date(point.get("started_at"), lang),
-                value,
-                format_number(value, lang) if value is not None else UNKNOWN,
-            )
+            (label, value, format_number(value, lang) if value is not None else UNKNOWN)
         )
     known = [p for p in points if p[1] is not None]
     if len(known) < 2:
@@ -133,7 +145,7 @@ def _score_chart(report: dict, lang: str) -> Markup | None:
         last=known[-1][2],
         last_date=known[-1][0],
     )
-    return line_chart(title, points, description=description)
+    return _chart(title, line_chart(title, points, description=description))
 
 
 def _trend(report: dict, lang: str) -> dict | None:
@@ -156,7 +168,7 @@ def _flagged_hosts(report: dict) -> set[str]:
     return flagged
 
 
-def _machines_chart(report: dict, lang: str) -> Markup | None:
+def _machines_chart(report: dict, lang: str) -> dict | None:
     hosts = report.get("hosts") or []
     if not hosts:
         return None
@@ -174,7 +186,12 @@ def _machines_chart(report: dict, lang: str) -> Markup | None:
         ok=format_number(ok, lang),
         flagged=format_number(flagged, lang),
     )
-    return bar_chart(t(lang, "html.chart.machines.title"), bars, description=description)
+    title = t(lang, "html.chart.machines.title")
+    return _chart(
+        title,
+        bar_chart(title, bars, description=description),
+        t(lang, "html.chart.machines.caption"),
+    )
 
 
 def _hosts(report: dict, lang: str) -> list[dict]:
@@ -235,7 +252,7 @@ def _mailboxes(report: dict, lang: str) -> dict | None:
             attach_text = format_bytes(box.get("attachment_bytes") or 0, lang)
             bars.append(
                 Bar(
-                    clean_text(box.get("account"), 60),
+                    shorten_middle(box.get("account"), SOURCE_NAME_MAX),
                     box["size_bytes"],
                     size_text,
                     part=box.get("attachment_bytes") or 0,
@@ -250,13 +267,17 @@ def _mailboxes(report: dict, lang: str) -> dict | None:
                     attachments=attach_text,
                 )
             )
-        chart = bar_chart(
-            t(lang, "html.chart.mailboxes.title"),
-            bars,
-            description="; ".join(parts),
-            legend=(
-                t(lang, "html.chart.mailboxes.size"),
-                t(lang, "html.chart.mailboxes.attachments"),
+        title = t(lang, "html.chart.mailboxes.title")
+        chart = _chart(
+            title,
+            bar_chart(
+                title,
+                bars,
+                description="; ".join(parts),
+                legend=(
+                    t(lang, "html.chart.mailboxes.size"),
+                    t(lang, "html.chart.mailboxes.attachments"),
+                ),
             ),
         )
     return {
@@ -286,7 +307,7 @@ def _finding(finding: dict, lang: str) -> dict:
     }
 
 
-def _reclaimable_chart(report: dict, lang: str) -> Markup | None:
+def _reclaimable_chart(report: dict, lang: str) -> dict | None:
     findings = [
         f
         for f in report.get("findings") or []
@@ -303,8 +324,14 @@ def _reclaimable_chart(report: dict, lang: str) -> Markup | None:
         )
         for f in findings
     ]
+    total = (report.get("reclaimable") or {}).get("total_bytes")
+    if len(bars) > 1 and isinstance(total, int | float):  # the sum, each byte counted once
+        bars.append(Bar(t(lang, "html.chart.reclaimable.total"), total, format_bytes(total, lang)))
     description = "; ".join(f"{bar.label}: {bar.text}" for bar in bars)
-    return bar_chart(t(lang, "html.chart.reclaimable.title"), bars, description=description)
+    title = t(lang, "html.chart.reclaimable.title")
+    return _chart(
+        title, bar_chart(title, bars, description=description), reclaimable_line(report, lang)
+    )
 
 
 def _plan(report: dict, lang: str) -> dict:
@@ -358,7 +385,7 @@ def build_context(report: dict) -> dict:
         lang = "en"
     return {
         "lang": lang,
-        "title": t(lang, "report.title"),
+        "title": report_title(report, lang),
         "header": _header(report, lang),
         "trend": _trend(report, lang),
         "hosts": _hosts(report, lang),
@@ -367,6 +394,7 @@ def build_context(report: dict) -> dict:
         "has_findings": bool(report.get("findings")),
         "plan": _plan(report, lang),
         "errors": _errors(report, lang),
+        "climate": climate_lines(report, lang),
         "not_checked": not_checked_lines(report, str),  # the template escapes
         "help": _help(report),
         "figures": _figures(report),

@@ -11,8 +11,11 @@ import re
 
 from auditor.i18n import t
 from auditor.report.formatting import (
+    SOURCE_NAME_MAX,
     UNKNOWN,
     clean_text,
+    climate_lines,
+    code_spans,
     column_label,
     disk_cells,
     error_lines,
@@ -27,8 +30,12 @@ from auditor.report.formatting import (
     mailbox_cells,
     not_checked_lines,
     plan_sections,
+    reclaimable_line,
+    report_title,
+    run_time,
     score_band,
     score_trend,
+    shorten_middle,
     trend_table,
 )
 
@@ -48,9 +55,25 @@ def md_escape(value: object, max_len: int | None = None) -> str:
     return text
 
 
+def _md_code(text: str) -> str:
+    """A code span that no backquote inside can end early (CommonMark: a longer fence)."""
+    text = clean_text(text)
+    fence = "`" * (max((len(run) for run in re.findall("`+", text)), default=0) + 1)
+    return f"{fence} {text} {fence}" if text.startswith("`") or text.endswith("`") else (
+        f"{fence}{text}{fence}"
+    )
+
+
+def _md_line(line: str) -> str:
+    """One line of a rule's text: `commands` as code spans, the rest escaped."""
+    return "".join(
+        _md_code(piece) if is_code else md_escape(piece) for piece, is_code in code_spans(line)
+    )
+
+
 def _md_paragraph(value: object) -> str:
     """Multi-line text (a rule's "why" or "how") as one paragraph with hard line breaks."""
-    lines = [md_escape(line) for line in str(value or "").splitlines()]
+    lines = [_md_line(line) for line in str(value or "").splitlines()]
     return "  \n".join(line for line in lines if line.strip())
 
 
@@ -80,12 +103,12 @@ def _header(report: dict, lang: str) -> list[str]:
         moved = score_trend(report, lang)
         if moved:
             score_text += f" {md_escape(moved)}"
-    out = [f"# {t(lang, 'report.title')}", ""]
+    out = [f"# {md_escape(report_title(report, lang))}", ""]
     out.append(
         _SEP.join(
             [
                 t(lang, "report.run", id=run.get("id", UNKNOWN)),
-                md_escape(format_datetime(report.get("generated_at"), lang)),
+                md_escape(format_datetime(run_time(report), lang)),
                 score_text,
             ]
         )
@@ -95,7 +118,7 @@ def _header(report: dict, lang: str) -> list[str]:
     sources = []
     for source in run.get("sources") or []:
         kind = t(lang, f"report.kind.{source.get('kind')}")
-        label = f"{md_escape(source.get('name'), 60)} ({kind}"
+        label = f"{md_escape(shorten_middle(source.get('name'), SOURCE_NAME_MAX))} ({kind}"
         if source.get("status") == "failed":
             label += f", **{t(lang, 'report.source_failed')}**"
         sources.append(label + ")")
@@ -219,7 +242,19 @@ def _plan(report: dict, lang: str) -> list[str]:
             out += ["", f"_{t(lang, 'report.section.empty')}_"]
         for finding in findings:
             out += _finding(finding, lang)
+    total = reclaimable_line(report, lang)
+    if total:
+        out += ["", f"**{md_escape(total)}**"]
     return out
+
+
+def _climate(report: dict, lang: str) -> list[str]:
+    lines = climate_lines(report, lang)
+    if not lines:
+        return []
+    return ["", f"## {t(lang, 'report.climate.title')}", ""] + [
+        f"- {md_escape(line)}" for line in lines
+    ]
 
 
 def _not_checked(report: dict, lang: str) -> list[str]:
@@ -272,6 +307,7 @@ def render_markdown(report: dict) -> str:
         + _hosts(report, lang)
         + _mailboxes(report, lang)
         + _plan(report, lang)
+        + _climate(report, lang)
         + _errors(report, lang)
         + _not_checked(report, lang)
         + _help(report, lang)

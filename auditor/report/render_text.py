@@ -20,8 +20,10 @@ from rich.text import Text
 
 from auditor.i18n import t
 from auditor.report.formatting import (
+    SOURCE_NAME_MAX,
     UNKNOWN,
     clean_text,
+    climate_lines,
     column_label,
     disk_cells,
     error_lines,
@@ -36,8 +38,12 @@ from auditor.report.formatting import (
     mailbox_cells,
     not_checked_lines,
     plan_sections,
+    reclaimable_line,
+    report_title,
+    run_time,
     score_band,
     score_trend,
+    shorten_middle,
     trend_table,
 )
 
@@ -72,15 +78,36 @@ def _heading(console: Console, text: str) -> None:
     _out(console, Text(text, style="bold underline"))
 
 
-def _table(*columns: tuple[str, bool]) -> Table:
-    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold")
+def _table(*columns: tuple[str, bool], stacked: bool = False) -> Table:
+    """A table whose headers break between words only (never "Messag/es"), and whose
+    numbers ("67.7 MB") stay on one line. `stacked` puts each word of a header on its own
+    line, for a table of many narrow columns to fit 80 columns."""
+    table = Table(
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        pad_edge=False,
+        collapse_padding=True,
+        header_style="bold",
+    )
     for header, numeric in columns:
-        table.add_column(Text(header), justify="right" if numeric else "left", overflow="fold")
+        longest_word = max((len(word) for word in header.split()), default=1)
+        if stacked:
+            header = "\n".join(header.split())
+        table.add_column(
+            Text(header),
+            justify="right" if numeric else "left",
+            overflow="fold",
+            min_width=longest_word,
+        )
     return table
 
 
 def _add_row(table: Table, *cells: str | Text) -> None:
-    table.add_row(*(Text(cell) if isinstance(cell, str) else cell for cell in cells))
+    texts = [Text(cell) if isinstance(cell, str) else cell for cell in cells]
+    for column, text in zip(table.columns, texts, strict=False):
+        if column.justify == "right":  # a number and its unit stay together: "67.7 MB"
+            column.min_width = max(column.min_width or 0, text.cell_len)
+    table.add_row(*texts)
 
 
 def _header(report: dict, console: Console, lang: str) -> None:
@@ -89,11 +116,11 @@ def _header(report: dict, console: Console, lang: str) -> None:
     score = report.get("score")
     band = score_band(score)
     pieces: list[Piece] = [
-        (t(lang, "report.title"), "bold"),
+        (report_title(report, lang), "bold"),
         _SEP,
         t(lang, "report.run", id=run.get("id", UNKNOWN)),
         _SEP,
-        format_datetime(report.get("generated_at"), lang),
+        format_datetime(run_time(report), lang),
         _SEP,
     ]
     if score is None:
@@ -112,7 +139,8 @@ def _header(report: dict, console: Console, lang: str) -> None:
     sources: list[Piece] = []
     for source in run.get("sources") or []:
         kind = t(lang, f"report.kind.{source.get('kind')}")
-        sources += [", " if sources else " ", f"{clean_text(source.get('name'), 60)} ({kind}"]
+        name = shorten_middle(source.get("name"), SOURCE_NAME_MAX)
+        sources += [", " if sources else " ", f"{name} ({kind}"]
         if source.get("status") == "failed":
             sources += [", ", (t(lang, "report.source_failed"), "bold red")]
         sources.append(")")
@@ -197,6 +225,7 @@ def _mailboxes(report: dict, console: Console, lang: str) -> None:
         (t(lang, "report.mailbox.unread"), True),
         (t(lang, "report.mailbox.malformed"), True),
         (t(lang, "report.mailbox.skipped"), True),
+        stacked=True,
     )
     for mailbox in mailboxes:
         _add_row(table, *mailbox_cells(mailbox, lang))
@@ -263,6 +292,19 @@ def _plan(report: dict, console: Console, lang: str) -> None:
             _out(console, Text(t(lang, "report.section.empty"), style="dim"), indent=2)
         for finding in findings:
             _finding(finding, console, lang)
+    total = reclaimable_line(report, lang)
+    if total:
+        _out(console)
+        _out(console, Text(total, style="bold green"))
+
+
+def _climate(report: dict, console: Console, lang: str) -> None:
+    lines = climate_lines(report, lang)
+    if not lines:
+        return
+    _heading(console, t(lang, "report.climate.title"))
+    for line in lines:
+        _out(console, f"- {line}")
 
 
 def _errors(report: dict, console: Console, lang: str) -> None:
@@ -311,6 +353,7 @@ def render_text(report: dict, console: Console) -> None:
     _hosts(report, console, lang)
     _mailboxes(report, console, lang)
     _plan(report, console, lang)
+    _climate(report, console, lang)
     _errors(report, console, lang)
     _not_checked(report, console, lang)
     _help(report, console, lang)

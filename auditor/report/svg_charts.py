@@ -21,11 +21,10 @@ from markupsafe import Markup
 from auditor.report.formatting import clean_text
 
 WIDTH = 640
-LABEL_WIDTH = 180
 VALUE_WIDTH = 100
-ROW_HEIGHT = 26
+ROW_HEIGHT = 42  # a label line, then its bar
 BAR_HEIGHT = 16
-LABEL_CHARS = 22  # fits LABEL_WIDTH at the chart font size (wide glyphs included)
+LABEL_CHARS = 90  # a label has the chart's whole width above its bar: it is not cut short
 DESC_MAX = 600
 
 
@@ -75,11 +74,13 @@ def bar_chart(
 ) -> Markup:
     """A horizontal bar chart, one row per `Bar`, the longest bar filling the plot width.
 
-    `legend` names the main bar and, when given, the `part` drawn over it.
+    Each label is written above its bar, over the chart's whole width, so that a rule's
+    title is read whole. `legend` names the main bar and, when given, the `part` drawn
+    over it.
     """
     top = 24 if legend else 4
     height = top + max(len(bars), 1) * ROW_HEIGHT + 4
-    plot = WIDTH - LABEL_WIDTH - VALUE_WIDTH
+    plot = WIDTH - VALUE_WIDTH
     largest = max((b.value for b in bars if b.value and b.value > 0), default=0) or 1
     out = _open(title, description, height, "chart-bars")
     x = 0
@@ -99,22 +100,22 @@ def bar_chart(
         out.append('<g class="chart-row">')
         out.append(f"<title>{_esc(bar.label)}: {_esc(bar.text)}</title>")
         out.append(
-            f'<text class="chart-text" x="{LABEL_WIDTH - 8}" y="{_num(y + 17)}" '
-            f'text-anchor="end">{_esc(bar.label, LABEL_CHARS)}</text>'
+            f'<text class="chart-text" x="0" y="{_num(y + 14)}">'
+            f"{_esc(bar.label, LABEL_CHARS)}</text>"
         )
         out.append(
-            f'<rect class="chart-a" x="{LABEL_WIDTH}" y="{_num(y + 5)}" '
+            f'<rect class="chart-a" x="0" y="{_num(y + 20)}" '
             f'width="{_num(width)}" height="{BAR_HEIGHT}" rx="2"/>'
         )
         if bar.part and bar.part > 0 and value:
             part = min(plot * bar.part / largest, width)
             out.append(
-                f'<rect class="chart-b" x="{LABEL_WIDTH}" y="{_num(y + 9)}" '
+                f'<rect class="chart-b" x="0" y="{_num(y + 24)}" '
                 f'width="{_num(max(part, 1))}" height="{BAR_HEIGHT - 8}" rx="1"/>'
             )
         out.append(
-            f'<text class="chart-text chart-value" x="{_num(LABEL_WIDTH + width + 6)}" '
-            f'y="{_num(y + 17)}">{_esc(bar.text, 30)}</text>'
+            f'<text class="chart-text chart-value" x="{_num(width + 6)}" '
+            f'y="{_num(y + 32)}">{_esc(bar.text, 30)}</text>'
         )
         out.append("</g>")
     out.append("</svg>")

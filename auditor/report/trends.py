@@ -4,6 +4,11 @@ The guide asks associations to compare with last month. Each run gets the indica
 a report compares its run with the previous comparable run and with the one about a month
 before. Comparable means the same sources (the same mailboxes and machines): a demo run is
 never compared with the association's own mailbox.
+
+A source that could not be read is not a zero: a run where a source failed (no password,
+server down) keeps that source's last known facts, or none at all, so it is never taken as
+the run to compare with, and when the run itself has a failed source, the indicators that
+source feeds are marked not comparable instead of showing a move.
 """
 
 from __future__ import annotations
@@ -37,6 +42,15 @@ INDICATORS: dict[str, str] = {
     "hosts": "SELECT count(*) FROM hosts WHERE run_id = :run_id",
 }
 HIGHER_IS_BETTER = {"score"}
+# What a failed mail source makes meaningless: everything read from mail, and the totals.
+MAIL_INDICATORS = (
+    "score",
+    "mailbox_bytes",
+    "messages",
+    "heavy_attachments",
+    "unread_newsletters",
+    "findings",
+)
 
 
 def indicators(conn: sqlite3.Connection, run_id: int) -> dict[str, int | None]:
@@ -67,14 +81,26 @@ def _started(conn: sqlite3.Connection, run_id: int) -> datetime | None:
         return None
 
 
+def failed_sources(conn: sqlite3.Connection, run_id: int) -> list[str]:
+    """The mail sources a run could not read completely (run_sources.status), by name."""
+    rows = conn.execute(
+        "SELECT s.kind || ':' || s.account FROM run_sources rs JOIN sources s "
+        "ON s.id = rs.source_id WHERE rs.run_id = ? AND rs.status != 'ok' ORDER BY s.id",
+        (run_id,),
+    )
+    return [r[0] for r in rows]
+
+
 def comparable_runs(conn: sqlite3.Connection, run_id: int) -> list[int]:
-    """Earlier finished runs over the same sources, newest first."""
+    """Earlier finished runs over the same sources, each read completely, newest first."""
     scope = _scope(conn, run_id)
     earlier = conn.execute(
         "SELECT id FROM runs WHERE id < ? AND status IN ('complete', 'partial') ORDER BY id DESC",
         (run_id,),
     ).fetchall()
-    return [r[0] for r in earlier if _scope(conn, r[0]) == scope]
+    return [
+        r[0] for r in earlier if _scope(conn, r[0]) == scope and not failed_sources(conn, r[0])
+    ]
 
 
 def _point(conn: sqlite3.Connection, run_id: int) -> dict[str, Any]:
@@ -84,6 +110,7 @@ def _point(conn: sqlite3.Connection, run_id: int) -> dict[str, Any]:
             "SELECT started_at FROM runs WHERE id = ?", (run_id,)
         ).fetchone()[0],
         "indicators": indicators(conn, run_id),
+        "complete": not failed_sources(conn, run_id),
     }
 
 
@@ -104,11 +131,16 @@ def trend(conn: sqlite3.Connection, run_id: int, compare_to: int | None = None) 
                 month_ago = rid
                 break
     history = list(reversed(earlier[:11])) + [run_id]  # up to a year of monthly runs
+    # a failed source (here, or in a run the user chose) leaves its indicators uncompared
+    failed = failed_sources(conn, run_id)
+    if previous is not None:
+        failed += failed_sources(conn, previous)
     return {
         "current": indicators(conn, run_id),
         "previous": _point(conn, previous) if previous is not None else None,
         "month_ago": _point(conn, month_ago) if month_ago not in (None, previous) else None,
         "series": [_point(conn, rid) for rid in history],
+        "not_comparable": list(MAIL_INDICATORS) if failed else [],
     }
 
 

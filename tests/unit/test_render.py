@@ -488,7 +488,7 @@ def test_one_off_gains_are_shown_with_their_units_in_both_languages():
         "euros_high": 1060.0,
     }
     assert gains_parts(finding, "en") == [
-        "126–330 kg CO2e avoided once (machine kept, not replaced)",
+        "126–330 kg CO2e avoided once (machine kept, not replaced), as much as 580–1,500 km by car",
         "430–1,060 € saved (part instead of a new machine)",
     ]
     fr = gains_parts(finding, "fr")
@@ -505,8 +505,8 @@ def test_the_score_trend_says_which_way_and_since_when():
             "previous": {"started_at": "2026-10-27T10:00:00+00:00", "indicators": {"score": 70}}
         },
     }
-    assert score_trend(report, "en") == "▲ +15 since 2026-10-27"
-    assert score_trend(report, "fr") == "▲ +15 depuis le 27/10/2026"
+    assert score_trend(report, "en") == "▲ +15 since 2026-10-27 10:00"
+    assert score_trend(report, "fr") == "▲ +15 depuis le 27/10/2026 10:00"
     report["score"] = 60
     assert score_trend(report, "en").startswith("▼ -10")
     assert score_trend({"score": 60, "trend": {"previous": None}}, "en") is None

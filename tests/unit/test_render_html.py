@@ -340,7 +340,7 @@ def test_heading_hierarchy_and_accessibility(page: str) -> None:
     assert all(attrs.get("role") == "img" and attrs.get("aria-label") for attrs in svgs)
     assert page.count("<title>") == 1 + 4 + page.count('<g class="chart-row">') + 3
     tables = page.count("<table>")
-    assert tables == page.count('<div class="table-wrap"')
+    assert tables == page.count('<div class="table-wrap scroll"')
     assert "@media print" in page and "prefers-color-scheme: dark" in page
     assert "max-width: 600px" in page and "overflow-x: auto" in page
 
