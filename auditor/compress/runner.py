@@ -11,16 +11,21 @@ files is here, in the parent process, one file at a time:
 
 from __future__ import annotations
 
+import contextlib
+import multiprocessing
 import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from auditor.compress.outcome import Outcome
 from auditor.compress.presets import Preset
+from auditor.files import fsync_directory, open_regular, publish_new
 
 LIGHT = ".light"  # photo.jpg -> photo.light.jpg
 BACKUP = ".orig"  # --in-place keeps photo.jpg as photo.orig.jpg
@@ -52,7 +57,7 @@ def sniff(path: Path) -> str:
     from auditor.compress.images import sniff_image
 
     try:
-        with path.open("rb") as fh:
+        with open_regular(path) as fh:  # a FIFO in a photo folder must not hang the run
             head = fh.read(_SNIFF_BYTES)
     except OSError:
         return "other"
@@ -168,30 +173,6 @@ def _write_temp(folder: Path, data: bytes, like: Path) -> Path:
     return temp
 
 
-def _fsync_dir(folder: Path) -> None:
-    if os.name == "posix":
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
-def _link_new(temp: Path, target: Path) -> None:
-    """Give `temp` the name `target`, failing (FileExistsError) rather than replacing."""
-    try:
-        os.link(temp, target)
-    except FileExistsError:
-        raise
-    except OSError:  # no hard links here (some network or FAT drives): exclusive copy
-        with temp.open("rb") as src, target.open("xb") as dst:
-            shutil.copyfileobj(src, dst)
-            dst.flush()
-            os.fsync(dst.fileno())
-    finally:
-        temp.unlink(missing_ok=True)
-
-
 def write_result(result: FileResult, in_place: bool = False, keep_backup: bool = True) -> None:
     """Write one light copy (or replace the original, when in place) without losing a byte."""
     outcome, source, target = result.outcome, result.source, result.target
@@ -203,10 +184,12 @@ def write_result(result: FileResult, in_place: bool = False, keep_backup: bool =
             if target.exists():
                 raise FileExistsError
             temp = _write_temp(target.parent, outcome.data, source)
-            _link_new(temp, target)
+            # never over an existing file; where hard links are refused (FAT, exFAT, SMB) an
+            # exclusive copy, removed again if it fails (a full USB stick)
+            publish_new(temp, target)
         else:
             _replace_in_place(source, target, outcome.data, keep_backup)
-        _fsync_dir(target.parent)
+        fsync_directory(target.parent)
         result.written = True
     except FileExistsError:
         result.error, result.error_args = "compress.write.exists", {"path": str(target)}
@@ -241,12 +224,20 @@ def _link_new_copy(source: Path, backup: Path) -> None:
         os.link(source, backup)
     except FileExistsError:
         raise
-    except OSError:
-        with source.open("rb") as src, backup.open("xb") as dst:
-            shutil.copyfileobj(src, dst)
-            dst.flush()
-            os.fsync(dst.fileno())
-        shutil.copystat(source, backup)
+    except OSError:  # no hard links (FAT, exFAT, SMB): an exclusive copy, never left partial
+        created = False
+        try:
+            with source.open("rb") as src, backup.open("xb") as dst:
+                created = True
+                shutil.copyfileobj(src, dst)
+                dst.flush()
+                os.fsync(dst.fileno())
+            shutil.copystat(source, backup)
+        except BaseException:
+            if created:  # a truncated backup would later pass for the original
+                with contextlib.suppress(OSError):
+                    backup.unlink()
+            raise
 
 
 def compress_paths(
@@ -287,23 +278,97 @@ def compress_paths(
         for source, root in files:
             finish(source, root, *compress_one(source, preset, engine))
         return results
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        futures = [pool.submit(compress_one, source, preset, engine) for source, _ in files]
-        for (source, root), future in zip(files, futures, strict=True):
-            try:
-                kind, outcome = future.result()
-            except Exception as exc:  # a crash in one file must not lose the others
-                kind, outcome = (
-                    "other",
-                    Outcome(
-                        "skipped",
-                        _size(source),
-                        reason="compress.reason.crashed",
-                        reason_args={"error": type(exc).__name__},
-                    ),
-                )
-            finish(source, root, kind, outcome)
+    done: dict[int, tuple[str, Outcome]] = {}
+    next_index = 0
+
+    def settle(index: int, kind: str, outcome: Outcome) -> None:
+        """Record one file's outcome; finish every file up to the first one still running,
+        so results keep the files' order and progress moves as files complete."""
+        nonlocal next_index
+        done[index] = (kind, outcome)
+        while next_index in done:
+            source, root = files[next_index]
+            finish(source, root, *done.pop(next_index))
+            next_index += 1
+
+    todo = list(range(len(files)))
+    while todo:  # each pass is one pool; a pool broken by a dying worker is replaced
+        todo = _pool_pass(files, todo, preset, engine, workers, settle)
     return results
+
+
+# --- worker pool that survives a dying worker ----------------------------------------------
+#
+# When a worker process dies (the kernel's OOM killer, a crash in a C library),
+# ProcessPoolExecutor fails every file not yet finished with BrokenProcessPool. Each worker
+# says which file it starts on a queue, so the parent knows which files were in progress when
+# it died: each of those is tried again alone, in a pool of its own, and only one that kills
+# that pool too is reported; files not started yet go to a fresh pool.
+
+_started: Any = None  # in a worker: the queue where it says which file it starts
+
+
+def _remember_queue(queue: Any) -> None:
+    global _started
+    _started = queue
+
+
+def _compress_tracked(index: int, path: Path, preset: Preset, engine: str) -> tuple[str, Outcome]:
+    _started.put(index)
+    return compress_one(path, preset, engine)
+
+
+def _failed(source: Path, reason: str, **args: str) -> tuple[str, Outcome]:
+    return "other", Outcome("skipped", _size(source), reason=reason, reason_args=args)
+
+
+def _pool_pass(
+    files: list[tuple[Path, Path]],
+    todo: list[int],
+    preset: Preset,
+    engine: str,
+    workers: int,
+    settle: Callable[[int, str, Outcome], None],
+) -> list[int]:
+    """Compress the files `todo` (indexes into `files`) in one pool; return those never
+    started because a worker died, after settling the ones it may have been working on."""
+    context = multiprocessing.get_context()
+    started = context.SimpleQueue()
+    lost: list[int] = []
+    with ProcessPoolExecutor(
+        max_workers=max(1, min(workers, len(todo))),
+        mp_context=context,
+        initializer=_remember_queue,
+        initargs=(started,),
+    ) as pool:
+        futures: list[tuple[int, Future]] = [
+            (i, pool.submit(_compress_tracked, i, files[i][0], preset, engine)) for i in todo
+        ]
+        for index, future in futures:
+            try:
+                settle(index, *future.result())
+            except BrokenProcessPool:
+                lost.append(index)
+            except Exception as exc:  # a crash in one file must not lose the others
+                source = files[index][0]
+                settle(index, *_failed(source, "compress.reason.crashed", error=type(exc).__name__))
+    if not lost:
+        return []
+    begun = set()
+    while not started.empty():
+        begun.add(started.get())
+    running = [i for i in lost if i in begun]
+    if not running:  # the pool died before any of them began: another pool would too
+        for index in lost:
+            settle(index, *_failed(files[index][0], "compress.reason.worker_died"))
+        return []
+    if len(running) == 1:  # it was alone in its pool, or the only one in progress: the culprit
+        settle(running[0], *_failed(files[running[0]][0], "compress.reason.worker_died"))
+    else:
+        for index in running:  # alone in a pool of its own, each
+            for left in _pool_pass(files, [index], preset, engine, 1, settle):
+                settle(left, *_failed(files[left][0], "compress.reason.worker_died"))
+    return [i for i in lost if i not in begun]
 
 
 def _size(path: Path) -> int:
