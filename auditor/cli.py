@@ -23,6 +23,7 @@ from auditor.errors import (
     under,
 )
 from auditor.i18n import click_messages, pick_language, t
+from auditor.store.sandbox import QUERY_ROWS, QUERY_SECONDS
 
 
 def _language_asked(words: list[str]) -> str | None:
@@ -554,19 +555,47 @@ def _print_rows(columns: list[str], rows: list[tuple], fmt: str) -> None:
     show_default=True,
     help=_h("format_csv"),
 )
+@click.option(
+    "--max-seconds",
+    type=click.FloatRange(min=0.1),
+    default=QUERY_SECONDS,
+    show_default=True,
+    metavar="N",
+    help=_h("max_seconds"),
+)
+@click.option(
+    "--max-rows",
+    type=click.IntRange(min=1),
+    default=QUERY_ROWS,
+    show_default=True,
+    metavar="N",
+    help=_h("max_rows"),
+)
 @_db_option
 @_config_option
 @_debug_option
-def query(sql: str, fmt: str, db_path: Path | None, config_path: Path | None) -> None:
+def query(
+    sql: str,
+    fmt: str,
+    max_seconds: float,
+    max_rows: int,
+    db_path: Path | None,
+    config_path: Path | None,
+) -> None:
     import sqlite3
 
     from auditor.store import open_readonly
+    from auditor.store.sandbox import Limits, Sandbox, SqlRefused
 
     conn = open_readonly(_store_path(db_path, _load(config_path)))
+    # reads only, known functions only, bounded in time and rows (auditor.store.sandbox)
+    sandbox = Sandbox(conn, Limits(max_seconds, max_rows))
     try:
-        cur = conn.execute(sql)
+        cur = sandbox.execute(sql)
         columns = [d[0] for d in cur.description or []]
-        rows = [tuple(r) for r in cur.fetchall()]
+        rows = [tuple(r) for r in sandbox.rows(cur)]
+    except SqlRefused as exc:
+        raise StoreError(f"errors.query.{exc.reason}", **exc.values) from None
     except sqlite3.Error as exc:
         raise StoreError("errors.store.query", error=exc) from None
     finally:

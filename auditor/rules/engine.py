@@ -10,16 +10,31 @@ from typing import Any
 from auditor.errors import ConfigError, Problem
 from auditor.rules.loader import Rule
 from auditor.store.db import open_readonly
+from auditor.store.sandbox import RULE_ROWS, RULE_SECONDS, Limits, Sandbox, SqlRefused
 
 EVIDENCE_KEPT = 50  # rows kept per finding; `count` always holds the full number
 
 
 QUERY_FAILED = "errors.rules.query_failed"  # a Problem whose `rule` value is the rule's id
+# a rule stopped by the sandbox (auditor.store.sandbox): SqlRefused.reason -> line
+REFUSED = {
+    "denied": "errors.query.rule_denied",
+    "seconds": "errors.query.rule_seconds",
+    "rows": "errors.query.rule_rows",
+}
+NO_COLUMNS = "errors.query.rule_no_columns"
+_RULE_FAILURES = {QUERY_FAILED, NO_COLUMNS, *REFUSED.values()}
 
 
 def failed_rule_ids(errors: list[str]) -> set[str]:
     """The rules that could not run, from the lines `run_rules` returned."""
-    return {e.values["rule"] for e in errors if isinstance(e, Problem) and e.key == QUERY_FAILED}
+    return {
+        e.values["rule"] for e in errors if isinstance(e, Problem) and e.key in _RULE_FAILURES
+    }
+
+
+class _NoColumns(Exception):
+    """The rule's SQL is not a query (a PRAGMA that was allowed, an empty statement)."""
 
 
 @dataclass
@@ -89,7 +104,9 @@ def check_overrides(
         bound_params(rule, overrides, config_path)
 
 
-def _finding(rule: Rule, cursor: sqlite3.Cursor) -> Finding | None:
+def _finding(rule: Rule, cursor: sqlite3.Cursor, sandbox: Sandbox) -> Finding | None:
+    if cursor.description is None:
+        raise _NoColumns
     columns = [d[0] for d in cursor.description]
     evidence: list[dict[str, Any]] = []
     count = 0
@@ -100,7 +117,7 @@ def _finding(rule: Rule, cursor: sqlite3.Cursor) -> Finding | None:
     footprint = 0
     rows = 0
     kept: list[tuple[str, str]] = []  # (device, part) of every machine kept going
-    for row in cursor:
+    for row in sandbox.rows(cursor):
         rows += 1
         record = dict(zip(columns, row, strict=True))
         count += int(record.get(rule.count_column) or 0) if rule.count_column else 1
@@ -174,20 +191,32 @@ def run_rules(
     overrides: dict[str, dict[str, Any]] | None = None,
     disabled: set[str] | None = None,
 ) -> tuple[list[Finding], list[str]]:
-    """Run every enabled rule on one run's facts; a failing rule is one line, not fatal."""
+    """Run every enabled rule on one run's facts; a failing rule is one line, not fatal.
+
+    Each rule reads only (no ATTACH, no PRAGMA that changes anything, known functions) and
+    stops at RULE_SECONDS or RULE_ROWS (auditor.store.sandbox): an endless query fails its
+    rule, the others still run."""
     findings: list[Finding] = []
     errors: list[str] = []
     conn = open_readonly(db_path)
+    sandbox = Sandbox(conn, Limits(RULE_SECONDS, RULE_ROWS))
     try:
         for rule in rules:
             if rule.id in (disabled or set()):
                 continue
             params = bound_params(rule, overrides or {})
             params |= {"run_id": run_id, "now": now}
+            where = {"pack": rule.pack, "rule": rule.id}
             try:
-                finding = _finding(rule, conn.execute(rule.sql, params))
+                finding = _finding(rule, sandbox.execute(rule.sql, params), sandbox)
+            except SqlRefused as exc:
+                errors.append(Problem(REFUSED[exc.reason], **where, **exc.values))
+                continue
+            except _NoColumns:
+                errors.append(Problem(NO_COLUMNS, **where))
+                continue
             except sqlite3.Error as exc:
-                errors.append(Problem(QUERY_FAILED, pack=rule.pack, rule=rule.id, error=exc))
+                errors.append(Problem(QUERY_FAILED, **where, error=exc))
                 continue
             if finding:
                 findings.append(finding)

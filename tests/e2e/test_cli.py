@@ -200,7 +200,7 @@ def test_query_reads_views_in_three_formats(runner):
 def test_query_cannot_change_the_store(runner):
     run(runner, "scan", "--demo", "--no-host", "-q")
     result = run(runner, "query", "DELETE FROM runs")
-    assert result.exit_code == 2 and "readonly" in result.stderr
+    assert result.exit_code == 2 and "DELETE runs is not allowed" in result.stderr
     assert json.loads(
         run(runner, "query", "SELECT count(*) AS n FROM runs", "--format", "json").output
     ) == [{"n": 1}]

@@ -168,7 +168,7 @@ def test_a_rule_cannot_write_to_the_store(tmp_path):
     evil = [r for r in loaded.rules if r.id == "X666"]
     assert evil  # EXPLAIN accepts a DELETE; the read-only connection must refuse it
     _, errors = run_rules(path, run, evil, now="2026-11-01")
-    assert errors and "readonly" in errors[0]
+    assert errors and "DELETE message_versions is not allowed" in errors[0]
     conn = open_store(path)
     assert conn.execute("SELECT count(*) FROM message_versions").fetchone()[0] == 1
 
