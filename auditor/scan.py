@@ -66,6 +66,11 @@ def _store_mail(
 ) -> bool:
     """Collect and store one mail source. False when it failed (the run is then partial)."""
     sid = writes.source_id(conn, source.kind, source.name, str(source.path.resolve()))
+    busy = writes.claim_source(conn, sid, run_id, source.name)  # one run writes a source
+    if busy is not None:
+        errors.append(busy)
+        writes.record_source_status(conn, run_id, sid, "failed", busy)
+        return False
     try:
         folders = _collect_mail(source)
     except SourceError as exc:
@@ -101,6 +106,10 @@ def _scan_imap_account(
 
     conn = open_store(db_path)
     try:
+        busy = writes.claim_source(conn, sid, run_id, account.name)  # one run per account
+        if busy is not None:
+            writes.record_source_status(conn, run_id, sid, "failed", busy)
+            return False, [busy]
         sink = StoreFolderSink(conn, sid, run_id)
         scanner = AccountScanner(
             account,
@@ -156,7 +165,7 @@ def _store_host(conn: sqlite3.Connection, run_id: int, errors: list[str]) -> Non
     from auditor.collect.host.machine import collect_machine
 
     machine = collect_machine()
-    writes.insert_machine(conn, run_id, machine)
+    writes.insert_machine(conn, run_id, machine, errors)
 
 
 def _store_inventories(
@@ -177,7 +186,7 @@ def _store_inventories(
     today = datetime.now(UTC).date()
     for m in machines:
         writes.insert_machine(
-            conn, run_id, judge(m.host, m.hardware, m.antivirus, m.batteries, today)
+            conn, run_id, judge(m.host, m.hardware, m.antivirus, m.batteries, today), errors
         )
     errors.extend(bad)
     return not bad

@@ -78,3 +78,38 @@ def test_sample_reports_match_what_the_code_writes_today():
     assert done.returncode == 0, done.stdout + done.stderr
     html = (EXAMPLES / "report-demo.html").read_text(encoding="utf-8")
     assert "<svg" in html and "<script" not in html
+
+
+def _sample_script():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "make_sample_reports", ROOT / "scripts" / "make_sample_reports.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return module
+
+
+def test_readme_sample_output_is_what_the_demo_prints_today():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "<!-- sample:demo-text -->" in readme  # the region the script rewrites
+    assert _sample_script().readme_text(readme) == readme, (
+        "README.md's sample output differs from the code: run python scripts/make_sample_reports.py"
+    )
+    region = readme.split("<!-- sample:demo-text -->", 1)[1].split("<!-- /sample -->", 1)[0]
+    assert "Score: " in region and "Quick wins" in region and "Gains rapides" in region
+
+
+def test_readme_rules_table_lists_every_rule_in_one_table():
+    import tomllib
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    table = readme.split("| id | rule | gesture | default |", 1)[1].split("\n\n", 1)[0]
+    listed = {line.split("|")[1].strip() for line in table.splitlines()[2:]}
+    ids = {
+        rule["id"]
+        for pack in (ROOT / "rules").glob("*.toml")
+        for rule in tomllib.loads(pack.read_text(encoding="utf-8"))["rule"]
+    }
+    assert ids <= listed, sorted(ids - listed)

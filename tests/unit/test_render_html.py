@@ -9,6 +9,7 @@ from html.parser import HTMLParser
 import pytest
 
 from auditor.report.render_html import render_html, safe_url
+from auditor.report.render_markdown import render_markdown
 from auditor.report.svg_charts import Bar, bar_chart, line_chart
 
 SCRIPT = "<script>alert(1)</script>"
@@ -405,3 +406,45 @@ def test_unknown_values_do_not_break_rendering() -> None:
     report["trend"]["series"][1]["indicators"]["score"] = None
     page = render_html(report)
     assert "Score: unknown" in page and '<html lang="en">' in page
+
+
+# --- Reports a board member reads (issue 13) -------------------------------------------------
+
+
+def test_every_chart_has_a_visible_title_above_it() -> None:
+    page = render_html(sample_report("en"))
+    titles = re.findall(r'<figcaption class="chart-title">([^<]+)</figcaption>', page)
+    assert len(titles) == page.count("<svg") == 4
+    assert "Reclaimable space by finding" in titles and "Score over time (out of 100)" in titles
+
+
+def test_bar_chart_labels_are_written_whole() -> None:
+    report = sample_report("en")
+    report["findings"][0]["title"] = "Old mail already read, kept in every folder for years"
+    page = render_html(report)
+    chart = page.split('<figcaption class="chart-title">Reclaimable space', 1)[1]
+    assert "MAIL001 Old mail already read, kept in every folder for years</text>" in chart
+    assert "…</text>" not in chart
+
+
+def test_commands_in_rule_texts_are_code_not_backquotes() -> None:
+    report = sample_report("fr")
+    report["findings"][0]["how"] = "Lancez `auditor compress FICHIERS` puis joignez les copies."
+    page = render_html(report)
+    assert "<code>auditor compress FICHIERS</code>" in page and "`auditor" not in page
+    markdown = render_markdown(report)
+    assert "Lancez `auditor compress FICHIERS` puis" in markdown  # a code span, not \`
+
+
+def test_wide_tables_and_charts_scroll_with_a_visible_cue() -> None:
+    page = render_html(sample_report("fr"))
+    body = page.split("<body>", 1)[1]
+    # every table and chart sits in a sideways-scrolling box ...
+    assert body.count("<table>") == body.count('<div class="table-wrap scroll"')
+    assert body.count("<svg") == body.count('<div class="chart-scroll scroll"')
+    # ... shaded at the edge that hides something, with a line saying so on a phone
+    assert "no-repeat local" in page and "no-repeat scroll" in page
+    hint = "Plus large que l’écran : faites glisser de côté pour tout voir →"
+    assert body.count(hint) >= body.count("<svg") + 1  # each chart, and the wide tables
+    phone = page.split("@media (max-width: 600px)", 1)[1].split("\n}\n", 1)[0]
+    assert ".scroll-hint { display: block; }" in phone
