@@ -638,12 +638,15 @@ HISTORY_TEXT_COLUMNS = (
 def history(
     fmt: str, limit: int, lang: str | None, db_path: Path | None, config_path: Path | None
 ) -> None:
+    import sqlite3
+
     from auditor.report.trends import INDICATORS, indicators
     from auditor.store import open_readonly
 
     config = _load(config_path)
     lang = _language(lang or config.language)
-    conn = open_readonly(_store_path(db_path, config))
+    store = _store_path(db_path, config)
+    conn = open_readonly(store)
     try:
         runs = conn.execute(
             "SELECT id, started_at, status FROM runs WHERE status != 'running' "
@@ -652,6 +655,8 @@ def history(
         ).fetchall()
         columns = ["run", "started", "status", *INDICATORS]
         rows = [(*tuple(r), *indicators(conn, r[0]).values()) for r in runs]
+    except sqlite3.DatabaseError as exc:  # a truncated or overwritten file: one line
+        raise StoreError("errors.store.damaged", path=store, error=exc) from None
     finally:
         conn.close()
     if fmt == "text":
@@ -868,6 +873,8 @@ def report_command(
     db_path: Path | None,
     config_path: Path | None,
 ) -> None:
+    import sqlite3
+
     from auditor.report.model import build_report
     from auditor.store import open_readonly
 
@@ -875,7 +882,8 @@ def report_command(
     lang = _language(lang or config.language)
     if send:
         _check_email_settings(config, lang)
-    conn = open_readonly(_store_path(db_path, config))
+    store = _store_path(db_path, config)
+    conn = open_readonly(store)
     try:
         rules = _load_rules(rules_dirs, config, schema=conn)
         finished = "status IN ('complete', 'partial')"
@@ -900,6 +908,8 @@ def report_command(
             compare_to=compare_to,
             association=config.association,
         )
+    except sqlite3.DatabaseError as exc:  # a truncated or overwritten file: one line
+        raise StoreError("errors.store.damaged", path=store, error=exc) from None
     finally:
         conn.close()
     _emit_report(report, fmt, output, quiet, lang)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 _V1 = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -410,7 +410,38 @@ def _repair_v3(conn: sqlite3.Connection) -> None:
     reference.close()
 
 
+# Version 5: one writer per mail source, and never two open versions of one message.
+# `source_locks` holds the run scanning a source (auditor.store.writes.claim_source), so a
+# cron run and a manual run cannot both store an account's first scan. Two runs at once
+# before this version may have stored messages (and folders) twice: the extra open
+# versions are closed where they started (gone_run = first_run: they count in no run, the
+# first copy stays), then unique indexes make a second open version impossible.
+_V5 = """
+CREATE TABLE source_locks (
+    source_id INTEGER PRIMARY KEY REFERENCES sources (id),
+    run_id INTEGER NOT NULL REFERENCES runs (id),
+    host TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    pid_started REAL,
+    since TEXT NOT NULL
+);
+
+UPDATE message_versions SET gone_run = first_run
+ WHERE gone_run IS NULL
+   AND id NOT IN (SELECT min(id) FROM message_versions WHERE gone_run IS NULL
+                   GROUP BY source_id, folder, uid);
+CREATE UNIQUE INDEX message_versions_one_open ON message_versions (source_id, folder, uid)
+    WHERE gone_run IS NULL;
+
+UPDATE folder_versions SET gone_run = first_run
+ WHERE gone_run IS NULL
+   AND id NOT IN (SELECT min(id) FROM folder_versions WHERE gone_run IS NULL
+                   GROUP BY source_id, name);
+CREATE UNIQUE INDEX folder_versions_one_open ON folder_versions (source_id, name)
+    WHERE gone_run IS NULL;
+"""
+
 # MIGRATIONS[n] takes a store from version n to n + 1: an SQL script, or a function for a
 # step that must look at the store first.
-MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [_V1, _V2, _V3, _repair_v3]
+MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [_V1, _V2, _V3, _repair_v3, _V5]
 assert len(MIGRATIONS) == SCHEMA_VERSION

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import socket
 import sqlite3
+import time
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from auditor import __version__
-from auditor.errors import StoreError, to_stored
+from auditor.errors import Problem, StoreError, to_stored
 
 if TYPE_CHECKING:
     from auditor.collect.host.machine import Machine
@@ -69,23 +72,138 @@ def finish_run(
             "UPDATE runs SET finished_at = ?, status = ?, score = ?, errors = ? WHERE id = ?",
             (now_iso(), status, score, stored_lines(errors), run_id),
         )
+        conn.execute("DELETE FROM source_locks WHERE run_id = ?", (run_id,))
+        conn.commit()
+
+
+# ------------------------------------------------------------------ one writer per source
+# A run scanning a mail source holds its row in `source_locks` (schema v5) from
+# `claim_source` until `record_source_status` says how the source went (or the run ends).
+# Another run wanting the same source waits up to LOCK_WAIT_SECONDS, then gives up on that
+# source with one line and is partial. A holder that is gone (its process ended on this
+# machine, its run is over, or it is older than LOCK_STALE on another machine) is replaced.
+
+LOCK_WAIT_SECONDS = 60.0  # a cron run meeting a manual run of the same account waits this long
+LOCK_POLL_SECONDS = 0.5
+LOCK_STALE = timedelta(hours=24)  # a lock from another machine (shared store) older than this
+
+
+def _process_started(pid: int) -> float | None:
+    """When process `pid` started (tells a pid reused by another program), None if gone."""
+    import psutil
+
+    try:
+        return psutil.Process(pid).create_time()
+    except (psutil.Error, OSError):
+        return None
+
+
+def _holder_alive(conn: sqlite3.Connection, holder: sqlite3.Row | tuple) -> bool:
+    run_id, host, pid, pid_started, since = holder
+    status = conn.execute("SELECT status FROM runs WHERE id = ?", (run_id,)).fetchone()
+    if status is None or status[0] != "running":
+        return False  # the run ended (or was marked failed after a crash)
+    if host != socket.gethostname():
+        try:
+            return datetime.now(UTC) - datetime.fromisoformat(since) < LOCK_STALE
+        except ValueError:
+            return False
+    started = _process_started(pid)
+    if started is None:
+        return False  # killed (kill -9, power cut): its lock goes with it
+    return pid_started is None or abs(started - pid_started) < 1.0
+
+
+def _try_claim(conn: sqlite3.Connection, source: int, run_id: int) -> tuple | None:
+    """Take the source for `run_id`: None when it is ours, else the live holder's row."""
+    pid = os.getpid()
+    with writing(conn, "lock"):
+        if conn.in_transaction:
+            conn.commit()  # e.g. source_id()'s update: the claim is its own transaction
+        for _attempt in range(2):  # a second time after removing a stale lock
+            # one statement each, so each is atomic whatever another process does between
+            conn.execute(
+                "INSERT INTO source_locks (source_id, run_id, host, pid, pid_started, since) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (source_id) DO NOTHING",
+                (source, run_id, socket.gethostname(), pid, _process_started(pid), now_iso()),
+            )
+            conn.commit()
+            holder = conn.execute(
+                "SELECT run_id, host, pid, pid_started, since FROM source_locks "
+                "WHERE source_id = ?",
+                (source,),
+            ).fetchone()
+            if holder is not None and holder[0] == run_id:
+                return None
+            if holder is not None and _holder_alive(conn, holder):
+                return tuple(holder)
+            if holder is not None:
+                conn.execute(
+                    "DELETE FROM source_locks WHERE source_id = ? AND run_id = ?",
+                    (source, holder[0]),
+                )
+                conn.commit()
+        return (0, "", 0, None, now_iso())  # lost a race twice: wait a little, try again
+
+
+def claim_source(
+    conn: sqlite3.Connection,
+    source: int,
+    run_id: int,
+    account: str,
+    wait: float | None = None,
+) -> Problem | None:
+    """Make `run_id` the only writer of `source`. None when it is; else the line to show
+    (another live run still holds it after `wait` seconds, LOCK_WAIT_SECONDS by default)."""
+    deadline = time.monotonic() + (LOCK_WAIT_SECONDS if wait is None else wait)
+    while True:
+        holder = _try_claim(conn, source, run_id)
+        if holder is None:
+            return _overtaken(conn, source, run_id, account)
+        if time.monotonic() >= deadline:
+            return Problem("errors.store.busy", account=account, since=holder[4], pid=holder[2])
+        time.sleep(LOCK_POLL_SECONDS)
+
+
+def _overtaken(conn: sqlite3.Connection, source: int, run_id: int, account: str) -> Problem | None:
+    """A later run wrote the source while this one waited: this run cannot hold it.
+
+    A message version is valid from its first run on, so what a later run stored is not
+    part of an earlier run; scanning now would record this run as complete without them."""
+    later = conn.execute(
+        "SELECT max(run) FROM (SELECT max(run_id) AS run FROM run_sources WHERE source_id = ? "
+        "UNION ALL SELECT max(first_run) FROM message_versions WHERE source_id = ? "
+        "UNION ALL SELECT max(first_run) FROM folder_versions WHERE source_id = ?)",
+        (source, source, source),
+    ).fetchone()[0]
+    if later is None or later <= run_id:
+        return None
+    release_source(conn, source, run_id)
+    return Problem("errors.store.overtaken", account=account, run=later)
+
+
+def release_source(conn: sqlite3.Connection, source: int, run_id: int) -> None:
+    """`run_id` is done writing `source` (a lock held by another run is left alone)."""
+    with writing(conn, "lock"):
+        conn.execute(
+            "DELETE FROM source_locks WHERE source_id = ? AND run_id = ?", (source, run_id)
+        )
         conn.commit()
 
 
 def source_id(conn: sqlite3.Connection, kind: str, account: str, locator: str) -> int:
     """The id of a mail source, created on first sight. `locator` never holds a secret."""
     with writing(conn, "source"):
+        # insert-or-update in one statement: two runs meeting a new source make one row
+        conn.execute(
+            "INSERT INTO sources (kind, account, locator) VALUES (?, ?, ?) "
+            "ON CONFLICT (kind, locator) DO UPDATE SET account = excluded.account",
+            (kind, account, locator),
+        )
         row = conn.execute(
             "SELECT id FROM sources WHERE kind = ? AND locator = ?", (kind, locator)
         ).fetchone()
-        if row:
-            conn.execute("UPDATE sources SET account = ? WHERE id = ?", (account, row[0]))
-            return int(row[0])
-        cur = conn.execute(
-            "INSERT INTO sources (kind, account, locator) VALUES (?, ?, ?)",
-            (kind, account, locator),
-        )
-        return int(cur.lastrowid)
+        return int(row[0])
 
 
 def record_source_status(
@@ -96,12 +214,17 @@ def record_source_status(
     error: str | None = None,
     skipped: int = 0,
 ) -> None:
-    """Say that a run looked at a source. A failed source keeps its last known facts."""
+    """Say that a run looked at a source. A failed source keeps its last known facts.
+
+    The run is done writing the source: its lock (`claim_source`) is released."""
     with writing(conn, "source_status"):
         conn.execute(
             "INSERT OR REPLACE INTO run_sources (run_id, source_id, status, error, skipped) "
             "VALUES (?, ?, ?, ?, ?)",
             (run_id, source, status, None if error is None else stored_line(error), skipped),
+        )
+        conn.execute(
+            "DELETE FROM source_locks WHERE source_id = ? AND run_id = ?", (source, run_id)
         )
         conn.commit()
 
@@ -146,14 +269,20 @@ def _message_row(source: int, folder: str, run_id: int, msg: MessageFacts) -> tu
 def insert_messages(
     conn: sqlite3.Connection, source: int, folder: str, run_id: int, msgs: Iterable[MessageFacts]
 ) -> int:
-    """Insert new message versions (and their attachments) valid from `run_id`."""
+    """Insert new message versions (and their attachments) valid from `run_id`.
+
+    A UID that already has an open version in the folder is not stored twice (the unique
+    index of schema v5): the first one stays, and is not counted again."""
     count = 0
     placeholders = ", ".join("?" * 19)
     for msg in msgs:
         cur = conn.execute(
-            f"INSERT INTO message_versions ({_MESSAGE_COLUMNS}) VALUES ({placeholders})",
+            f"INSERT INTO message_versions ({_MESSAGE_COLUMNS}) VALUES ({placeholders}) "
+            "ON CONFLICT DO NOTHING",
             _message_row(source, folder, run_id, msg),
         )
+        if cur.rowcount == 0:
+            continue
         if msg.attachments:
             conn.executemany(
                 "INSERT INTO attachment_versions (message_version_id, part, filename, "
@@ -268,10 +397,60 @@ def close_missing_folders(
         conn.commit()
 
 
-def insert_machine(conn: sqlite3.Connection, run_id: int, machine: Machine) -> int:
-    """One machine's facts for one run: the host row, its disks, antivirus, batteries, SMART."""
+SQLITE_INT_MIN, SQLITE_INT_MAX = -(2**63), 2**63 - 1  # SQLite's INTEGER is 64-bit
+
+
+def _shown(value: int) -> str:
+    # str() of an int of thousands of digits raises ValueError (sys.set_int_max_str_digits)
+    return str(value) if value.bit_length() <= 128 else f"2^{value.bit_length() - 1}+"
+
+
+class _Fitter:
+    """Integers beyond SQLite's 64 bits (a broken probe, a hand-edited inventory) are stored
+    as NULL, each with one line, instead of failing the insert (OverflowError)."""
+
+    def __init__(self, hostname: str) -> None:
+        self.hostname = hostname
+        self.problems: list[str] = []
+
+    def fits(self, value: object) -> bool:
+        return not (
+            isinstance(value, int)
+            and not isinstance(value, bool)
+            and not SQLITE_INT_MIN <= value <= SQLITE_INT_MAX
+        )
+
+    def __call__(self, what: str, value: object) -> object:
+        if self.fits(value):
+            return value
+        self.problems.append(
+            Problem("errors.store.too_big", at=(self.hostname,), what=what, value=_shown(value))
+        )
+        return None
+
+    def rows(self, what: str, rows: list[tuple], required: tuple[int, ...] = ()) -> list[tuple]:
+        """Rows with oversized numbers emptied; a row whose NOT NULL number is oversized
+        is left out (with its line)."""
+        kept = []
+        for row in rows:
+            where = f"{what} {row[1]}"  # the disk's mount point, the battery's name...
+            fitted = tuple(self(where, v) if i else v for i, v in enumerate(row))
+            if any(fitted[i] is None and row[i] is not None for i in required):
+                continue
+            kept.append(fitted)
+        return kept
+
+
+def insert_machine(
+    conn: sqlite3.Connection, run_id: int, machine: Machine, problems: list[str] | None = None
+) -> int:
+    """One machine's facts for one run: the host row, its disks, antivirus, batteries, SMART.
+
+    A number too large for the store is kept empty, with a line in the host's probe errors
+    and in `problems` (the run's error lines) when given."""
     host, hw = machine.host, machine.hardware
     support, ready = machine.support, machine.readiness
+    fit = _Fitter(host.hostname)
 
     def flag(value: bool | None) -> int | None:
         return None if value is None else int(value)
@@ -311,8 +490,46 @@ def insert_machine(conn: sqlite3.Connection, run_id: int, machine: Machine) -> i
         "win11_ready": flag(ready.ready) if ready else None,
         "win11_blockers": " ".join(ready.blockers) if ready else None,
         "av_protected": flag(machine.av_protected),
-        "probe_errors": stored_lines(host.errors),
     }
+    columns = {name: fit(name, value) for name, value in columns.items()}
+    disks = fit.rows(
+        "disk",
+        [
+            (
+                None,
+                d.mountpoint,
+                d.device,
+                d.fstype,
+                d.total_bytes,
+                d.used_bytes,
+                flag(d.rotational),
+                int(d.is_system),
+            )
+            for d in host.disks
+        ],
+        required=(4, 5),
+    )
+    batteries = fit.rows(
+        "battery",
+        [
+            (
+                None,
+                b.name,
+                b.design_capacity_wh,
+                b.full_capacity_wh,
+                b.health_percent,
+                b.cycle_count,
+            )
+            for b in machine.batteries
+        ],
+    )
+    smart = fit.rows(
+        "smart",
+        [(None, s.device, flag(s.passed), s.power_on_hours) for s in (hw.smart if hw else [])],
+    )
+    columns["probe_errors"] = stored_lines([*host.errors, *fit.problems])
+    if problems is not None:
+        problems.extend(fit.problems)
     with writing(conn, "host", host.hostname):
         names = ", ".join(columns)
         marks = ", ".join("?" * len(columns))
@@ -323,19 +540,7 @@ def insert_machine(conn: sqlite3.Connection, run_id: int, machine: Machine) -> i
         conn.executemany(
             "INSERT INTO disk_facts (host_fact_id, mountpoint, device, fstype, total_bytes, "
             "used_bytes, rotational, is_system) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                (
-                    hid,
-                    d.mountpoint,
-                    d.device,
-                    d.fstype,
-                    d.total_bytes,
-                    d.used_bytes,
-                    flag(d.rotational),
-                    int(d.is_system),
-                )
-                for d in host.disks
-            ],
+            [(hid, *row[1:]) for row in disks],
         )
         conn.executemany(
             "INSERT INTO antivirus_facts (host_fact_id, product, enabled, up_to_date, "
@@ -348,22 +553,12 @@ def insert_machine(conn: sqlite3.Connection, run_id: int, machine: Machine) -> i
         conn.executemany(
             "INSERT INTO battery_facts (host_fact_id, name, design_capacity_wh, "
             "full_capacity_wh, health_percent, cycle_count) VALUES (?, ?, ?, ?, ?, ?)",
-            [
-                (
-                    hid,
-                    b.name,
-                    b.design_capacity_wh,
-                    b.full_capacity_wh,
-                    b.health_percent,
-                    b.cycle_count,
-                )
-                for b in machine.batteries
-            ],
+            [(hid, *row[1:]) for row in batteries],
         )
         conn.executemany(
             "INSERT INTO smart_facts (host_fact_id, device, passed, power_on_hours) "
             "VALUES (?, ?, ?, ?)",
-            [(hid, s.device, flag(s.passed), s.power_on_hours) for s in (hw.smart if hw else [])],
+            [(hid, *row[1:]) for row in smart],
         )
         conn.commit()
     return int(hid)

@@ -75,9 +75,9 @@ def test_read_only_store_is_one_clear_error(tmp_path):
 def test_read_only_connection_cannot_change_anything(store):
     _, path = store
     ro = open_readonly(path)
-    with pytest.raises(sqlite3.OperationalError):
+    with pytest.raises(sqlite3.DatabaseError, match="not authorized"):
         ro.execute("DELETE FROM runs")
-    with pytest.raises(sqlite3.OperationalError):
+    with pytest.raises(sqlite3.DatabaseError, match="not authorized"):
         ro.execute("CREATE TEMP TABLE x (y)")
 
 
