@@ -49,7 +49,9 @@ class Job:
     db: str | None = None  # only when the store is not where a bare environment finds it
 
     def args(self) -> list[str]:
-        words = [*self.program, "scan", "--quiet"]
+        # findings are what the emailed report is for, not a failure of the job: the exit
+        # code says only whether the run worked (0), was partial (3) or could not start (2)
+        words = [*self.program, "scan", "--quiet", "--fail-on", "never"]
         if self.send:
             words.append("--send")
         words += ["--lang", self.lang, "--config", self.config]
@@ -310,8 +312,8 @@ After=network-online.target
 [Service]
 Type=oneshot
 ExecStart={command}
-# Exit code 1 means "findings at or above fail_on", not a failure of the job.
-SuccessExitStatus=1
+# Exit code 3 (a source could not be read) or 2 leaves the unit failed, on purpose:
+# `systemctl --user status auditor-report` then shows the error lines.
 """
     timer = f"""# {job.every} at 7:00; Persistent=true: a run missed while off is made up.
 [Unit]
