@@ -28,9 +28,7 @@ _RULE_FAILURES = {QUERY_FAILED, NO_COLUMNS, *REFUSED.values()}
 
 def failed_rule_ids(errors: list[str]) -> set[str]:
     """The rules that could not run, from the lines `run_rules` returned."""
-    return {
-        e.values["rule"] for e in errors if isinstance(e, Problem) and e.key in _RULE_FAILURES
-    }
+    return {e.values["rule"] for e in errors if isinstance(e, Problem) and e.key in _RULE_FAILURES}
 
 
 class _NoColumns(Exception):

@@ -153,3 +153,28 @@ def test_an_endless_rule_fails_alone_and_the_scan_goes_on(tmp_path, monkeypatch)
     assert any("rule X102: PRAGMA query_only = OFF is not allowed" in line for line in lines)
     assert any("rule X103:" in line and "not allowed" in line for line in lines)
     assert not (tmp_path / "x.db").exists()
+
+
+def test_a_rule_whose_sql_returns_no_columns_fails_alone(store, tmp_path):
+    import dataclasses
+
+    loaded = load_rules(
+        [
+            _pack(
+                tmp_path,
+                RULE.format(id="X200", sql="PRAGMA query_only = ON"),  # no columns, no rows
+                RULE.format(id="X201", sql="SELECT uid FROM messages WHERE run_id = :run_id"),
+            )
+        ]
+    )
+    rules = {r.id: r for r in loaded.rules}
+    silent = dataclasses.replace(rules["X201"], id="X202", sql="-- nothing to select")
+    findings, errors = engine.run_rules(
+        store, 1, [rules["X200"], silent, rules["X201"]], now="2026-11-01"
+    )
+    assert [f.rule.id for f in findings] == ["X201"]
+    assert any("rule X200: PRAGMA query_only = ON is not allowed" in e for e in errors)
+    assert any(
+        "rule X202: its SQL returns no columns; a rule must be one SELECT" in e for e in errors
+    )
+    assert engine.failed_rule_ids(errors) == {"X200", "X202"}
