@@ -33,7 +33,8 @@ def _parses(args: list[str]) -> None:
 
 def test_sample_config_loads_with_every_table():
     config = load_config(EXAMPLES / "auditor.toml")
-    assert config.email.to and config.email.smtp_host and config.email.password_env
+    assert config.email.to and config.email.smtp_host and config.email.password_command
+    assert any(a.password_env for a in config.accounts)
     assert config.accounts and config.rule_params and config.impact and config.maildir
 
 
