@@ -78,7 +78,7 @@ def test_hostile_subjects_do_not_run(tmp_path: Path, report_file: Path) -> None:
     assert dom.lower().count("<script") == 0
 
 
-@pytest.mark.parametrize("width", [1280, 390])
+@pytest.mark.parametrize("width", [1280, 400, 390])
 def test_screenshots(tmp_path: Path, report_file: Path, width: int) -> None:
     shot = tmp_path / f"report-{width}.png"
     result = run_chromium(
