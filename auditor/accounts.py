@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable
 from urllib.parse import unquote, urlsplit
 
-from auditor.collect.mail.imap import ImapAccount
+from auditor.collect.mail.imap import DEFAULT_TIMEOUT, ImapAccount
 from auditor.config import Config, keyring_unavailable, resolve_secret, valid_port
 from auditor.errors import ConfigError
 
@@ -62,6 +62,7 @@ def accounts_from_config(config: Config) -> list[ImapAccount]:
                 ca_file=a.ca_file,
                 include_folders=a.include_folders,
                 exclude_folders=a.exclude_folders,
+                timeout=float(a.timeout or DEFAULT_TIMEOUT),
             )
         )
     return accounts

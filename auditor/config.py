@@ -64,6 +64,7 @@ class Account:
     ca_file: str | None = None
     include_folders: list[str] = field(default_factory=list)
     exclude_folders: list[str] = field(default_factory=list)
+    timeout: int | None = None  # seconds: the IMAP scan's wait and retry budget
 
 
 @dataclass
@@ -132,6 +133,7 @@ _ACCOUNT = {
     "ca_file": str,
     "include_folders": list,
     "exclude_folders": list,
+    "timeout": int,
 }
 _PORT_KEYS = {"port", "smtp_port"}
 _TYPE_KEYS = {  # errors.config.must_be.<kind>
@@ -340,6 +342,8 @@ def _parse(data: dict, chk: _Checker, path: Path) -> Config:
             raise chk.fail(
                 "accounts.auth", "errors.config.one_of", "accounts", choices='"password", "oauth2"'
             )
+        if not 1 <= table.get("timeout", 60) <= 3600:
+            raise chk.fail("accounts.timeout", "errors.config.timeout_range", "accounts")
         cfg.accounts.append(
             Account(
                 name=table.get("name", f"{table['username']}@{table['host']}"),
@@ -355,6 +359,7 @@ def _parse(data: dict, chk: _Checker, path: Path) -> Config:
                 ca_file=table.get("ca_file"),
                 include_folders=list(table.get("include_folders", [])),
                 exclude_folders=list(table.get("exclude_folders", [])),
+                timeout=table.get("timeout"),
             )
         )
     return cfg

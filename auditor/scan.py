@@ -124,8 +124,15 @@ def _scan_imap_account(
             scanner.close()
             writes.record_source_status(conn, run_id, sid, "failed", exc.problem)
             return False, [exc.problem]
-        writes.record_source_status(conn, run_id, sid, "ok", None, 0)
-        return True, stats.errors
+        except Exception as exc:  # a bug: this account failed, one line; the others go on
+            scanner.close()
+            conn.rollback()
+            line = internal_error(exc).under(account.name)
+            writes.record_source_status(conn, run_id, sid, "failed", line)
+            return False, [line]
+        # messages not read make the account partial: its lines say which and why
+        writes.record_source_status(conn, run_id, sid, "ok", None, stats.skipped)
+        return not stats.partial, stats.errors
     finally:
         conn.close()
 

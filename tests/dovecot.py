@@ -660,7 +660,7 @@ class Dovecot:
         except FileNotFoundError:
             stamp = None
         tmp = self.users_dir / f".{user}.tmp"
-        tmp.write_text(line)
+        tmp.write_text(line, encoding="utf-8")  # Dovecot compares a PLAIN password's bytes
         tmp.chmod(0o644)
         if stamp is not None:
             os.utime(tmp, (stamp, stamp))

@@ -23,6 +23,9 @@ _TOKEN = re.compile(
     rb'[()]|"(?:[^"\\]|\\.)*"|\{\d+\}$|[^ ()"\[\]{]+(?:\[[^\]]*\](?:<[0-9.]+>)?)?|[\[\]{]'
 )
 _ESCAPE = re.compile(rb"\\(.)")
+# Lists nested deeper than this are an attack, not mail (MIME parts are rarely nested more
+# than 5 deep); imapclient's BodyData.create recurses once per level.
+MAX_DEPTH = 100
 
 
 class FetchParseError(ValueError):
@@ -45,6 +48,18 @@ def _tokens(data: Iterable[Any]) -> list[Any]:
         elif item:
             extend(findall(item))
     return tokens
+
+
+def _body(value: Any) -> Any:
+    """imapclient's BodyData, or FetchParseError for a shape it cannot take ((), NIL...)."""
+    if type(value) is not tuple or not value:
+        return value
+    try:
+        return BodyData.create(value)
+    except (IndexError, TypeError, RecursionError) as exc:
+        raise FetchParseError(
+            f"BODYSTRUCTURE of an impossible shape ({type(exc).__name__})"
+        ) from None
 
 
 def parse_fetch(data: Iterable[Any]) -> Iterator[tuple[int, dict[bytes, Any]]]:
@@ -75,6 +90,8 @@ def parse_fetch(data: Iterable[Any]) -> Iterator[tuple[int, dict[bytes, Any]]]:
             tok = tokens[i]
             i += 1
             if tok == b"(":
+                if len(stack) >= MAX_DEPTH:
+                    raise FetchParseError(f"lists nested more than {MAX_DEPTH} deep")
                 stack.append(current)
                 current = []
             elif tok == b")":
@@ -104,7 +121,7 @@ def parse_fetch(data: Iterable[Any]) -> Iterator[tuple[int, dict[bytes, Any]]]:
             name = name.upper()
             value = current[k + 1]
             if name == b"BODYSTRUCTURE" or name == b"BODY":
-                value = BodyData.create(value) if type(value) is tuple and value else value
+                value = _body(value)
             fields[name] = value
         yield int(seq_tok), fields
 

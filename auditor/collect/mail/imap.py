@@ -12,10 +12,11 @@ import fnmatch
 import imaplib
 import ipaddress
 import os
+import re
 import socket
 import ssl
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, Protocol
@@ -53,7 +54,16 @@ _MALFORMED = b"X-AUDITOR-MALFORMED"  # set on a message whose response could not
 BATCH = 1500  # UIDs per FETCH: 1 000 to 2 000 was best with a 20 ms round trip
 PARALLEL_MIN = 4000  # UIDs to fetch in one folder before helpers are worth their start
 CONNECT_TIMEOUT = 15.0
-READ_TIMEOUT = 120.0
+# The longest the scan waits for a silent server, and the longest it keeps trying to get a
+# lost connection back: a stalled server costs at most about twice this (monthly cron job).
+DEFAULT_TIMEOUT = 60.0
+# The scan fetches sizes, flags, header fields and BODYSTRUCTURE, never a body: no answer it
+# asks for comes near this. imaplib reads a literal in one read() of the announced size (it
+# would allocate 99 GB for {99999999999}) and refuses any line over 1 MB (a BODYSTRUCTURE
+# naming a 1 MB file name): both are bounded by this instead.
+ANSWER_LIMIT = 64 * 1024 * 1024
+UID_MAX = 2**32 - 1  # RFC 3501 section 9: nz-number is a 32-bit number
+SQL_INT_MAX = 2**63 - 1  # SQLite's INTEGER
 _MONTHS = {
     m: i
     for i, m in enumerate(
@@ -90,7 +100,7 @@ class ImapAccount:
     ca_file: str | None = None
     include_folders: list[str] = field(default_factory=list)
     exclude_folders: list[str] = field(default_factory=list)
-    timeout: float = READ_TIMEOUT
+    timeout: float = DEFAULT_TIMEOUT  # seconds; see DEFAULT_TIMEOUT
 
     @property
     def locator(self) -> str:
@@ -140,7 +150,33 @@ class ScanStats:
     flag_changes: int = 0
     vanished: int = 0
     malformed: int = 0
+    skipped: int = 0  # messages not read (refused, left out, unreadable): the scan is partial
+    partial: bool = False  # something was not read; `errors` says what
     errors: list[str] = field(default_factory=list)  # Problems, each about the account
+
+
+class AnswerTooLarge(Exception):
+    """The server announced an answer larger than anything the scan asked for.
+
+    The connection is out of step after this (the literal was not read): never retried."""
+
+    def __init__(self, size: int, limit: int):
+        super().__init__(f"{size} bytes announced, limit {limit}")
+        self.size = size
+        self.limit = limit
+
+
+class FetchRefused(IMAPClientError):
+    """UID FETCH answered NO; `answers` holds the FETCH responses sent before the NO."""
+
+    def __init__(self, text: str, answers: list[Any]):
+        super().__init__(text)
+        self.text = text
+        self.answers = answers
+
+
+class ImpossibleValue(ValueError):
+    """A number no message can have (a size beyond SQLite's integer, a UID beyond 32 bits)."""
 
 
 Progress = Callable[[int, int], None]  # (messages done, messages total)
@@ -168,7 +204,9 @@ def connect(account: ImapAccount) -> IMAPClient:
     context = None  # loading the system's certificates costs ~20 ms: only when TLS is used
     if account.security != "none":
         context = ssl.create_default_context(cafile=account.ca_file)
-    timeout = SocketTimeout(connect=CONNECT_TIMEOUT, read=account.timeout)
+    timeout = SocketTimeout(
+        connect=min(CONNECT_TIMEOUT, account.timeout), read=account.timeout
+    )
     try:
         client = IMAPClient(
             account.host,
@@ -178,6 +216,7 @@ def connect(account: ImapAccount) -> IMAPClient:
             timeout=timeout,
         )
         client._imap.debug = 0  # imaplib's debug output would format (and leak) every line
+        bound_answers(client._imap, ANSWER_LIMIT)
         if account.security == "starttls":
             client.starttls(context)
         caps = client.capabilities()
@@ -186,9 +225,13 @@ def connect(account: ImapAccount) -> IMAPClient:
         if account.auth == "oauth2":
             client.oauth2_login(account.username, account.secret())
         else:
-            client.login(account.username, account.secret())
+            _login(client, account, caps)
     except SourceError:
         raise
+    except AnswerTooLarge as exc:
+        raise _fail(
+            account, "source.imap.answer_too_large", size=exc.size, limit=exc.limit
+        ) from None
     except LoginError:
         raise _fail(account, "source.imap.login_refused") from None
     except socket.gaierror:
@@ -217,16 +260,60 @@ def connect(account: ImapAccount) -> IMAPClient:
     return client
 
 
-def _short(exc: BaseException) -> str:
+def _login(client: IMAPClient, account: ImapAccount, caps: Sequence[bytes]) -> None:
+    """LOGIN, or AUTHENTICATE PLAIN when the name or password is not ASCII.
+
+    LOGIN's arguments are IMAP strings of 7-bit characters (imaplib refuses others); SASL
+    PLAIN carries UTF-8 (RFC 4616), so "mot-de-passe-été" can log in where it is offered."""
+    secret = account.secret()
+    if secret.isascii() and account.username.isascii():
+        client.login(account.username, secret)
+    elif b"AUTH=PLAIN" in caps:
+        client.plain_login(account.username, secret)
+    else:
+        raise _fail(account, "source.imap.non_ascii_password")
+
+
+def bound_answers(imap: imaplib.IMAP4, limit: int) -> None:
+    """Make imaplib refuse a line or literal over `limit` bytes before reading it.
+
+    imaplib calls `self.read(size)` for each literal the server announces ({size} at the end
+    of a line) and `self.readline()` for lines, so instance attributes replace both."""
+    read = imap.read
+
+    def bounded_read(size: int) -> bytes:
+        if size > limit:
+            raise AnswerTooLarge(size, limit)
+        return read(size)
+
+    def bounded_readline() -> bytes:
+        line = imap.file.readline(limit + 1)
+        if len(line) > limit:
+            raise AnswerTooLarge(len(line), limit)
+        return line
+
+    imap.read = bounded_read  # type: ignore[method-assign]
+    imap.readline = bounded_readline  # type: ignore[method-assign]
+
+
+def _short(exc: BaseException | list) -> str:
+    """The server's words for a line: one line, at most 200 characters, without the
+    `[b'...']` that imaplib's lists of bytes print as."""
     text = str(exc).replace("\r", " ").replace("\n", " ")
-    return text[:200]
+    return _BYTES_LIST.sub(r"\2", text)[:200]
+
+
+_BYTES_LIST = re.compile(r"\[b(['\"])(.*?)\1\]")
 
 
 def internal_date_iso(value: Any) -> str | None:
     """RFC 3501 date-time ("17-Jul-1996 02:44:25 -0700") to ISO 8601 UTC, without strptime."""
     if isinstance(value, datetime):
         dt = value if value.tzinfo else value.replace(tzinfo=UTC)
-        return dt.astimezone(UTC).replace(microsecond=0).isoformat()
+        try:
+            return dt.astimezone(UTC).replace(microsecond=0).isoformat()
+        except OverflowError:
+            return None
     if not isinstance(value, bytes):
         return None
     try:
@@ -243,9 +330,11 @@ def internal_date_iso(value: Any) -> str | None:
             int(ss),
             tzinfo=timezone(timedelta(minutes=offset)),
         )
-    except (ValueError, KeyError, IndexError):
+        # year 0001 with an eastern offset, year 9999 with a western one: before year 1 or
+        # after 9999 in UTC, which Python cannot represent (OverflowError)
+        return dt.astimezone(UTC).isoformat()
+    except (ValueError, KeyError, IndexError, OverflowError):
         return None
-    return dt.astimezone(UTC).isoformat()
 
 
 def flag_names(raw: Any) -> tuple[str, ...]:
@@ -260,7 +349,10 @@ def flag_names(raw: Any) -> tuple[str, ...]:
 
 
 def message_from_fetch(uid: int, fields: dict[bytes, Any]) -> MessageFacts:
-    """MessageFacts from one parsed FETCH response. Never raises."""
+    """MessageFacts from one parsed FETCH response.
+
+    Raises ImpossibleValue for numbers no message can have, which the store could not hold
+    (SQLite's integer is 64-bit): such a message is counted as unreadable, not stored wrong."""
     # imported here: a rescan that fetches nothing does not pay for the MIME modules
     from auditor.collect.mail.bodystructure import attachments_from_bodystructure
     from auditor.collect.mail.mime import facts_from_headers, wanted_headers
@@ -276,6 +368,12 @@ def message_from_fetch(uid: int, fields: dict[bytes, Any]) -> MessageFacts:
         except Exception:  # a shape no one foresaw: keep the message, flag it
             attachments, malformed = (), True
     size = fields.get(b"RFC822.SIZE")
+    if not 0 < uid <= UID_MAX or (isinstance(size, int) and not 0 <= size <= SQL_INT_MAX):
+        raise ImpossibleValue(f"UID {uid}, RFC822.SIZE {size}")
+    if any(not 0 <= a.encoded_bytes <= SQL_INT_MAX for a in attachments) or any(
+        not 0 <= a.size_bytes <= SQL_INT_MAX for a in attachments
+    ):
+        raise ImpossibleValue("part size")
     return facts_from_headers(
         wanted_headers(header_block) if isinstance(header_block, bytes) else {},
         key=uid,
@@ -302,10 +400,45 @@ def fetch_raw(
         args.append(f"({modifiers})")
     tag = imap._command("UID", *args)
     typ, data = imap._command_complete("FETCH", tag)
+    # Taken in every case: FETCH responses left behind would be read as the next command's.
+    answers = [d for d in imap.untagged_responses.pop("FETCH", []) if d is not None]
     if typ != "OK":
-        raise IMAPClientError(f"FETCH failed: {_short(data)}")
-    typ, data = imap._untagged_response(typ, data, "FETCH")
-    return [d for d in data if d is not None]
+        # RFC 3501 6.4.5: NO when some messages could not be fetched, the others answered
+        raise FetchRefused(_short(data), answers)
+    return answers
+
+
+def own_answers(
+    parsed: Iterable[tuple[int, dict[bytes, Any]]], uids: Sequence[int], required: bytes
+) -> list[tuple[int, dict[bytes, Any]]]:
+    """The responses that answer our own UID FETCH of `uids`, one per message.
+
+    RFC 3501 7.4.2 lets a server send a FETCH response at any time (a flag another client
+    changed; with QRESYNC it carries the UID, RFC 7162 3.2.4), and lets it split one message's
+    data over several responses. Only a message we asked for, answered with the `required`
+    item we asked for (unsolicited responses carry FLAGS or MODSEQ, never RFC822.SIZE or
+    BODYSTRUCTURE), is kept; responses about one UID are merged."""
+    wanted = set(uids)
+    merged: dict[int, dict[bytes, Any]] = {}
+    for _seq, fields in parsed:
+        uid = fields.get(b"UID")
+        if type(uid) is int and uid in wanted:
+            merged.setdefault(uid, {}).update(fields)
+    return [(uid, f) for uid, f in merged.items() if required in f]
+
+
+def uid_set(uids: Iterable[int]) -> str:
+    """RFC 3501 sequence-set of UIDs, with ranges: "1:3,7,9:12"."""
+    out: list[str] = []
+    ordered = sorted(uids)
+    i = 0
+    while i < len(ordered):
+        j = i
+        while j + 1 < len(ordered) and ordered[j + 1] == ordered[j] + 1:
+            j += 1
+        out.append(str(ordered[i]) if i == j else f"{ordered[i]}:{ordered[j]}")
+        i = j + 1
+    return ",".join(out)
 
 
 def _batches(uids: list[int], size: int = BATCH) -> Iterator[list[int]]:
@@ -353,7 +486,7 @@ def list_status(client: IMAPClient, condstore: bool) -> tuple[list, dict[Any, Fo
     if typ != "OK":
         raise IMAPClientError(f"LIST-STATUS failed: {_short(data)}")
     _typ, listed = imap._untagged_response(typ, data, "LIST")
-    entries = client._proc_folder_list([d for d in listed if d is not None])
+    entries = folder_entries(client, listed)
     _typ, status_lines = imap._untagged_response(typ, data, "STATUS")
     states: dict[Any, FolderState] = {}
     values = parse_response([d for d in status_lines if d is not None])
@@ -373,13 +506,50 @@ def list_status(client: IMAPClient, condstore: bool) -> tuple[list, dict[Any, Fo
     return entries, states
 
 
+def folder_entries(client: IMAPClient, listed: list[Any]) -> list[tuple[Any, Any, Any]]:
+    """imapclient's (flags, delimiter, name) for each LIST response.
+
+    Like imapclient's own, except that a LIST response whose name is NIL (RFC 3501 requires
+    a mailbox name; imapclient fails on the whole list) is kept with name None, for
+    `list_folders` to count."""
+    parsed = parse_response([d for d in listed if d not in (b"", None)])
+    entries = []
+    for i in range(0, len(parsed) - 2, 3):
+        flags, delimiter, name = parsed[i : i + 3]
+        if isinstance(name, int):
+            name = str(name)  # a quoted number, parsed as one
+        elif isinstance(name, bytes) and client.folder_encode:
+            name = decode_utf7(name)
+        elif not isinstance(name, bytes):
+            name = None
+        entries.append((flags if isinstance(flags, tuple) else (), delimiter, name))
+    return entries
+
+
+def _list(client: IMAPClient) -> list[tuple[Any, Any, Any]]:
+    typ, data = client._imap._simple_command("LIST", '""', '"*"')
+    if typ != "OK":
+        raise IMAPClientError(f"LIST failed: {_short(data)}")
+    _typ, listed = client._imap._untagged_response(typ, data, "LIST")
+    return folder_entries(client, listed)
+
+
 def list_folders(
-    client: IMAPClient, account: ImapAccount, entries: list | None = None
+    client: IMAPClient,
+    account: ImapAccount,
+    entries: list | None = None,
+    problems: list[str] | None = None,
 ) -> list[_Folder]:
-    """Every selectable folder the account wants, with its RFC 6154 role."""
+    """Every selectable folder the account wants, with its RFC 6154 role.
+
+    A folder listed without a name cannot be opened: one line in `problems`."""
     folders = []
-    for flags, delimiter, raw_name in entries if entries is not None else client.list_folders():
-        lowered = {f.lower() for f in flags}
+    unnamed = 0
+    for flags, delimiter, raw_name in entries if entries is not None else _list(client):
+        if raw_name is None:
+            unnamed += 1
+            continue
+        lowered = {f.lower() for f in flags if isinstance(f, bytes)}
         if b"\\noselect" in lowered or b"\\nonexistent" in lowered:
             continue
         name = _folder_name(raw_name, delimiter)
@@ -387,6 +557,10 @@ def list_folders(
             continue
         use = next((_SPECIAL_USE[f] for f in lowered if f in _SPECIAL_USE), None)
         folders.append(_Folder(raw_name, name, use or special_use_from_name(name)))
+    if unnamed and problems is not None:
+        problems.append(
+            Problem("source.imap.folder_without_name", at=(account.name,), count=unnamed)
+        )
     # INBOX first, then the rest; on Gmail \All last so its copies are the ones skipped
     folders.sort(key=lambda f: (f.name.upper() != "INBOX", f.special_use == "All", f.name))
     return folders
@@ -420,6 +594,10 @@ class AccountScanner:
         self.condstore = False
         self.gmail = False
         self._gm_seen: set[int] = set()
+        self._gm_copies: set[int] = set()  # UIDs of this folder skipped as Gmail copies
+        self._lost: dict[str, set[int]] = {}  # per kind of loss, UIDs of this folder not read
+        self._refusal = ""  # the server's last NO to a FETCH of this folder
+        self._gone: set[str] = set()  # folders deleted by another client during the scan
         self._status: dict[Any, FolderState] = {}
         self._done = 0
         self._total = 0
@@ -448,49 +626,94 @@ class AccountScanner:
 
     # -- the scan -----------------------------------------------------------------
     def run(self) -> ScanStats:
-        """Scan every wanted folder; retry dropped connections with backoff."""
+        """Scan every wanted folder; retry a lost connection, and only that.
+
+        A connection lost (closed, reset, timed out) is retried with backoff, at most
+        `retries` times and for at most `account.timeout` seconds since the scan last moved
+        on; a server's NO or BAD, an answer that cannot be read, or one too large is not
+        cured by reconnecting: it ends the account at once with its own line."""
         attempt = 0
+        lost_since: float | None = None
         folders: list[_Folder] | None = None
         done_folders: list[str] = []
         while True:
             try:
                 client = self.client or self._connect()
                 if folders is None:
-                    entries = None
-                    if b"LIST-STATUS" in client.capabilities():
-                        try:
-                            entries, self._status = list_status(client, self.condstore)
-                        except (IMAPClientError, imaplib.IMAP4.error):
-                            entries, self._status = None, {}
-                    folders = list_folders(client, self.account, entries)
-                    if self.count_total:  # one STATUS per folder: only for a progress bar
-                        self._total = sum(self._exists(client, f) for f in folders)
-                    # usage cannot have moved if no folder did: keep the last answer
-                    if not (self._nothing_moved(entries, folders) and self.sink.reuse_quota()):
-                        self._quota(client)
+                    folders = self._folders(client)
                 for folder in folders:
                     if folder.name in done_folders:
                         continue
                     self._scan_folder(client, folder)
                     done_folders.append(folder.name)
+                    attempt, lost_since = 0, None  # it moved on: a later loss starts afresh
                 break
             except SourceError:
+                self._drop()
                 raise
-            except (OSError, imaplib.IMAP4.abort, IMAPClientError, FetchParseError) as exc:
+            except AnswerTooLarge as exc:
+                self._drop()
+                raise _fail(
+                    self.account, "source.imap.answer_too_large", size=exc.size, limit=exc.limit
+                ) from None
+            except FetchParseError as exc:
+                self._drop()
+                raise _fail(
+                    self.account, "source.imap.unreadable_answer", error=_short(exc)
+                ) from None
+            except (OSError, imaplib.IMAP4.abort) as exc:
+                now = time.monotonic()
+                lost_since = now if lost_since is None else lost_since
+                left = self.account.timeout - (now - lost_since)
                 attempt += 1
-                self.client = None
-                if attempt > self.retries:
+                self._drop()
+                if attempt > self.retries or left <= 0:
                     raise _fail(
                         self.account,
                         "source.imap.connection_lost",
-                        retries=self.retries,
+                        retries=attempt - 1,
                         error=_short(exc),
                     ) from None
-                time.sleep(min(30.0, 0.5 * 2**attempt))
-        self.sink.finish([f.name for f in folders or []])
-        self.stats.folders = len(folders or [])
+                time.sleep(min(30.0, 0.5 * 2**attempt, left))
+            except imaplib.IMAP4.error as exc:  # NO or BAD: the same command would fail again
+                self._drop()
+                raise _fail(
+                    self.account, "source.imap.command_refused", error=_short(exc)
+                ) from None
+        self.sink.finish([f.name for f in folders or [] if f.name not in self._gone])
+        self.stats.folders = len(folders or []) - len(self._gone)
         self.close()
         return self.stats
+
+    def _folders(self, client: IMAPClient) -> list[_Folder]:
+        entries = None
+        if b"LIST-STATUS" in client.capabilities():
+            try:
+                entries, self._status = list_status(client, self.condstore)
+            except (IMAPClientError, imaplib.IMAP4.error) as exc:
+                if isinstance(exc, imaplib.IMAP4.abort):
+                    raise
+                entries, self._status = None, {}
+        problems: list[str] = []
+        folders = list_folders(client, self.account, entries, problems)
+        if problems:
+            self.stats.errors += problems
+            self.stats.partial = True
+        if self.count_total:  # one STATUS per folder: only for a progress bar
+            self._total = sum(self._exists(client, f) for f in folders)
+        # usage cannot have moved if no folder did: keep the last answer
+        if not (self._nothing_moved(entries, folders) and self.sink.reuse_quota()):
+            self._quota(client)
+        return folders
+
+    def _drop(self) -> None:
+        """Forget a connection that cannot be used any more (lost, or out of step)."""
+        if self.client is not None:
+            try:
+                self.client.shutdown()
+            except Exception:  # already gone: nothing to close
+                pass
+        self.client = None
 
     def _exists(self, client: IMAPClient, folder: _Folder) -> int:
         try:
@@ -550,7 +773,9 @@ class AccountScanner:
             self.sink.begin_folder(folder.name, folder.special_use)
             self._advance(listed.messages or 0)  # LIST-STATUS says nothing changed
             return
-        info = client.select_folder(folder.server_name, readonly=True)  # EXAMINE
+        info = self._examine(client, folder)
+        if info is None:
+            return
         now = FolderState(
             uidvalidity=info.get(b"UIDVALIDITY"),
             highestmodseq=info.get(b"HIGHESTMODSEQ") if self.condstore else None,
@@ -565,8 +790,12 @@ class AccountScanner:
         if self._unchanged(before, now):
             self._advance(now.messages or 0)  # nothing changed since the last scan
             return
+        self._lost = {}
         known = self.sink.known_uids(folder.name)
-        server = set(client.search("ALL")) if now.messages else set()
+        found = set(client.search("ALL")) if now.messages else set()
+        server = {uid for uid in found if type(uid) is int and 0 < uid <= UID_MAX}
+        if len(server) < len(found):
+            self._lost["unreadable"] = found - server  # a UID no message can have
         vanished = known - server
         if vanished:
             self.sink.remove(folder.name, vanished)
@@ -577,7 +806,76 @@ class AccountScanner:
         new = sorted(server - known)
         self._advance(len(kept))
         self._fetch_new(client, folder, new)
-        self.sink.save_state(folder.name, now)
+        if self._all_read(client, folder, new):
+            self.sink.save_state(folder.name, now)
+        # else the state stays as it was: the next scan reads this folder again
+
+    def _examine(self, client: IMAPClient, folder: _Folder) -> dict | None:
+        """EXAMINE (read-only SELECT). None when the server refuses: a folder another client
+        deleted since LIST ([NONEXISTENT], RFC 5530) is gone, any other refusal is a line."""
+        try:  # imaplib's select() starts a new dict of untagged responses and codes
+            return client.select_folder(folder.server_name, readonly=True)
+        except imaplib.IMAP4.abort:
+            raise
+        except imaplib.IMAP4.error as exc:
+            at = (self.account.name, folder.name)
+            if self._gone_from_list(client, folder):
+                self._gone.add(folder.name)
+                self.stats.errors.append(Problem("source.imap.folder_vanished", at=at))
+            else:
+                self.stats.partial = True
+                self.stats.errors.append(
+                    Problem("source.imap.folder_refused", at=at, error=_short(exc))
+                )
+            return None
+
+    def _gone_from_list(self, client: IMAPClient, folder: _Folder) -> bool:
+        """After a refused EXAMINE: has the folder left the server's LIST? (RFC 5530's
+        [NONEXISTENT] would say so, but Dovecot 2.3 answers a bare NO.)"""
+        if "NONEXISTENT" in client._imap.untagged_responses:
+            return True
+        try:
+            listed = client.list_folders("", folder.server_name)
+        except imaplib.IMAP4.abort:
+            raise
+        except (imaplib.IMAP4.error, ValueError, TypeError):
+            return False  # cannot tell: not called gone
+        return all(name != folder.server_name for _flags, _delim, name in listed)
+
+    def _all_read(self, client: IMAPClient, folder: _Folder, new: list[int]) -> bool:
+        """Check every new message was stored; fetch the missing ones once more; count and
+        say what is still missing. False when the folder is incomplete."""
+        missing = self._missing(folder, new)
+        if missing:
+            self._lost = {k: v for k, v in self._lost.items() if k == "unreadable"}
+            self._fetch_batches(client, folder, sorted(missing))  # once more
+            missing = self._missing(folder, missing)
+        if missing:
+            # a message another client deleted since SEARCH is not lost: ask what exists
+            exists = client.search(["UID", uid_set(missing)]) if len(missing) < 10_000 else missing
+            missing &= set(exists)
+        lost = {k: v & missing for k, v in self._lost.items()}
+        refused, unreadable = lost.get("refused", set()), lost.get("unreadable", set())
+        # a UID the server gave in SEARCH beyond 32 bits was never asked for
+        unreadable |= self._lost.get("unreadable", set()) - set(new)
+        left_out = missing - refused - unreadable
+        at = (self.account.name, folder.name)
+        for key, uids, values in (
+            ("source.imap.messages_refused", refused, {"error": self._refusal}),
+            ("source.imap.messages_unreadable", unreadable, {}),
+            ("source.imap.messages_left_out", left_out, {}),
+        ):
+            if uids:
+                self.stats.errors.append(Problem(key, at=at, count=len(uids), **values))
+                self.stats.skipped += len(uids)
+                self.stats.partial = True
+        return not (missing or unreadable)
+
+    def _missing(self, folder: _Folder, uids: Iterable[int]) -> set[int]:
+        wanted = set(uids) - self._gm_copies
+        if not wanted:
+            return set()
+        return wanted - self.sink.known_uids(folder.name)
 
     def _flag_changes(
         self, client: IMAPClient, folder: _Folder, kept: set[int], before: FolderState | None
@@ -591,34 +889,58 @@ class AccountScanner:
             return
         updates: dict[int, tuple[bool, tuple[str, ...]]] = {}
         for batch in _batches(sorted(changed), 5000):
-            for _seq, fields in parse_fetch(fetch_raw(client, batch, "UID FLAGS")):
-                uid = fields.get(b"UID")
-                if uid is None:
-                    continue
+            try:
+                data = fetch_raw(client, batch, "UID FLAGS")
+            except FetchRefused as exc:
+                data = exc.answers  # the flags of the others; the refused keep theirs
+            for uid, fields in own_answers(parse_fetch(data), batch, b"FLAGS"):
                 flags = flag_names(fields.get(b"FLAGS"))
                 updates[uid] = ("\\Seen" in flags, flags)
         self.stats.flag_changes += self.sink.set_flags(folder.name, updates)
 
-    def _parsed(self, client: IMAPClient, uids: list[int], items: str) -> list[tuple[int, dict]]:
-        data = fetch_raw(client, uids, items)
-        return [(f[b"UID"], f) for _s, f in parse_scan_fetch(data) if b"UID" in f]
+    def _parsed(
+        self, client: IMAPClient, uids: list[int], items: str, required: bytes
+    ) -> list[tuple[int, dict]]:
+        """Our own answers for `uids`. A NO is remembered and the messages it concerns are
+        isolated by halving what is left, so one unreadable message costs only itself."""
+        try:
+            data = fetch_raw(client, uids, items)
+        except FetchRefused as exc:
+            self._refusal = exc.text
+            got = own_answers(parse_scan_fetch(exc.answers), uids, required)
+            answered = {uid for uid, _f in got}
+            rest = [uid for uid in uids if uid not in answered]
+            if len(rest) == 1:
+                self._lost.setdefault("refused", set()).add(rest[0])
+            elif rest:
+                half = len(rest) // 2
+                got += self._parsed(client, rest[:half], items, required)
+                got += self._parsed(client, rest[half:], items, required)
+            return got
+        return own_answers(parse_scan_fetch(data), uids, required)
 
     def _parsed_resilient(
-        self, client: IMAPClient, uids: list[int], items: str
+        self, client: IMAPClient, uids: list[int], items: str, required: bytes = b"RFC822.SIZE"
     ) -> list[tuple[int, dict]]:
         """One response the parser cannot read must not lose the rest of its batch: retry
         one message at a time, and keep an unreadable one with its size and flags only."""
         try:
-            return self._parsed(client, uids, items)
+            return self._parsed(client, uids, items, required)
         except FetchParseError:
             if len(uids) == 1:
-                basic = self._parsed(client, uids, "UID RFC822.SIZE INTERNALDATE FLAGS")
+                try:
+                    basic = self._parsed(
+                        client, uids, "UID RFC822.SIZE INTERNALDATE FLAGS", b"RFC822.SIZE"
+                    )
+                except FetchParseError:  # not even its size: not stored, counted
+                    self._lost.setdefault("unreadable", set()).update(uids)
+                    return []
                 for _uid, fields in basic:
                     fields[_MALFORMED] = True
                 return basic
             out: list[tuple[int, dict]] = []
             for uid in uids:
-                out += self._parsed_resilient(client, [uid], items)
+                out += self._parsed_resilient(client, [uid], items, required)
             return out
 
     @staticmethod
@@ -626,6 +948,7 @@ class AccountScanner:
         return not hasattr(os, "fork")
 
     def _fetch_new(self, client: IMAPClient, folder: _Folder, uids: list[int]) -> None:
+        self._gm_copies = set()
         helpers = 0 if self.gmail else self.helpers  # Gmail dedup needs one process
         if helpers and len(uids) >= PARALLEL_MIN:
             share = len(uids) // (helpers + 1)
@@ -675,7 +998,9 @@ class AccountScanner:
             if self.bs_min:
                 big = [uid for uid, f in parsed if (f.get(b"RFC822.SIZE") or 0) >= self.bs_min]
                 if big:
-                    extra = dict(self._parsed_resilient(client, big, "UID BODYSTRUCTURE"))
+                    extra = dict(
+                        self._parsed_resilient(client, big, "UID BODYSTRUCTURE", b"BODYSTRUCTURE")
+                    )
                     for uid, f in parsed:
                         if uid in extra:
                             f[b"BODYSTRUCTURE"] = extra[uid].get(b"BODYSTRUCTURE")
@@ -683,9 +1008,14 @@ class AccountScanner:
                 if self.gmail:
                     gm = f.get(b"X-GM-MSGID")
                     if gm in self._gm_seen:
+                        self._gm_copies.add(uid)
                         continue  # the same Gmail message under another label
                     self._gm_seen.add(gm)
-                msg = message_from_fetch(uid, f)
+                try:
+                    msg = message_from_fetch(uid, f)
+                except ImpossibleValue:
+                    self._lost.setdefault("unreadable", set()).add(uid)
+                    continue
                 self.stats.malformed += msg.malformed
                 messages.append(msg)
             self.sink.add(folder.name, messages)
