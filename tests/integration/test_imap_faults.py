@@ -282,6 +282,10 @@ def test_year_0001_and_deep_or_nil_structures_keep_the_message(fake, tmp_path, m
         malformed = conn.execute("SELECT uid FROM messages WHERE malformed ORDER BY uid")
         assert [uid for (uid,) in malformed] == [2, 3, 4]
     assert run_status(db) == "complete"
+    assert account_lines(err) == [
+        "auditor: asso: INBOX: 2 message(s) are kept with their size, date and flags only: "
+        "the server's description of their parts (BODYSTRUCTURE) cannot be read"
+    ]
 
 
 def test_a_folder_listed_without_a_name_is_a_line(fake, tmp_path, monkeypatch):

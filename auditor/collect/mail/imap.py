@@ -597,6 +597,7 @@ class AccountScanner:
         self._gm_copies: set[int] = set()  # UIDs of this folder skipped as Gmail copies
         self._lost: dict[str, set[int]] = {}  # per kind of loss, UIDs of this folder not read
         self._refusal = ""  # the server's last NO to a FETCH of this folder
+        self._bare: set[int] = set()  # UIDs of this folder kept without their structure
         self._gone: set[str] = set()  # folders deleted by another client during the scan
         self._status: dict[Any, FolderState] = {}
         self._done = 0
@@ -790,7 +791,7 @@ class AccountScanner:
         if self._unchanged(before, now):
             self._advance(now.messages or 0)  # nothing changed since the last scan
             return
-        self._lost = {}
+        self._lost, self._bare = {}, set()
         known = self.sink.known_uids(folder.name)
         found = set(client.search("ALL")) if now.messages else set()
         server = {uid for uid in found if type(uid) is int and 0 < uid <= UID_MAX}
@@ -860,6 +861,10 @@ class AccountScanner:
         unreadable |= self._lost.get("unreadable", set()) - set(new)
         left_out = missing - refused - unreadable
         at = (self.account.name, folder.name)
+        if self._bare:  # stored and counted, so not partial; but said
+            self.stats.errors.append(
+                Problem("source.imap.structure_unreadable", at=at, count=len(self._bare))
+            )
         for key, uids, values in (
             ("source.imap.messages_refused", refused, {"error": self._refusal}),
             ("source.imap.messages_unreadable", unreadable, {}),
@@ -935,8 +940,9 @@ class AccountScanner:
                 except FetchParseError:  # not even its size: not stored, counted
                     self._lost.setdefault("unreadable", set()).update(uids)
                     return []
-                for _uid, fields in basic:
+                for uid, fields in basic:
                     fields[_MALFORMED] = True
+                    self._bare.add(uid)
                 return basic
             out: list[tuple[int, dict]] = []
             for uid in uids:
