@@ -369,3 +369,15 @@ def test_a_refused_command_is_its_own_line_and_not_retried(fake, tmp_path, monke
     ]
     assert fake.connections == 1
 
+
+
+def test_an_answer_that_cannot_be_parsed_is_its_own_line_and_not_retried(
+    fake, tmp_path, monkeypatch
+):
+    fake.raw[8] = b"* 8 FETCH (UID 8 RFC822.SIZE 10 FLAGS (\\Seen\r\n"  # the list never ends
+    code, _report, err, db = scan(tmp_path, monkeypatch, fake_account(fake, monkeypatch))
+    assert code == 3, err
+    assert sorted(stored(db)) == [1, 2, 3, 4, 5, 6, 7, 9, 10]
+    (line,) = account_lines(err)
+    assert line.startswith("auditor: asso: INBOX: 1 message(s) have an answer that cannot be read")
+    assert fake.connections == 1
