@@ -93,6 +93,7 @@ def test_unsolicited_fetch_with_a_uid_never_becomes_a_message(fake, tmp_path, mo
     fake.unsolicited = [
         b"* 3 FETCH (UID 999 FLAGS (\\Seen))\r\n",  # a UID the scan did not ask for
         b"* 4 FETCH (UID 4 FLAGS (\\Flagged))\r\n",  # one it asked for, without its items
+        b"* 5 FETCH (FLAGS (\\Seen))\r\n",  # the plain RFC 3501 kind, without a UID
     ]
     code, _report, err, db = scan(tmp_path, monkeypatch, fake_account(fake, monkeypatch))
     assert code == 0, err

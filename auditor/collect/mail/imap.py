@@ -719,7 +719,9 @@ class AccountScanner:
     def _exists(self, client: IMAPClient, folder: _Folder) -> int:
         try:
             status = client.folder_status(folder.server_name, ["MESSAGES"])
-        except (IMAPClientError, imaplib.IMAP4.error):
+        except imaplib.IMAP4.abort:
+            raise  # a lost connection, not a count
+        except imaplib.IMAP4.error:
             return 0
         return int(status.get(b"MESSAGES", 0))
 
@@ -731,7 +733,9 @@ class AccountScanner:
             _roots, quotas = client.get_quota_root("INBOX")
         except IndexError:  # imapclient 4.1 on "OK No quota" without a QUOTAROOT line
             return
-        except (IMAPClientError, imaplib.IMAP4.error) as exc:
+        except imaplib.IMAP4.abort:
+            raise  # a lost connection, retried: not "quota not readable"
+        except imaplib.IMAP4.error as exc:
             self.stats.errors.append(
                 Problem("source.imap.quota_unreadable", at=(self.account.name,), error=_short(exc))
             )
