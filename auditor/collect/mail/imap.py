@@ -857,8 +857,7 @@ class AccountScanner:
             missing = self._missing(folder, missing)
         if missing:
             # a message another client deleted since SEARCH is not lost: ask what exists
-            exists = client.search(["UID", uid_set(missing)]) if len(missing) < 10_000 else missing
-            missing &= set(exists)
+            missing &= self._existing(client, missing)
         lost = {k: v & missing for k, v in self._lost.items()}
         refused, unreadable = lost.get("refused", set()), lost.get("unreadable", set())
         # a UID the server gave in SEARCH beyond 32 bits was never asked for
@@ -879,6 +878,15 @@ class AccountScanner:
                 self.stats.skipped += len(uids)
                 self.stats.partial = True
         return not (missing or unreadable)
+
+    def _existing(self, client: IMAPClient, uids: set[int]) -> set[int]:
+        """Which of `uids` the server still has (all of them, if it cannot say)."""
+        try:
+            return set(client.search(["UID", uid_set(uids)]))
+        except imaplib.IMAP4.abort:
+            raise
+        except imaplib.IMAP4.error:
+            return uids
 
     def _missing(self, folder: _Folder, uids: Iterable[int]) -> set[int]:
         wanted = set(uids) - self._gm_copies
