@@ -598,6 +598,7 @@ class AccountScanner:
         self._lost: dict[str, set[int]] = {}  # per kind of loss, UIDs of this folder not read
         self._refusal = ""  # the server's last NO to a FETCH of this folder
         self._bare: set[int] = set()  # UIDs of this folder kept without their structure
+        self._moved = False  # messages stored since the last lost connection
         self._gone: set[str] = set()  # folders deleted by another client during the scan
         self._status: dict[Any, FolderState] = {}
         self._done = 0
@@ -663,6 +664,8 @@ class AccountScanner:
                     self.account, "source.imap.unreadable_answer", error=_short(exc)
                 ) from None
             except (OSError, imaplib.IMAP4.abort) as exc:
+                if self._moved:  # it stored messages since the last loss: a new loss
+                    attempt, lost_since, self._moved = 0, None, False
                 now = time.monotonic()
                 lost_since = now if lost_since is None else lost_since
                 left = self.account.timeout - (now - lost_since)
@@ -1037,6 +1040,7 @@ class AccountScanner:
                 self.stats.malformed += msg.malformed
                 messages.append(msg)
             self.sink.add(folder.name, messages)
+            self._moved = True
             self.stats.fetched += len(messages)
             self._advance(len(batch))
 
