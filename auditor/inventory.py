@@ -17,13 +17,10 @@ Reading never raises anything but `SourceError`, with one line that names the fi
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import json
 import math
-import os
 import re
-import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -39,6 +36,7 @@ from auditor.collect.host.records import (
     SmartFacts,
 )
 from auditor.errors import ConfigError, Problem, SourceError
+from auditor.files import NotRegularFile, TooLarge, atomic_write_text, read_regular_bytes
 from auditor.i18n import LANGUAGES, catalog
 
 FORMAT_NAME = "auditor-inventory"
@@ -55,7 +53,8 @@ def _v1_to_v2(document: dict[str, Any]) -> dict[str, Any]:
 # document into a version n+1 one.
 _UPGRADES: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _v1_to_v2}
 
-_MAX_FILE_BYTES = 16 * 1024 * 1024  # a real inventory is a few kilobytes
+_MAX_FILE_BYTES = 50 * 1024 * 1024  # a real inventory is a few kilobytes
+_INT_RANGE = range(-(2**63), 2**63)  # what SQLite's INTEGER holds
 _MIB = 1024 * 1024  # GLPI agents count memory and volume sizes in MiB and call them MB
 
 
@@ -455,38 +454,6 @@ def glpi_inventory(
 # --------------------------------------------------------------------------------------------
 
 
-def _fsync_directory(folder: Path) -> None:
-    """Make a rename durable (POSIX); Windows cannot open a directory and needs no such step."""
-    if os.name != "posix":
-        return
-    # Some filesystems (network shares) refuse; the file itself is already synced and in place.
-    with contextlib.suppress(OSError):
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
-def _publish_without_overwriting(tmp: Path, path: Path) -> None:
-    """Give `tmp` the name `path` only if nothing has it yet.
-
-    A hard link fails atomically when the name is taken. FAT and exFAT (USB sticks) have no
-    hard links: there the check and the rename are two steps.
-    """
-    try:
-        os.link(tmp, path)
-    except FileExistsError:
-        raise
-    except OSError:
-        if path.exists():
-            raise FileExistsError(path) from None
-        os.replace(tmp, path)
-    else:
-        with contextlib.suppress(OSError):
-            tmp.unlink()  # the file is in place under its name; a leftover dot file is harmless
-
-
 def write_inventory(doc: Mapping[str, Any], path: Path, *, overwrite: bool = False) -> None:
     """Write an inventory document (either format) as UTF-8 JSON, atomically.
 
@@ -500,24 +467,14 @@ def write_inventory(doc: Mapping[str, Any], path: Path, *, overwrite: bool = Fal
     text = json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
     if not overwrite and path.exists():
         raise InventoryExistsError("source.inventory.exists", at=(str(path),))
-    tmp: Path | None = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        tmp = Path(name)
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        if overwrite:
-            os.replace(tmp, path)
-        else:
-            try:
-                _publish_without_overwriting(tmp, path)
-            except FileExistsError:
+        try:
+            atomic_write_text(path, text, overwrite=overwrite)
+        except FileExistsError:
+            if path.exists():  # someone else's file took the name meanwhile: left as it is
                 raise InventoryExistsError("source.inventory.exists", at=(str(path),)) from None
-        tmp = None
-        _fsync_directory(path.parent)
+            raise
     except InventoryExistsError:
         raise
     except OSError as exc:
@@ -529,10 +486,6 @@ def write_inventory(doc: Mapping[str, Any], path: Path, *, overwrite: bool = Fal
                 ) from None
         reason = exc.strerror or type(exc).__name__
         raise ConfigError("source.inventory.write_failed", at=(str(path),), error=reason) from None
-    finally:
-        if tmp is not None:
-            with contextlib.suppress(OSError):
-                tmp.unlink()
 
 
 # --------------------------------------------------------------------------------------------
@@ -602,6 +555,9 @@ class _Reader:
             return None
         if not _is_kind(value, base):
             self.wrong_type(place, kind, value)
+        if base in ("int", "number") and not _in_range(value):
+            shown = str(value) if len(str(value)) <= 40 else str(value)[:37] + "..."
+            self.fail("source.inventory.out_of_range", place=place, value=shown)
         return float(value) if base == "number" else value
 
     def record(self, cls: type, obj: Any, fields: Iterable[tuple[str, str]], where: str):
@@ -682,6 +638,13 @@ def _is_kind(value: Any, kind: str) -> bool:
     raise AssertionError(kind)
 
 
+def _in_range(value: int | float) -> bool:
+    """An integer SQLite can store, or a finite number (JSON's 1e400 reads as infinity)."""
+    if isinstance(value, int):
+        return value in _INT_RANGE
+    return math.isfinite(value) and abs(value) < 2.0**63
+
+
 def _required_fields(cls: type) -> set[str]:
     return {
         f.name
@@ -717,13 +680,14 @@ def _looks_like_glpi(doc: Mapping[str, Any]) -> bool:
 
 
 def _decode(reader: _Reader, path: Path) -> Any:
-    try:
-        with path.open("rb") as handle:
-            data = handle.read(_MAX_FILE_BYTES + 1)
+    try:  # only a regular file: a FIFO named *.json would hang the scan
+        data = read_regular_bytes(path, _MAX_FILE_BYTES)
+    except NotRegularFile:
+        reader.fail("source.inventory.not_regular")
+    except TooLarge:
+        reader.fail("source.inventory.too_large", megabytes=_MAX_FILE_BYTES // _MIB)
     except OSError as exc:
         reader.fail("source.inventory.unreadable", error=exc.strerror or type(exc).__name__)
-    if len(data) > _MAX_FILE_BYTES:
-        reader.fail("source.inventory.too_large", megabytes=_MAX_FILE_BYTES // _MIB)
     if not data.strip():
         reader.fail("source.inventory.empty")
     try:
@@ -832,7 +796,8 @@ def read_inventory_dir(folder: Path) -> tuple[list[MachineInventory], list[str]]
     """Read every `*.json` file of a folder (not its subfolders), in name order.
 
     Returns the inventories read and one error line per file that could not be read (the
-    `SourceError` message, naming the file); a bad file never stops the others. Raises
+    `SourceError` message, naming the file), or one line when the folder holds no inventory
+    file at all; a bad file never stops the others. Raises
     `SourceError` only when the folder itself cannot be listed.
     """
     folder = Path(folder)
@@ -849,9 +814,10 @@ def read_inventory_dir(folder: Path) -> tuple[list[MachineInventory], list[str]]
         ) from None
     inventories: list[MachineInventory] = []
     errors: list[str] = []
-    for entry in entries:
-        if not _is_inventory_candidate(entry) or entry.is_dir():
-            continue
+    candidates = [e for e in entries if _is_inventory_candidate(e) and not e.is_dir()]
+    if not candidates:  # a wrong folder, or files not copied yet: never silent
+        return [], [Problem("source.inventory.no_files", at=(str(folder),))]
+    for entry in candidates:
         try:
             inventories.append(read_inventory(entry))
         except SourceError as exc:

@@ -77,6 +77,11 @@ def _store_mail(
         errors.append(exc.problem)
         writes.record_source_status(conn, run_id, sid, "failed", exc.problem)
         return False
+    except Exception as exc:  # a bug: this source failed, one line; the others go on
+        line = internal_error(exc).under(source.name)
+        errors.append(line)
+        writes.record_source_status(conn, run_id, sid, "failed", line)
+        return False
     skipped = 0
     for folder in folders:
         writes.sync_folder(conn, sid, run_id, folder)
@@ -189,6 +194,9 @@ def _store_inventories(
         machines, bad = read_inventory_dir(folder)
     except SourceError as exc:
         errors.append(exc.problem)
+        return False
+    except Exception as exc:  # a bug: this folder failed, one line; the rest of the run goes on
+        errors.append(internal_error(exc).under(str(folder)))
         return False
     today = datetime.now(UTC).date()
     for m in machines:

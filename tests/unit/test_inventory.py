@@ -726,8 +726,14 @@ def test_a_folder_gives_the_good_inventories_and_one_line_per_bad_file(tmp_path)
     assert all("\n" not in line for line in errors)
 
 
-def test_an_empty_folder_has_no_inventories_and_no_errors(tmp_path):
-    assert read_inventory_dir(tmp_path) == ([], [])
+def test_an_empty_folder_is_one_line_not_silence(tmp_path):
+    (tmp_path / "notes.txt").write_text("copy the files here", encoding="utf-8")
+    machines, (line,) = read_inventory_dir(tmp_path)
+    assert machines == []
+    assert str(line) == (
+        f"{tmp_path}: no inventory file (*.json) in this folder; copy here the "
+        "files written by `auditor inventory`"
+    )
 
 
 def test_a_folder_that_is_not_there_is_one_line(tmp_path):

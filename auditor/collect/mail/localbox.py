@@ -8,6 +8,7 @@ is never loaded at once.
 from __future__ import annotations
 
 import base64
+import errno
 import hashlib
 import mmap
 import os
@@ -20,6 +21,7 @@ from auditor.collect.mail.folders import special_use_from_name
 from auditor.collect.mail.mime import iso_utc, message_facts, parse_date_header
 from auditor.collect.mail.records import FolderFacts, MessageFacts
 from auditor.errors import Problem, SourceError
+from auditor.files import NotRegularFile, is_regular, open_regular
 
 __all__ = ["collect_maildir", "collect_mbox", "special_use_from_name"]
 
@@ -215,7 +217,7 @@ def _mbox_name(file_name: str) -> str:
 
 def _is_mbox(path: Path) -> bool:
     try:
-        with path.open("rb") as fh:
+        with open_regular(path) as fh:  # a FIFO or a device is no mbox, and is never waited on
             head = fh.read(5)
     except OSError:
         return False
@@ -252,6 +254,8 @@ def collect_mbox(path: Path) -> list[FolderFacts]:
     path = Path(path)
     if not path.exists():
         raise SourceError("source.mbox.not_found", path=path)
+    if not path.is_dir() and not is_regular(path):
+        raise SourceError("source.mbox.not_regular", path=path)
     if path.is_file():
         if not _is_mbox(path) and path.stat().st_size:
             raise SourceError("source.mbox.not_mbox", path=path)
@@ -326,8 +330,17 @@ def _read_maildir(root: Path, name: str) -> FolderFacts:
         flags = tuple(_MAILDIR_FLAGS[c] for c in sorted(set(letters)) if c in _MAILDIR_FLAGS)
         seen = "S" in letters
         try:
-            stat = file.stat()
-            raw = file.read_bytes()
+            with open_regular(file) as fh:  # a FIFO in cur/ would hang the scan
+                stat = os.fstat(fh.fileno())
+                raw = fh.read()
+        except NotRegularFile:
+            where = {"number": position, "file": file.name}
+            if file.is_dir():  # a folder where a message should be: say it as the OS does
+                error = os.strerror(errno.EISDIR)
+                folder.skip("source.maildir.message_unreadable", **where, error=error)
+            else:
+                folder.skip("source.maildir.message_not_regular", **where)
+            continue
         except OSError as exc:
             folder.skip(
                 "source.maildir.message_unreadable",
