@@ -594,6 +594,13 @@ def climate_lines(report: dict, lang: str) -> list[str]:
         return []
     lines = []
     storage = climate.get("mailbox_storage_kg_per_year")
+    co2 = [
+        f
+        for f in report.get("findings") or []
+        if f.get("co2e_kg_per_year_high") or f.get("co2e_kg_avoided_high")
+    ]
+    if not storage and not co2:
+        return []  # no figure in this report to weigh
     if storage:
         lines.append(
             t(

@@ -103,6 +103,7 @@ def test_a_failed_source_is_said_once_in_the_reports_language(env):
     lines = [line for line in errors.splitlines() if line.startswith("- ")]
     assert len(lines) == 1, errors
     assert "absent.mbox" in lines[0] and "(fichier mbox)" in lines[0]
+    assert "Le climat" not in text  # nothing was read: no figure to weigh
 
 
 def test_report_of_an_old_run_shows_when_it_ran_not_when_it_was_rendered(env):
