@@ -265,6 +265,10 @@ def scan(
     lang = _language(lang or config.language)
     if send:
         _check_email_settings(config, lang)
+    if output is not None:  # before scanning, not after: the folder must exist
+        from auditor.files import require_folder
+
+        require_folder(output.expanduser().parent, at=str(output.expanduser()))
     if config.impact:  # [impact] figure overrides; an unknown id is one line naming it
         from auditor.impact import override_figures
 
@@ -414,11 +418,14 @@ def _write_report(path: Path, text: str, *, private_folder: bool = False) -> Non
     senders and file names, like the store. The temporary file is created by mkstemp in the
     target's folder, so no symlink planted by another user can redirect the write (a run is
     often root's, from cron). `private_folder`: a folder auditor creates for it is 0700."""
-    from auditor.files import atomic_write_text
+    from auditor.files import atomic_write_text, require_folder
 
     path = path.expanduser()
+    if not private_folder:  # the user's --output: a missing folder is not made up
+        require_folder(path.parent, at=str(path))
     try:
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700 if private_folder else 0o777)
+        if private_folder:  # auditor's own folder of kept reports
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         atomic_write_text(path, text)
     except OSError as exc:
         error = exc.strerror or type(exc).__name__
@@ -1096,6 +1103,10 @@ def compress(
         raise ConfigError("compress.error.in_place_out")
     if no_backup and not in_place:
         raise ConfigError("compress.error.no_backup_alone")
+    if out_dir is not None:  # its subfolders are made, not --out itself (a missing USB stick)
+        from auditor.files import require_folder
+
+        require_folder(out_dir.expanduser(), at="--out")
     preset = make_preset(
         preset_name,
         max_px=max_px,

@@ -152,3 +152,20 @@ def publish_new(tmp: Path, path: Path) -> None:
     finally:
         with contextlib.suppress(OSError):
             tmp.unlink()
+
+
+def require_folder(folder: Path, *, at: str) -> None:
+    """Refuse to write into a folder that does not exist, instead of creating it.
+
+    `--output /media/usb/x.json` with no USB stick plugged in must not create /media/usb on
+    the local disk and leave the file there, where nobody looks for it. One line about `at`
+    (the output, or the option naming it), exit 2. A path where a file stands in the way of
+    a folder is left to the write itself, which says so."""
+    from auditor.errors import ConfigError
+
+    folder = Path(folder)
+    if folder.is_dir():
+        return
+    if any(p.exists() and not p.is_dir() for p in (folder, *folder.parents)):
+        return
+    raise ConfigError("cli.output.no_folder", at=(at,), folder=folder)

@@ -36,7 +36,13 @@ from auditor.collect.host.records import (
     SmartFacts,
 )
 from auditor.errors import ConfigError, Problem, SourceError
-from auditor.files import NotRegularFile, TooLarge, atomic_write_text, read_regular_bytes
+from auditor.files import (
+    NotRegularFile,
+    TooLarge,
+    atomic_write_text,
+    read_regular_bytes,
+    require_folder,
+)
 from auditor.i18n import LANGUAGES, catalog
 
 FORMAT_NAME = "auditor-inventory"
@@ -460,15 +466,16 @@ def write_inventory(doc: Mapping[str, Any], path: Path, *, overwrite: bool = Fal
     The text goes to a temporary file in the same folder, is flushed to disk, then takes the
     final name: a reader sees the old file or the whole new one, never half of it. An existing
     file is replaced only with `overwrite=True`; otherwise `InventoryExistsError` (a
-    `ConfigError` and a `FileExistsError`) is raised and the file is left as it was. Missing
-    parent folders are created. Other failures raise `ConfigError` naming the file.
+    `ConfigError` and a `FileExistsError`) is raised and the file is left as it was. A missing
+    folder is not created: `ConfigError` ("the folder ... does not exist"). Other failures
+    raise `ConfigError` naming the file.
     """
     path = Path(path).expanduser()
     text = json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    require_folder(path.parent, at=str(path))  # never made up: a USB stick not plugged in
     if not overwrite and path.exists():
         raise InventoryExistsError("source.inventory.exists", at=(str(path),))
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
         try:
             atomic_write_text(path, text, overwrite=overwrite)
         except FileExistsError:

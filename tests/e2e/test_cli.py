@@ -77,6 +77,7 @@ def test_host_scan_describes_this_machine(runner, tmp_path):
 
 def test_markdown_report_is_written_to_the_file_asked(runner, tmp_path):
     out = tmp_path / "sub" / "report.md"
+    out.parent.mkdir()  # an existing folder: a missing one is refused (test_output_folders)
     result = run(
         runner, "scan", "--demo", "--no-host", "--format", "markdown", "--output", str(out)
     )

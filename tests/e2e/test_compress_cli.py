@@ -81,6 +81,7 @@ def test_a_second_run_overwrites_nothing_and_says_so(tmp_path):
 
 def test_out_dir_keeps_the_tree_and_names(tmp_path):
     photo(tmp_path / "in" / "x" / "p.jpg")
+    (tmp_path / "light").mkdir()  # --out must exist; the tree below it is made
     result = run(str(tmp_path / "in"), "--out", str(tmp_path / "light"))
     assert result.exit_code == 0, result.output
     assert (tmp_path / "light" / "x" / "p.jpg").is_file()

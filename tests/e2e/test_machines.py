@@ -138,6 +138,7 @@ def fleet(today: datetime) -> dict[str, dict]:
 @pytest.fixture
 def inventories(tmp_path):
     folder = tmp_path / "usb"
+    folder.mkdir()  # the stick is plugged in: write_inventory never makes a folder up
     for name, doc in fleet(datetime.now(UTC)).items():
         write_inventory(doc, folder / f"{name}.json")
     return folder

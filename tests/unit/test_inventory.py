@@ -791,7 +791,8 @@ def test_write_inventory_on_a_usb_stick_without_hard_links_still_refuses_to_over
 
 
 def test_write_inventory_writes_indented_utf8_json_ending_with_a_newline(tmp_path):
-    path = tmp_path / "parc" / "2026-11" / "pc-accueil.json"  # folders are created
+    path = tmp_path / "parc" / "2026-11" / "pc-accueil.json"
+    path.parent.mkdir(parents=True)  # an existing folder: a missing one is never created
     document = glpi_document(windows_laptop())
     write_inventory(document, path)
     text = path.read_bytes().decode("utf-8")

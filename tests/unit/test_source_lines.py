@@ -366,7 +366,8 @@ def test_writing_over_an_inventory_or_into_a_file(tmp_path):
         write_inventory(document([]), path)
     assert_bilingual(
         caught.value.problem,
-        f"{path}: already exists, not overwritten (choose another name or allow overwriting)",
+        f"{path}: already exists, not overwritten: choose another name, or add --overwrite to "
+        "replace it",
         str(path),
     )
     target = path / "pc.json"
