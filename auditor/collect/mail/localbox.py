@@ -1,8 +1,10 @@
 """Read local mail stores (mbox files, Thunderbird folders, Maildir++) into `FolderFacts`.
 
 Only metadata leaves this module: each message is read, measured by `message_facts` and
-dropped. mbox files are memory-mapped and cut at "From " lines, so a multi-gigabyte folder
-is never loaded at once.
+dropped. mbox files are read in chunks and cut at "From " lines, so a multi-gigabyte folder
+is never loaded at once; a message larger than `WHOLE_MESSAGE_LIMIT` (a 2 GB video sent by
+mistake) is never held whole either: it streams through `mimestream.MessageStream`, which
+keeps its headers and counts its parts' bytes.
 """
 
 from __future__ import annotations
@@ -10,7 +12,6 @@ from __future__ import annotations
 import base64
 import errno
 import hashlib
-import mmap
 import os
 import re
 from collections.abc import Iterator
@@ -19,6 +20,7 @@ from pathlib import Path
 
 from auditor.collect.mail.folders import special_use_from_name
 from auditor.collect.mail.mime import iso_utc, message_facts, parse_date_header
+from auditor.collect.mail.mimestream import MessageStream
 from auditor.collect.mail.records import FolderFacts, MessageFacts
 from auditor.errors import Problem, SourceError
 from auditor.files import NotRegularFile, is_regular, open_regular
@@ -52,6 +54,15 @@ class _Folder:
             self.messages.append(message_facts(raw, key, seen, date, flags=flags))
         except Exception as exc:  # message_facts does not raise; this guards against bugs
             self.skip("source.mail.message_unreadable", number=key, error=exc)
+
+    def add_stream(
+        self, key: int, stream: MessageStream, seen: bool, date: str | None, flags: tuple[str, ...]
+    ) -> None:
+        """Add one message read as a stream (a large one); never let it stop the folder."""
+        try:
+            self.messages.append(stream.facts(key, seen, date, flags=flags))
+        except Exception as exc:  # facts() does not raise; this guards against bugs
+            self.skip("source.mail.message_unreadable", number=key, error=type(exc).__name__)
 
     def done(self) -> FolderFacts:
         return FolderFacts(
@@ -144,44 +155,134 @@ def _mbox_flags(headers: bytes) -> tuple[bool, bool, tuple[str, ...]]:
     return seen, expunged, tuple(flags)
 
 
-def _from_line_starts(mm: mmap.mmap | bytes) -> list[int]:
-    """Offsets of every line that begins with "From " (bytes.find is memchr-fast)."""
-    starts = [0] if mm[:5] == b"From " else []
-    pos = mm.find(b"\nFrom ")
-    while pos >= 0:
-        starts.append(pos + 1)
-        pos = mm.find(b"\nFrom ", pos + 6)
-    return starts
+# Messages up to this size are read whole and parsed by mime.message_facts (the fast path);
+# larger ones are streamed, so memory stays bounded whatever one message weighs.
+WHOLE_MESSAGE_LIMIT = 16 * 1024 * 1024
+_CHUNK = 4 * 1024 * 1024
+_HOLD = 7  # bytes kept back when streaming: "\r\nFrom " may straddle two reads
 
 
-def _mbox_segments(mm: mmap.mmap | bytes) -> Iterator[tuple[bytes, bytes]]:
-    """Yield (From line, raw message) for each message of an mbox image.
+class _MboxReader:
+    """Cut an mbox file into messages while reading it in chunks.
 
     Like Python's `mailbox.mbox`, any line beginning with "From " starts a message (writers
-    escape body lines as ">From "); the blank line before it belongs to the separator.
+    escape body lines as ">From "); the line ending before it belongs to the separator. Yields
+    (From line, whole message or None, chunks or None): messages up to `whole_limit` bytes
+    come whole; a larger one comes as an iterator of chunks, to be consumed before the next.
     """
-    starts = _from_line_starts(mm)
-    for i, start in enumerate(starts):
-        end = starts[i + 1] if i + 1 < len(starts) else len(mm)
-        eol = mm.find(b"\n", start, end)
-        body_start = end if eol < 0 else eol + 1
-        line = mm[start:body_start]
-        if i + 1 < len(starts):  # drop the separator line ending before the next "From "
-            if mm[end - 2 : end] == b"\r\n":
-                end -= 2
-            elif mm[end - 1 : end] == b"\n":
-                end -= 1
-        yield line, mm[body_start : max(end, body_start)]
+
+    def __init__(self, fh, whole_limit: int | None = None, chunk: int | None = None) -> None:
+        self._fh = fh
+        self._whole_limit = WHOLE_MESSAGE_LIMIT if whole_limit is None else whole_limit
+        self._chunk = _CHUNK if chunk is None else chunk
+        self._buf = bytearray()
+        self._pos = 0  # start of what has not been handed out yet
+        self._eof = False
+
+    def _fill(self) -> bool:
+        """Read one more chunk (dropping what was handed out); False at the end of the file."""
+        if self._eof:
+            return False
+        if self._pos:
+            del self._buf[: self._pos]
+            self._pos = 0
+        data = self._fh.read(self._chunk)
+        if not data:
+            self._eof = True
+            return False
+        self._buf += data
+        return True
+
+    def _next_start(self, scanned: int) -> int:
+        """Where the next "From " line starts at or after `_pos`, or -1 (not in the buffer).
+        `scanned`: the buffer before this offset has been searched already."""
+        buf, pos = self._buf, self._pos
+        if scanned <= pos and buf[pos : pos + 5] == b"From ":
+            return pos
+        found = buf.find(b"\nFrom ", max(pos, scanned - 5))
+        return found + 1 if found >= 0 else -1
+
+    def _end_before(self, start: int) -> int:
+        """The end of a message followed by a "From " line at `start`: without the line ending
+        that belongs to the separator."""
+        end = start
+        if end - 2 >= self._pos and self._buf[end - 2 : end] == b"\r\n":
+            end -= 2
+        elif end - 1 >= self._pos and self._buf[end - 1 : end] == b"\n":
+            end -= 1
+        return end
+
+    def messages(self) -> Iterator[tuple[bytes, bytes | None, Iterator[bytes] | None]]:
+        while len(self._buf) - self._pos < 5 and self._fill():
+            pass
+        if self._buf[self._pos : self._pos + 5] != b"From ":  # text before the first message
+            while (start := self._next_start(0)) < 0 and self._fill():
+                pass
+            if start < 0:
+                return
+            self._pos = start
+        while self._pos < len(self._buf) or self._fill():
+            eol = self._buf.find(b"\n", self._pos)
+            while eol < 0 and self._fill():
+                eol = self._buf.find(b"\n", self._pos)
+            if eol < 0:  # a "From " line and nothing after it
+                yield bytes(self._buf[self._pos :]), b"", None
+                self._pos = len(self._buf)
+                return
+            line = bytes(self._buf[self._pos : eol + 1])
+            self._pos = eol + 1
+            scanned = self._pos
+            while (start := self._next_start(scanned)) < 0:
+                if len(self._buf) - self._pos > self._whole_limit:
+                    stream = self._stream()
+                    yield line, None, stream
+                    for _rest in stream:  # whatever the consumer left unread
+                        pass
+                    break
+                scanned = len(self._buf) - self._pos  # relative: _fill moves the buffer
+                if not self._fill():
+                    start = len(self._buf)
+                    yield line, bytes(memoryview(self._buf)[self._pos :]), None
+                    self._pos = start
+                    return
+                scanned += self._pos
+            else:
+                end = self._end_before(start) if start > self._pos else start
+                yield line, bytes(memoryview(self._buf)[self._pos : end]), None
+                self._pos = start
+
+    def _stream(self) -> Iterator[bytes]:
+        scanned = self._pos
+        while True:
+            start = self._next_start(scanned)
+            if start >= 0:
+                end = self._end_before(start) if start > self._pos else start
+                if end > self._pos:
+                    yield bytes(memoryview(self._buf)[self._pos : end])
+                self._pos = start
+                return
+            hold = len(self._buf) - _HOLD
+            if hold > self._pos:
+                yield bytes(memoryview(self._buf)[self._pos : hold])
+                self._pos = hold
+            scanned = len(self._buf) - self._pos
+            if not self._fill():
+                if len(self._buf) > self._pos:
+                    yield bytes(memoryview(self._buf)[self._pos :])
+                self._pos = len(self._buf)
+                return
+            scanned += self._pos
 
 
 def _read_mbox_file(path: Path, name: str) -> FolderFacts:
     folder = _Folder(name)
     try:
-        size = path.stat().st_size
-        if size == 0:
-            return folder.done()
-        with path.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
-            for key, (line, raw) in enumerate(_mbox_segments(mm), 1):
+        with open_regular(path) as fh:
+            messages = _MboxReader(fh).messages()
+            for key, (line, raw, chunks) in enumerate(messages, 1):
+                if chunks is not None:
+                    _add_streamed(folder, key, line, chunks)
+                    continue
                 if not raw.strip():
                     folder.skip("source.mbox.empty_message", number=key)
                     continue
@@ -194,10 +295,25 @@ def _read_mbox_file(path: Path, name: str) -> FolderFacts:
                 if date is None:
                     date = _header_date(headers)
                 folder.add(key, raw, seen, date, flags)
-    except (OSError, ValueError) as exc:  # ValueError: mmap of a special file
+    except OSError as exc:
         error = getattr(exc, "strerror", None) or exc
         folder.problem("source.mbox.unreadable", path=path, error=error)
     return folder.done()
+
+
+def _add_streamed(folder: _Folder, key: int, line: bytes, chunks: Iterator[bytes]) -> None:
+    """A message too large to hold: its chunks go through a MessageStream, then are dropped."""
+    stream = MessageStream()
+    for chunk in chunks:
+        stream.feed(chunk)
+    headers = stream.header_block
+    seen, expunged, flags = _mbox_flags(headers)
+    if expunged:
+        return
+    date = _from_line_date(line)
+    if date is None:
+        date = _header_date(headers)
+    folder.add_stream(key, stream, seen, date, flags)
 
 
 def _header_date(headers: bytes) -> str | None:
@@ -329,10 +445,16 @@ def _read_maildir(root: Path, name: str) -> FolderFacts:
         letters = info[2:] if info.startswith("2,") else ""
         flags = tuple(_MAILDIR_FLAGS[c] for c in sorted(set(letters)) if c in _MAILDIR_FLAGS)
         seen = "S" in letters
+        stream = None
         try:
             with open_regular(file) as fh:  # a FIFO in cur/ would hang the scan
                 stat = os.fstat(fh.fileno())
-                raw = fh.read()
+                if stat.st_size <= WHOLE_MESSAGE_LIMIT:
+                    raw = fh.read()
+                else:  # never held whole: see WHOLE_MESSAGE_LIMIT
+                    stream = MessageStream()
+                    while chunk := fh.read(_CHUNK):
+                        stream.feed(chunk)
         except NotRegularFile:
             where = {"number": position, "file": file.name}
             if file.is_dir():  # a folder where a message should be: say it as the OS does
@@ -352,8 +474,14 @@ def _read_maildir(root: Path, name: str) -> FolderFacts:
         # Dovecot reports the file's mtime as INTERNALDATE; a zero mtime means it was lost.
         date = None
         if stat.st_mtime > 86400:
-            date = iso_utc(datetime.fromtimestamp(stat.st_mtime, tz=UTC))
-        folder.add(maildir_key(unique), raw, seen, date, flags)
+            try:
+                date = iso_utc(datetime.fromtimestamp(stat.st_mtime, tz=UTC))
+            except (OverflowError, OSError, ValueError):  # a date beyond year 9999
+                date = None
+        if stream is not None:
+            folder.add_stream(maildir_key(unique), stream, seen, date, flags)
+        else:
+            folder.add(maildir_key(unique), raw, seen, date, flags)
     return folder.done()
 
 
