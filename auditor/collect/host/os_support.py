@@ -27,9 +27,7 @@ documented at `cpu_supports_windows11()`. What it cannot tell goes to `unknown`,
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
 import urllib.error
 import urllib.request
 from collections.abc import Iterable, Mapping
@@ -43,6 +41,7 @@ from typing import Any
 import platformdirs
 
 from auditor.errors import Problem, SourceError
+from auditor.files import atomic_write_text
 
 API_BASE = "https://endoflife.date/api"
 PRODUCTS = ("windows", "macos", "ubuntu", "debian", "linuxmint", "fedora")
@@ -601,26 +600,11 @@ def save_table(table: Mapping[str, Any], path: Path | None = None) -> Path:
     path = user_table_path() if path is None else Path(path)
     validate_table(table)
     text = json.dumps(table, ensure_ascii=False, indent=1) + "\n"
-    tmp_name = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(
-            "w", encoding="utf-8", dir=path.parent, prefix=f".{path.name}.", delete=False
-        ) as tmp:
-            tmp_name = tmp.name
-            tmp.write(text)
-            tmp.flush()
-            os.fsync(tmp.fileno())
-        os.replace(tmp_name, path)
-        tmp_name = None
+        atomic_write_text(path, text)  # mkstemp in the folder, fsync, rename
     except OSError as exc:
         raise OSDataError("probe.os_data.save", at=(str(path),), error=exc.strerror or exc) from exc
-    finally:
-        if tmp_name is not None:
-            try:
-                os.unlink(tmp_name)
-            except OSError:
-                pass
     return path
 
 
