@@ -90,8 +90,11 @@ def test_lang_fr_gives_a_whole_french_help_screen_whatever_the_locale(args) -> N
         assert "Afficher cette aide et quitter." in done.stdout
         assert "Usage:" not in done.stdout and "Show this message" not in done.stdout
         assert "--ca-file FICHIER" in done.stdout and " FILE" not in done.stdout
-    else:  # --lang belongs to the commands, not the group: the refusal is in French too
-        assert "Option inconnue : '--lang'" in done.stderr
+    else:  # --lang before the command (issue 13): the group's help, all in French
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.startswith("Utilisation : auditor [OPTIONS]")
+        assert "Commandes" in done.stdout and "Exemples :" in done.stdout
+        assert "Usage:" not in done.stdout and "Show this message" not in done.stdout
 
 
 @pytest.mark.parametrize(
