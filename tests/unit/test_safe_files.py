@@ -193,3 +193,26 @@ def test_a_bug_while_reading_one_mail_source_fails_that_source_only(tmp_path, mo
     statuses = {s["kind"]: s["status"] for s in report["run"]["sources"]}
     assert statuses == {"mbox": "failed", "maildir": "ok"}
     assert report["run"]["status"] == "partial"
+
+
+def test_impossible_dates_in_an_mbox_are_no_date_rather_than_a_wrong_one(tmp_path):
+    from auditor.collect.mail.localbox import collect_mbox
+
+    mbox = tmp_path / "Archives.mbox"
+    mbox.write_bytes(
+        b"From x Mon Jan  1 00:00:00 0001\nDate: Mon, 1 Jan 0001 00:00:00 +1400\n"
+        b"Subject: year one\n\nx\n\n"
+        b"From x Fri Dec 31 23:59:59 9999 -1400\nDate: Fri, 31 Dec 9999 23:59:59 -1400\n"
+        b"Subject: beyond 9999 in UTC\n\nx\n\n"
+        b"From x Mon Jan  2 10:00:00 2023\nSubject: a real one\n\nx\n"
+    )
+    (folder,) = collect_mbox(mbox)
+    dates = {m.subject: m.internal_date for m in folder.messages}
+    assert dates == {  # year 0001 was read as the two-digit year 01: 2001
+        "year one": None,
+        "beyond 9999 in UTC": None,
+        "a real one": "2023-01-02T10:00:00+00:00",
+    }
+    code, report, stderr = scan(tmp_path, "--mbox", str(mbox))
+    assert code in (0, 1) and "Traceback" not in stderr
+    assert report["run"]["status"] == "complete"

@@ -87,10 +87,19 @@ def parse_date_header(value: str | None) -> str | None:
     """
     if not value:
         return None
+    text = _unfold(value)
     try:
-        return iso_utc(parsedate_to_datetime(_unfold(value)))
+        moment = parsedate_to_datetime(text)
+        written = _YEAR.search(text)
+        if written and len(written.group(1)) > 2 and int(written.group(1)) != moment.year:
+            return None  # "0001" read as the two-digit year 01, i.e. 2001: no such date
+        return iso_utc(moment)
     except (TypeError, ValueError, OverflowError, IndexError):
         return None
+
+
+# The year after the month's name (RFC 5322 section 3.3), as written.
+_YEAR = re.compile(r"[A-Za-z]{3}[a-z]*\.?\s+(\d+)(?=\s|$)")
 
 
 def _unfold(value: str) -> str:
