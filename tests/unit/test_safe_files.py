@@ -106,6 +106,8 @@ def test_numbers_no_machine_has_are_refused_with_one_line_each(tmp_path, invento
     doc["host"]["ram_bytes"] = 8 * 2**30
     text = json.dumps({**doc, "host": {**doc["host"], "battery_percent": 0.5}})
     (inventories / "infinite.json").write_text(text.replace("0.5", "1e400"))  # reads as inf
+    nested = json.dumps({**doc, "host": {**doc["host"], "errors": "@"}})
+    (inventories / "deep.json").write_text(nested.replace('"@"', "[" * 5000 + "]" * 5000))
     code, report, stderr = scan(tmp_path, "--no-mail", "--inventory", str(inventories))
     assert code == 3 and "Traceback" not in stderr
     errors = report["run"]["errors"]
@@ -113,6 +115,8 @@ def test_numbers_no_machine_has_are_refused_with_one_line_each(tmp_path, invento
     assert "host.ram_bytes" in huge and "out of range" in huge
     (inf,) = [e for e in errors if "infinite.json" in e]
     assert "host.battery_percent" in inf and "out of range" in inf
+    (deep,) = [e for e in errors if "deep.json" in e]
+    assert "nested too deeply" in deep
     assert len(report["hosts"]) == 1
 
 
