@@ -12,6 +12,7 @@ files is here, in the parent process, one file at a time:
 from __future__ import annotations
 
 import contextlib
+import errno
 import multiprocessing
 import os
 import shutil
@@ -29,6 +30,9 @@ from auditor.files import fsync_directory, open_regular, publish_new
 
 LIGHT = ".light"  # photo.jpg -> photo.light.jpg
 BACKUP = ".orig"  # --in-place keeps photo.jpg as photo.orig.jpg
+# A copy less than 5 % smaller than its original is not worth a second file (nor a lost
+# original, in place): the file is "already light". The one place this figure lives.
+MIN_SAVING = 0.05
 _SNIFF_BYTES = 1024
 
 
@@ -109,7 +113,21 @@ def _walk(folder: Path) -> Iterator[Path]:
 
 
 def compress_one(path: Path, preset: Preset, engine: str = "auto") -> tuple[str, Outcome]:
-    """The kind of `path` and what compressing it gave (runs in a worker process)."""
+    """The kind of `path` and what compressing it gave (runs in a worker process); a copy
+    saving less than MIN_SAVING is "already light" and not kept."""
+    kind, outcome = _compress_one(path, preset, engine)
+    if outcome.status == "smaller" and outcome.size_after > outcome.size_before * (1 - MIN_SAVING):
+        outcome = Outcome(
+            "kept",
+            outcome.size_before,
+            reason="compress.reason.already_light",
+            reason_args={"percent": f"{MIN_SAVING * 100:g}"},
+            engine=outcome.engine,
+        )
+    return kind, outcome
+
+
+def _compress_one(path: Path, preset: Preset, engine: str) -> tuple[str, Outcome]:
     kind = sniff(path)
     try:
         size = path.stat().st_size
@@ -155,6 +173,51 @@ def backup_path(source: Path) -> Path:
     return source.with_name(source.stem + BACKUP + source.suffix)
 
 
+def _output_suffixes(source: Path) -> list[str]:
+    """Every extension a light copy of `source` may have: its own, or another format's when
+    compressing converted it (PNG -> JPEG, --format webp)."""
+    from auditor.compress.images import IMAGE_KINDS
+
+    kind = sniff(source)
+    others = [".pdf"] if kind == "pdf" else [names[0] for names in IMAGE_KINDS.values()]
+    return list(dict.fromkeys([source.suffix, *others]))
+
+
+def _no_larger(path: Path, than: int) -> bool:
+    try:
+        return path.is_file() and path.stat().st_size <= than
+    except OSError:
+        return False
+
+
+def already_done(
+    source: Path, root: Path, out_dir: Path | None, in_place: bool
+) -> tuple[str, Path] | None:
+    """(reason key, the file that shows it) when an earlier run already compressed `source`.
+
+    A re-run must be a no-op: a light copy compressed again loses a little more quality each
+    time. Done means: `source` is itself a light copy or a backup of an earlier run; in place,
+    a backup NAME.orig.EXT stands beside it (and is not smaller: it holds the original); as a
+    copy, the light copy exists and is not larger than `source` (a larger file of that name
+    is someone's own, and the write then says it exists)."""
+    if _is_ours(source):
+        return "compress.reason.ours", source
+    try:
+        size = source.stat().st_size
+    except OSError:
+        return None
+    for suffix in _output_suffixes(source):
+        if in_place:
+            backup = source.with_name(source.stem + BACKUP + suffix)
+            if backup.is_file() and backup.stat().st_size >= size:
+                return "compress.reason.already_done_in_place", backup
+        else:
+            target = target_path(source, root, suffix, out_dir, in_place=False)
+            if _no_larger(target, size):
+                return "compress.reason.already_done", target
+    return None
+
+
 def _write_temp(folder: Path, data: bytes, like: Path) -> Path:
     """`data` in a new temporary file of `folder`, fsynced, with `like`'s permissions."""
     fd, name = tempfile.mkstemp(prefix=".auditor-", suffix=".tmp", dir=folder)
@@ -191,8 +254,9 @@ def write_result(result: FileResult, in_place: bool = False, keep_backup: bool =
             _replace_in_place(source, target, outcome.data, keep_backup)
         fsync_directory(target.parent)
         result.written = True
-    except FileExistsError:
-        result.error, result.error_args = "compress.write.exists", {"path": str(target)}
+    except FileExistsError as exc:  # the file that exists: the copy, or in place the backup
+        result.error = "compress.write.exists"
+        result.error_args = {"path": str(exc.filename or target)}
     except _Mismatch:
         result.error, result.error_args = "compress.write.mismatch", {"path": str(target)}
     except OSError as exc:
@@ -219,7 +283,7 @@ def _replace_in_place(source: Path, target: Path, data: bytes, keep_backup: bool
 def _link_new_copy(source: Path, backup: Path) -> None:
     """`backup` as a second name of `source` (or an exclusive copy), never over a file."""
     if backup.exists():
-        raise FileExistsError
+        raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), str(backup))
     try:
         os.link(source, backup)
     except FileExistsError:
@@ -274,9 +338,20 @@ def compress_paths(
         if on_done:
             on_done(result)
 
+    # an earlier run's work is recognised before any compressing: a re-run is a no-op
+    finished: dict[int, tuple[str, Outcome]] = {}
+    for index, (source, root) in enumerate(files):
+        earlier = already_done(source, root, out_dir, in_place)
+        if earlier is not None:
+            reason, marker = earlier
+            outcome = Outcome(
+                "kept", _size(source), reason=reason, reason_args={"path": str(marker)}
+            )
+            finished[index] = (sniff(source), outcome)
     if workers == 1:
-        for source, root in files:
-            finish(source, root, *compress_one(source, preset, engine))
+        for index, (source, root) in enumerate(files):
+            outcome = finished.get(index) or compress_one(source, preset, engine)
+            finish(source, root, *outcome)
         return results
     done: dict[int, tuple[str, Outcome]] = {}
     next_index = 0
@@ -291,7 +366,9 @@ def compress_paths(
             finish(source, root, *done.pop(next_index))
             next_index += 1
 
-    todo = list(range(len(files)))
+    for index, outcome in finished.items():
+        settle(index, *outcome)
+    todo = [i for i in range(len(files)) if i not in finished]
     while todo:  # each pass is one pool; a pool broken by a dying worker is replaced
         todo = _pool_pass(files, todo, preset, engine, workers, settle)
     return results
