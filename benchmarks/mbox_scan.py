@@ -67,7 +67,11 @@ def peak_rss_child(path: str) -> None:
     (folder,) = collect_mbox(Path(path))
     (message,) = folder.messages
     sizes = [a.size_bytes for a in message.attachments]
-    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    status = Path("/proc/self/status")  # VmHWM: ru_maxrss would survive exec (Linux)
+    if status.exists():
+        peak_kb = int(status.read_text().split("VmHWM:")[1].split()[0])
+    else:
+        peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(f"peak RSS {peak_kb // 1024} MB; message {message.size_bytes} bytes, parts {sizes}")
 
 
