@@ -130,12 +130,13 @@ def test_a_full_stick_without_hard_links_keeps_no_truncated_backup_in_place(smal
 
 
 def kill_workers_that_grow(stop: threading.Event, killed: list[int]) -> None:
-    """Like the kernel's OOM killer: SIGKILL any worker whose own memory passes 100 MB."""
+    """Like the kernel's OOM killer: SIGKILL any worker whose own memory passes 100 MB.
+    Only this process's own forks are watched (not the Dovecot the suite may have started)."""
     me = psutil.Process()
     while not stop.is_set():
-        for child in me.children(recursive=True):
+        for child in me.children():
             try:
-                if child.memory_full_info().uss > 100 * 1024 * 1024:
+                if child.exe() == me.exe() and child.memory_full_info().uss > 100 * 1024 * 1024:
                     child.kill()
                     killed.append(child.pid)
             except psutil.Error:
