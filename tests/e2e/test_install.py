@@ -34,33 +34,33 @@ def user_environment(home: Path) -> dict[str, str]:
     return env
 
 
+def readme_first_command() -> str:
+    """The command under "The two commands" that installs and runs the main job."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## The two commands", 1)[1]
+    return section.split("```sh\n", 1)[1].split("\n```", 1)[0].strip()
+
+
 @pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
-def test_a_fresh_clone_installs_with_scripts_install_and_scans_the_demo(tmp_path):
+def test_the_readmes_first_command_works_as_written_in_a_fresh_clone(tmp_path):
+    command = readme_first_command()
+    assert command == "scripts/install && ~/.local/bin/auditor scan --demo"
     source, home = tmp_path / "auditor", tmp_path / "home"
     home.mkdir()
     subprocess.run(["git", "clone", "-q", str(ROOT), str(source)], check=True, timeout=120)
-    env = user_environment(home)
-
-    installed = subprocess.run(
-        [str(source / "scripts" / "install")],
+    env = {**user_environment(home), "LANG": "C.UTF-8"}
+    ran = subprocess.run(
+        ["/bin/sh", "-c", command],
+        cwd=source,
         env=env,
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=900,
         stdin=subprocess.DEVNULL,
     )
-    assert installed.returncode == 0, installed.stderr[-3000:]
+    # 1 means "findings at or above --fail-on": the job ran (this machine may have some)
+    assert ran.returncode in (0, 1), ran.stderr[-3000:]
+    assert "Quick wins" in ran.stdout and "Heavy attachments" in ran.stdout
     auditor = home / ".local" / "bin" / "auditor"
-    assert f"auditor is installed: {auditor}" in installed.stderr
+    assert f"auditor is installed: {auditor}" in ran.stderr
     assert str(auditor.resolve()).startswith(str(home))  # its own environment, not ours
-
-    demo = subprocess.run(
-        [str(auditor), "scan", "--demo", "--no-host", "--lang", "en"],
-        env={**env, "AUDITOR_DB": str(tmp_path / "store.sqlite3")},
-        capture_output=True,
-        text=True,
-        timeout=300,
-        stdin=subprocess.DEVNULL,
-    )
-    assert demo.returncode == 0, demo.stderr
-    assert "Quick wins" in demo.stdout and "Heavy attachments" in demo.stdout
