@@ -25,7 +25,7 @@ def accounts_from_config(config: Config) -> list[ImapAccount]:
         if a.keyring and a.auth != "oauth2" and not (a.password_env or a.password_command):
             problem = keyring_unavailable()
             if problem:
-                raise ConfigError(problem, what=f"account {a.name}")
+                raise ConfigError(problem, what=a.name)
         if a.auth == "oauth2":
             if not a.oauth2_token_command:
                 raise ConfigError(
@@ -36,7 +36,7 @@ def accounts_from_config(config: Config) -> list[ImapAccount]:
 
             def secret(a=a) -> str:
                 return resolve_secret(
-                    f"account {a.name}",
+                    a.name,
                     command=a.oauth2_token_command,
                     command_key="oauth2_token_command",
                 )
@@ -44,7 +44,7 @@ def accounts_from_config(config: Config) -> list[ImapAccount]:
 
             def secret(a=a) -> str:
                 return resolve_secret(
-                    f"account {a.name}",
+                    a.name,
                     env=a.password_env,
                     command=a.password_command,
                     keyring_user=f"{a.username}@{a.host}" if a.keyring else None,
@@ -113,7 +113,7 @@ def account_from_url(
                 account=f"{username}@{host}",
                 env=PASSWORD_ENV,
             )
-        return prompt(f"Password for {username}@{host}")
+        return prompt(f"{username}@{host}")  # the caller words the question in its language
 
     return ImapAccount(
         name=f"{username}@{host}",

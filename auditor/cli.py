@@ -293,7 +293,7 @@ def scan(
             request.mail_sources.append(MailSource("mbox", str(p), Path(p).expanduser()))
         for p in [*maildir, *map(Path, config.maildir)]:
             request.mail_sources.append(MailSource("maildir", str(p), Path(p).expanduser()))
-        request.imap_accounts = _imap_accounts(config, imap_urls, ca_file)
+        request.imap_accounts = _imap_accounts(config, imap_urls, ca_file, lang)
     err = Console(stderr=True)
     if not request.mail_sources and not request.imap_accounts and not no_mail and not quiet:
         err.print(t(lang, "cli.scan.no_mailbox"), highlight=False)
@@ -390,12 +390,17 @@ def _send_report(report: dict, config: Config, lang: str, quiet: bool) -> bool:
     return True
 
 
-def _imap_accounts(config: Config, urls: tuple[str, ...], ca_file: str | None) -> list:
+def _imap_accounts(config: Config, urls: tuple[str, ...], ca_file: str | None, lang: str) -> list:
     from auditor.accounts import account_from_url, accounts_from_config
 
     accounts = accounts_from_config(config)
     interactive = sys.stdin.isatty()
-    prompt = (lambda text: click.prompt(text, hide_input=True, err=True)) if interactive else None
+
+    def ask(account: str) -> str:
+        question = t(lang, "cli.prompt.password", account=account)
+        return click.prompt(question, hide_input=True, err=True)
+
+    prompt = ask if interactive else None
     accounts += [account_from_url(url, ca_file, prompt) for url in urls]
     if ca_file:
         for account in accounts:

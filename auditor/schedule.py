@@ -111,7 +111,7 @@ def secrets_needed(config: Config, send: bool) -> list[Secret]:
     """Every secret a scheduled `scan` of this config reads (IMAP accounts, SMTP for --send)."""
     needed = []
     for a in config.accounts:
-        what = f"account {a.name}"
+        what = a.name
         if a.auth == "oauth2":
             needed.append(
                 Secret(what, command=a.oauth2_token_command, command_key="oauth2_token_command")

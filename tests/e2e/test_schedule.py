@@ -145,7 +145,7 @@ keyring = true
     assert done.returncode == 2 and done.stdout == "" and not crontab.exists()
     lines = done.stderr.splitlines()
     assert len(lines) == 3, lines  # the variable, the keyring, then "nothing was scheduled"
-    assert lines[0].startswith("auditor: account secretariat: environment variable ")
+    assert lines[0].startswith("auditor: secretariat: environment variable ")
     assert "SECRETARIAT_PASSWORD" in lines[0] and "password_command" in lines[0]
     assert lines[1].startswith("auditor: report.email: ") and "keyring" in lines[1]
     assert "nothing was scheduled" in lines[2]

@@ -216,9 +216,41 @@ def test_keyring_without_a_backend_is_one_line_before_the_scan(tmp_path):
         str(path),
         PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring",
     )
-    one_line(proc, "account accueil@imap.asso.test", "no usable system keyring")
+    line = one_line(proc, "no usable system keyring")
+    assert line.startswith("auditor: accueil@imap.asso.test: keyring = true")
     with sqlite3.connect(tmp_path / "store.sqlite3") as conn:
         assert conn.execute("SELECT count(*) FROM runs").fetchone() == (0,)  # no run started
+
+
+def test_an_accounts_error_is_whole_french_with_lang_fr(tmp_path):
+    path = write(tmp_path, f"{ACCOUNT}keyring = true\n")
+    proc = auditor(
+        tmp_path,
+        "scan",
+        "--no-host",
+        "--lang",
+        "fr",
+        "--config",
+        str(path),
+        PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring",
+    )
+    line = one_line(proc, "accueil@imap.asso.test : ")
+    assert "account" not in line  # it used to say "account accueil… :" in a French line
+
+
+def test_the_password_question_names_the_account_in_the_users_language(monkeypatch):
+    from auditor.accounts import PASSWORD_ENV, account_from_url
+
+    monkeypatch.delenv(PASSWORD_ENV, raising=False)
+    from auditor.i18n import t
+
+    asked: list[str] = []
+    account = account_from_url("imaps://alice@imap.asso.test", None, asked.append)
+    account.secret()
+    assert asked == ["alice@imap.asso.test"]
+    assert t("fr", "cli.prompt.password", account=asked[0]) == (
+        "Mot de passe de alice@imap.asso.test"
+    )
 
 
 def test_keyring_without_a_backend_at_login_is_a_config_error(monkeypatch):
