@@ -309,7 +309,10 @@ def advise(
         action("ram", "ram", check=not upgradeable)
 
     disk = _system_disk(machine)
-    if disk is not None:
+    if disk is not None and machine.host.virtualization:
+        # a virtual disk lives on the host's storage: no SSD to buy for it (nor its size)
+        reasons.append(t(lang, "advise.reason.disk_virtual"))
+    elif disk is not None:
         too_small = disk.total_bytes < minimums["disk_min_gb"] * _GB * 0.9
         if disk.rotational or too_small:
             key = "advise.reason.ssd_rotational" if disk.rotational else "advise.reason.ssd_small"

@@ -826,8 +826,12 @@ def advise(
         from auditor.inventory import read_inventory_dir
 
         today = datetime.now(UTC).date()
+        from auditor.collect.host.identity import newest_per_machine
+
         found, errors = read_inventory_dir(inventory_dir)
-        machines = [judge(m.host, m.hardware, m.antivirus, m.batteries, today) for m in found]
+        machines = newest_per_machine(
+            [judge(m.host, m.hardware, m.antivirus, m.batteries, today) for m in found]
+        )
     else:
         machines = [collect_machine()]
     advices = [advise_machine(m, wanted, lang) for m in machines]

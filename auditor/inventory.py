@@ -104,10 +104,12 @@ _HOST_FIELDS = (
     ("boot_time", "str?"),
     ("battery_present", "bool"),
     ("battery_percent", "number?"),
+    ("virtualization", "str?"),  # added in version 2 (optional): older files have none
 )
 # HostFacts.source is not stored: it says where a record came from, and for a record read
 # from a file that is the file itself (read_inventory sets it to the file's name).
-_HOST_LISTS = ("disks", "errors")
+# HostFacts.collected_at is the document's generated_at.
+_HOST_LISTS = ("disks", "errors", "identifiers")
 _SMART_FIELDS = (
     ("device", "str"),
     ("passed", "bool?"),
@@ -173,6 +175,7 @@ def _host_document(host: HostFacts) -> dict[str, Any]:
     doc = _row(host, _HOST_FIELDS)
     doc["disks"] = [_row(disk, _DISK_FIELDS) for disk in host.disks]
     doc["errors"] = [_line_document(line) for line in host.errors]
+    doc["identifiers"] = list(host.identifiers)
     return doc
 
 
@@ -667,7 +670,13 @@ def _host(reader: _Reader, obj: Any, source: str) -> HostFacts:
         where = f"host.disks[{index}]"
         disks.append(DiskFacts(**reader.record(DiskFacts, item, _DISK_FIELDS, where)))
     errors = reader.lines(obj, "errors", "host")
-    return HostFacts(**values, disks=disks, errors=errors, source=source)
+    identifiers = reader.items(obj, "identifiers", "host", required=False)
+    for index, item in enumerate(identifiers):
+        if not isinstance(item, str):
+            reader.wrong_type(f"host.identifiers[{index}]", "str", item)
+    return HostFacts(
+        **values, disks=disks, errors=errors, source=source, identifiers=list(identifiers)
+    )
 
 
 def _hardware(reader: _Reader, obj: Any) -> HardwareFacts | None:
@@ -767,6 +776,7 @@ def _inventory(reader: _Reader, doc: Any, source: str) -> MachineInventory:
         if key not in doc:
             reader.fail("source.inventory.missing_key", place=key)
     host = _host(reader, doc["host"], source)
+    host.collected_at = generated_at  # which of two records of one machine is newer
     hardware = _hardware(reader, doc["hardware"])
     antivirus = [
         AntivirusFacts(**reader.record(AntivirusFacts, item, _ANTIVIRUS_FIELDS, f"antivirus[{i}]"))

@@ -22,6 +22,7 @@ from auditor.rules.loader import LoadedRules
 from auditor.store import writes
 
 if TYPE_CHECKING:
+    from auditor.collect.host.machine import Machine
     from auditor.collect.mail.imap import ImapAccount
     from auditor.collect.mail.records import FolderFacts
 
@@ -170,28 +171,37 @@ def _scan_imap(
     return ok, errors
 
 
-def _store_host(conn: sqlite3.Connection, run_id: int, errors: list[str]) -> None:
+def _this_machine() -> Machine:
     """This machine's facts. What a probe could not read (no DMI table, no smartctl) is kept
     with them (host_facts.probe_errors: the report's "Not checked" section), not as a run
     error: the rest of the machine was read, and a --quiet run from cron stays silent."""
     from auditor.collect.host.machine import collect_machine
 
-    machine = collect_machine()
-    writes.insert_machine(conn, run_id, machine, errors)
+    return collect_machine()
 
 
-def _store_inventories(
-    conn: sqlite3.Connection, run_id: int, folder: Path, errors: list[str]
-) -> bool:
-    """Every inventory file of a folder (from `auditor inventory` on other machines).
-    A bad file is one line and the others still count; False when one was bad."""
+def _store_machines(
+    conn: sqlite3.Connection, run_id: int, machines: list[Machine], errors: list[str]
+) -> None:
+    """Each machine once per run, with its newest facts: a machine whose own inventory file
+    is on the stick, or an older inventory of it, is the machine scanned live (identified by
+    its hardware, not by where its facts came from; collect/host/identity.py)."""
+    from auditor.collect.host.identity import newest_per_machine
+
+    for machine in newest_per_machine(machines):
+        writes.insert_machine(conn, run_id, machine, errors)
+
+
+def _read_inventories(folder: Path, errors: list[str], machines: list[Machine]) -> bool:
+    """Every inventory file of a folder (from `auditor inventory` on other machines), added
+    to `machines`. A bad file is one line and the others still count; False when one was bad."""
     from datetime import UTC, datetime
 
     from auditor.collect.host.machine import judge
     from auditor.inventory import read_inventory_dir
 
     try:
-        machines, bad = read_inventory_dir(folder)
+        found, bad = read_inventory_dir(folder)
     except SourceError as exc:
         errors.append(exc.problem)
         return False
@@ -199,10 +209,7 @@ def _store_inventories(
         errors.append(internal_error(exc).under(str(folder)))
         return False
     today = datetime.now(UTC).date()
-    for m in machines:
-        writes.insert_machine(
-            conn, run_id, judge(m.host, m.hardware, m.antivirus, m.batteries, today), errors
-        )
+    machines += [judge(m.host, m.hardware, m.antivirus, m.batteries, today) for m in found]
     errors.extend(bad)
     return not bad
 
@@ -320,16 +327,18 @@ def _scan_run(
         imap_ok, imap_errors = _scan_imap(conn, db_path, run_id, request, imap_progress)
         partial |= not imap_ok
         errors.extend(imap_errors)
+    machines: list[Machine] = []
     for folder in request.inventory_dirs:
         progress(str(folder))
-        partial |= not _store_inventories(conn, run_id, folder, errors)
+        partial |= not _read_inventories(folder, errors, machines)
     if request.scan_host:
         progress(HOST)
         try:
-            _store_host(conn, run_id, errors)
+            machines.append(_this_machine())
         except AuditorError as exc:
             errors.append(exc.problem)
             partial = True
+    _store_machines(conn, run_id, machines, errors)
     started = conn.execute("SELECT started_at FROM runs WHERE id = ?", (run_id,)).fetchone()[0]
     findings, rule_errors = _judge(conn, db_path, run_id, request.now or started, config, rules)
     errors.extend(rule_errors)

@@ -122,6 +122,8 @@ def _hosts(conn: sqlite3.Connection, run_id: int) -> list[dict[str, Any]]:
                 "cpu_cores_logical": h["cpu_cores_logical"],
                 "ram_bytes": h["ram_bytes"],
                 "battery_percent": h["battery_percent"],
+                # the hypervisor of a virtual machine (schema v6), None for a real one
+                "virtualization": h["virtualization"] if "virtualization" in h.keys() else None,
                 "disks": disks,
             }
         )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 _V1 = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -441,7 +441,47 @@ CREATE UNIQUE INDEX folder_versions_one_open ON folder_versions (source_id, name
     WHERE gone_run IS NULL;
 """
 
+# Version 6: which machine a host row is, and whether it is a virtual one. `identifiers`
+# (JSON list of "<kind>:<digest>", auditor.collect.host.identity) let a scan store each
+# machine once per run, however many sources describe it; `virtualization` names the
+# hypervisor of a virtual machine (its disk type is then unknown); `collected_at` says when
+# the facts were read (an inventory file's generated_at). Older rows keep NULL and '[]'.
+_V6 = """
+ALTER TABLE host_facts ADD COLUMN virtualization TEXT;
+ALTER TABLE host_facts ADD COLUMN identifiers TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE host_facts ADD COLUMN collected_at TEXT;
+
+DROP VIEW latest_hosts;
+DROP VIEW hosts;
+CREATE VIEW hosts AS
+    SELECT h.run_id, h.source, h.hostname, h.os_name, h.os_version, h.os_release,
+           h.cpu_model, h.cpu_cores_physical, h.cpu_cores_logical, h.ram_bytes, h.boot_time,
+           h.battery_present, h.battery_percent,
+           sd.total_bytes AS system_disk_bytes, sd.used_bytes AS system_disk_used_bytes,
+           CASE WHEN sd.total_bytes > 0
+                THEN round(100.0 * sd.used_bytes / sd.total_bytes, 1) END
+               AS system_disk_used_percent,
+           sd.rotational AS system_disk_rotational,
+           h.vendor, h.model, h.chassis, h.bios_vendor, h.bios_version, h.bios_date,
+           h.cpu_launch_year, h.age_years, h.age_basis, h.uefi, h.secure_boot, h.tpm_version,
+           h.os_product, h.os_label, h.os_eol, h.os_supported, h.os_days_left,
+           h.os_support_source, h.win11_ready, h.win11_blockers, h.av_protected,
+           (SELECT min(b.health_percent) FROM battery_facts b WHERE b.host_fact_id = h.id)
+               AS battery_health_percent,
+           h.virtualization, h.collected_at
+    FROM host_facts h
+    LEFT JOIN disk_facts sd ON sd.host_fact_id = h.id AND sd.is_system = 1;
+CREATE VIEW latest_hosts AS SELECT * FROM hosts WHERE run_id = (SELECT id FROM latest_run_id);
+"""
+
 # MIGRATIONS[n] takes a store from version n to n + 1: an SQL script, or a function for a
 # step that must look at the store first.
-MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [_V1, _V2, _V3, _repair_v3, _V5]
+MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
+    _V1,
+    _V2,
+    _V3,
+    _repair_v3,
+    _V5,
+    _V6,
+]
 assert len(MIGRATIONS) == SCHEMA_VERSION

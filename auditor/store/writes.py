@@ -490,6 +490,9 @@ def insert_machine(
         "win11_ready": flag(ready.ready) if ready else None,
         "win11_blockers": " ".join(ready.blockers) if ready else None,
         "av_protected": flag(machine.av_protected),
+        "virtualization": host.virtualization,
+        "identifiers": json.dumps(list(host.identifiers)),
+        "collected_at": host.collected_at,
     }
     columns = {name: fit(name, value) for name, value in columns.items()}
     disks = fit.rows(

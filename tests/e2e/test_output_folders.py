@@ -84,9 +84,7 @@ def test_compress_out_must_be_an_existing_folder_but_its_subfolders_are_made(env
     assert (missing / "sub" / "a.jpg").is_file()  # the tree below --out is rebuilt
 
 
-@pytest.mark.parametrize(
-    ("lang", "words"), [("en", "already exists"), ("fr", "existe déjà")]
-)
+@pytest.mark.parametrize(("lang", "words"), [("en", "already exists"), ("fr", "existe déjà")])
 def test_a_second_inventory_to_the_same_file_names_overwrite(env, lang, words):
     target = env / "pc.json"
     assert invoke("inventory", "--output", target).exit_code == 0

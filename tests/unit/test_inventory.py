@@ -424,7 +424,7 @@ def test_an_inventory_without_a_time_zone_is_refused():
 @pytest.mark.parametrize(
     ("record", "fields", "lists", "not_stored"),
     [
-        (HostFacts, inventory._HOST_FIELDS, inventory._HOST_LISTS, {"source"}),
+        (HostFacts, inventory._HOST_FIELDS, inventory._HOST_LISTS, {"source", "collected_at"}),
         (DiskFacts, inventory._DISK_FIELDS, (), set()),
         (HardwareFacts, inventory._HARDWARE_FIELDS, inventory._HARDWARE_LISTS, set()),
         (SmartFacts, inventory._SMART_FIELDS, (), set()),
@@ -466,7 +466,9 @@ def test_an_inventory_written_then_read_gives_back_the_same_records(machine, tmp
 
     host, hardware, antivirus, batteries = read_inventory(path)
 
-    assert host == dataclasses.replace(original.host, source="inventory.json")
+    assert host == dataclasses.replace(
+        original.host, source="inventory.json", collected_at=GENERATED_AT.isoformat()
+    )
     assert hardware == original.hardware
     assert antivirus == original.antivirus
     assert batteries == original.batteries
@@ -717,7 +719,9 @@ def test_a_folder_gives_the_good_inventories_and_one_line_per_bad_file(tmp_path)
     ]
     laptop = windows_laptop()
     assert inventories[0] == laptop._replace(
-        host=dataclasses.replace(laptop.host, source="a-accueil.json")
+        host=dataclasses.replace(
+            laptop.host, source="a-accueil.json", collected_at=GENERATED_AT.isoformat()
+        )
     )
     assert len(errors) == 2
     assert errors[0].startswith(f"{tmp_path / 'b-glpi.json'}: a GLPI inventory")

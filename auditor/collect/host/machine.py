@@ -41,7 +41,8 @@ def judge(
 
     machine = Machine(host, hardware, list(antivirus), list(batteries))
     machine.support = support_status(host.os_name, host.os_version, host.os_release, today)
-    if hardware is not None:
+    # a virtual machine's firmware date and CPU are the hypervisor's: it has no hardware age
+    if hardware is not None and not host.virtualization:
         age = estimated_age_years(hardware, today)
         machine.age_years = age.years
         machine.age_basis = age.basis
@@ -67,11 +68,14 @@ def collect_machine(today: date | None = None) -> Machine:
     from auditor.collect.host.antivirus import probe_antivirus
     from auditor.collect.host.batteries import probe_batteries
     from auditor.collect.host.hardware import probe_hardware
+    from auditor.collect.host.identity import probe_identity
     from auditor.collect.host.system import collect_host
 
     today = today or datetime.now(UTC).date()
     host = collect_host()
+    host.collected_at = datetime.now(UTC).isoformat(timespec="seconds")
     hardware = probe_hardware(cpu_model=host.cpu_model)
+    probe_identity(host, hardware)
     batteries, battery_notes = probe_batteries()
     antivirus, av_notes = probe_antivirus(now=datetime.now(UTC))
     host.errors.extend(hardware.errors + battery_notes + av_notes)

@@ -32,6 +32,13 @@ class HostFacts:
     disks: list[DiskFacts] = field(default_factory=list)
     source: str = "local"  # "local", or the inventory file it came from
     errors: list[str] = field(default_factory=list)  # what a probe could not see, one line each
+    # "kvm", "vmware", "microsoft" (Hyper-V), "oracle" (VirtualBox)... or "vm" (a hypervisor,
+    # not known which); None: no virtual machine seen. See collect/host/identity.py.
+    virtualization: str | None = None
+    # "<kind>:<digest>" of the SMBIOS UUID, serial number, machine-id or MachineGuid: the
+    # same machine whatever its name or where its facts came from (identity.py)
+    identifiers: list[str] = field(default_factory=list)
+    collected_at: str | None = None  # ISO 8601: when these facts were read (newest wins)
 
 
 @dataclass(frozen=True, slots=True)
