@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 _V1 = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -474,6 +474,61 @@ CREATE VIEW hosts AS
 CREATE VIEW latest_hosts AS SELECT * FROM hosts WHERE run_id = (SELECT id FROM latest_run_id);
 """
 
+# Version 7: the journal of `auditor clean` (auditor.clean.journal). A clean run acts on the
+# findings of one scan run (`scan_run`) for one selection of options (`selection`, JSON: the
+# same command run again resumes the same clean run); each message it touches goes
+# planned -> saved (whole copy in the local backup, its SHA-256) -> acting -> done ->
+# verified, or skipped (changed or gone first) / restored (by --undo).
+_V7 = """
+CREATE TABLE clean_runs (
+    id INTEGER PRIMARY KEY,
+    scan_run INTEGER NOT NULL REFERENCES runs (id),
+    selection TEXT NOT NULL,
+    archive_dir TEXT NOT NULL,
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    status TEXT NOT NULL DEFAULT 'running'
+);
+CREATE INDEX clean_runs_selection ON clean_runs (selection);
+
+CREATE TABLE clean_items (
+    id INTEGER PRIMARY KEY,
+    clean_run INTEGER NOT NULL REFERENCES clean_runs (id),
+    rule_id TEXT NOT NULL,
+    action TEXT NOT NULL,
+    account TEXT NOT NULL,
+    folder TEXT NOT NULL,
+    uidvalidity INTEGER,
+    uid INTEGER NOT NULL,
+    size_bytes INTEGER NOT NULL,
+    message_id TEXT,
+    target TEXT,
+    state TEXT NOT NULL DEFAULT 'planned',
+    sha256 TEXT,
+    flags TEXT,
+    internal_date TEXT,
+    gm_msgid INTEGER,
+    backup_path TEXT,
+    backup_offset INTEGER,
+    backup_length INTEGER,
+    note TEXT,
+    UNIQUE (clean_run, account, folder, uid)
+);
+CREATE INDEX clean_items_state ON clean_items (clean_run, state);
+CREATE INDEX clean_items_backup ON clean_items (backup_path);
+
+CREATE TABLE clean_unsubscribes (
+    clean_run INTEGER NOT NULL REFERENCES clean_runs (id),
+    account TEXT NOT NULL,
+    sender TEXT NOT NULL,
+    method TEXT NOT NULL,
+    target TEXT NOT NULL,
+    state TEXT NOT NULL DEFAULT 'planned',
+    note TEXT,
+    PRIMARY KEY (clean_run, account, sender)
+);
+"""
+
 # MIGRATIONS[n] takes a store from version n to n + 1: an SQL script, or a function for a
 # step that must look at the store first.
 MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
@@ -483,5 +538,6 @@ MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
     _repair_v3,
     _V5,
     _V6,
+    _V7,
 ]
 assert len(MIGRATIONS) == SCHEMA_VERSION
