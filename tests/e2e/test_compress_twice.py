@@ -17,8 +17,8 @@ from tests.e2e.test_compress_cli import photo, run, tree
 
 
 def album(folder: Path) -> Path:
-    photo(folder / "a.jpg", size=(2400, 1600))
-    photo(folder / "sub" / "b.jpg", size=(2400, 1600), seed=2)
+    photo(folder / "a.jpg", size=(2000, 1334))
+    photo(folder / "sub" / "b.jpg", size=(2000, 1334), seed=2)
     return folder
 
 
@@ -34,7 +34,7 @@ def test_a_folder_compressed_twice_is_already_done_the_second_time(tmp_path):
 
 
 def test_a_file_named_twice_and_a_shell_glob_with_its_light_copy_are_already_done(tmp_path):
-    photo(tmp_path / "a.jpg", size=(2400, 1600))
+    photo(tmp_path / "a.jpg", size=(2000, 1334))
     assert run(str(tmp_path / "a.jpg")).exit_code == 0
     first = tree(tmp_path)
     assert run(str(tmp_path / "a.jpg")).exit_code == 0
@@ -72,7 +72,7 @@ def test_in_place_twice_keeps_the_light_file_and_its_backup(tmp_path, options):
 
 def test_an_existing_file_larger_than_the_original_is_not_a_light_copy(tmp_path):
     """A user's own file under the light copy's name is left alone and said to exist."""
-    photo(tmp_path / "a.jpg", size=(2400, 1600))
+    photo(tmp_path / "a.jpg", size=(2000, 1334))
     mine = tmp_path / "a.light.jpg"
     mine.write_bytes(b"x" * ((tmp_path / "a.jpg").stat().st_size + 1))
     again = run(str(tmp_path / "a.jpg"))
@@ -116,7 +116,7 @@ def test_a_copy_saving_under_five_percent_is_not_written(tmp_path):
 def test_in_place_names_the_backup_that_is_in_the_way(tmp_path):
     """A file of the backup's name that cannot be the original (it is smaller) is someone's
     own: the photo is left alone and the line names that file, not the photo."""
-    photo(tmp_path / "a.jpg", size=(2400, 1600))
+    photo(tmp_path / "a.jpg", size=(2000, 1334))
     theirs = tmp_path / "a.orig.jpg"
     theirs.write_bytes(b"not the original")
     result = run(str(tmp_path / "a.jpg"), "--in-place")

@@ -72,7 +72,7 @@ def test_report_output_into_a_missing_folder_is_refused_too(env):
 def test_compress_out_must_be_an_existing_folder_but_its_subfolders_are_made(env):
     from tests.e2e.test_compress_cli import photo
 
-    photo(env / "album" / "sub" / "a.jpg", size=(2400, 1600))
+    photo(env / "album" / "sub" / "a.jpg", size=(2000, 1334))
     missing = env / "usb" / "light"
     result = invoke("compress", "--lang", "en", env / "album", "--out", missing)
     assert result.exit_code == 2, result.output

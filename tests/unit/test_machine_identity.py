@@ -221,3 +221,22 @@ def test_two_machines_of_one_name_stay_two():
     c = dataclasses.replace(a.host, identifiers=[], source="c.json")
     d = dataclasses.replace(a.host, identifiers=[], hostname="PC.asso.local", source="d.json")
     assert len(newest_per_machine([Machine(c), Machine(d)])) == 1
+
+
+def test_a_hyper_v_guest_on_windows_is_virtual_by_its_computer_system_strings():
+    """Win32_ComputerSystem Manufacturer/Model are SMBIOS type 1 strings: on Hyper-V
+    "Microsoft Corporation" / "Virtual Machine" (uyuni-project/uyuni#8920), while a Surface
+    has the same manufacturer and is no VM (systemd/systemd#21468)."""
+    from auditor.collect.host.identity import windows_identity
+    from auditor.collect.host.records import HardwareFacts
+
+    def run(argv, timeout):
+        return 0, json.dumps({"MachineGuid": "0D977C6C-FA6C-27E6-6CFA-E6277070170E"}), ""
+
+    hyper_v = HardwareFacts(vendor="Microsoft Corporation", model="Virtual Machine")
+    assert windows_identity(run, hyper_v) == (
+        "microsoft",
+        [machine_guid_key("0D977C6C-FA6C-27E6-6CFA-E6277070170E")],
+    )
+    surface = HardwareFacts(vendor="Microsoft Corporation", model=None)
+    assert windows_identity(run, surface)[0] is None
