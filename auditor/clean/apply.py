@@ -1,0 +1,273 @@
+"""Carrying out a journaled clean run on the IMAP server, batch by batch.
+
+For each folder, each batch goes: re-check and fetch whole (`BODY.PEEK[]`, flags,
+INTERNALDATE) -> write the copies and fsync -> journal "saved" -> read the flags again ->
+journal "acting" -> the server change -> journal "done" -> check the UIDs are gone from the
+folder -> journal "verified". A crash anywhere leaves the journal one step behind the
+server at most; the next run reads the server to find out (see `_settle`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from email.parser import BytesHeaderParser
+from email.policy import compat32
+from pathlib import Path
+
+from imapclient.datetime_util import parse_to_datetime
+
+from auditor.clean import journal
+from auditor.clean.backup import BackupWriter, backup_file, read_copy, sha256
+from auditor.clean.journal import Entry
+from auditor.clean.server import LOST, REFUSED, Capabilities, ensure_folder, fetch, move, present
+from auditor.clean.server import remove as remove_messages
+from auditor.collect.mail.imap import ImapAccount, connect
+from auditor.errors import Problem, SourceError
+
+BATCH = 500  # messages per fetch, fsync and server change
+_MSGID = re.compile(rb"<[^<>\s]*>")
+
+
+def header_message_id(head: bytes) -> str | None:
+    """The Message-ID of a header block, as the scan stores it (`<...>`, else the text)."""
+    value = BytesHeaderParser(policy=compat32).parsebytes(head).get("Message-ID")
+    if value is None:
+        return None
+    text = re.sub(r"\s+", " ", str(value)).strip()
+    match = _MSGID.search(text.encode("utf-8", "surrogateescape"))
+    return match.group(0).decode("utf-8", "replace") if match else (text or None)
+
+
+def _head(raw: bytes) -> bytes:
+    end = raw.find(b"\r\n\r\n")
+    if end < 0:
+        end = raw.find(b"\n\n")
+    return raw if end < 0 else raw[: end + 2]
+
+
+def flag_text(flags) -> str:
+    names = [f.decode() if isinstance(f, bytes) else str(f) for f in flags]
+    return " ".join(n for n in names if n.lower() != "\\recent")
+
+
+@dataclass
+class Outcome:
+    lines: list[Problem] = field(default_factory=list)
+    partial: bool = False
+
+
+class Applier:
+    def __init__(
+        self,
+        conn,
+        clean_run: int,
+        archive: Path,
+        batch: int = BATCH,
+        on_batch: Callable[[int], None] | None = None,
+    ) -> None:
+        self.conn = conn
+        self.run = clean_run
+        self.writer = BackupWriter(archive, lambda p: journal.committed_end(conn, p))
+        self.archive = archive
+        self.batch = batch
+        self.on_batch = on_batch or (lambda n: None)
+        self.outcome = Outcome()
+
+    def say(self, key: str, at: tuple[str, ...], **values) -> None:
+        self.outcome.lines.append(Problem(key, at=at, **values))
+
+    def account(self, account: ImapAccount) -> None:
+        todo = journal.entries(self.conn, self.run, ("planned", "saved", "acting", "done"))
+        mine = [e for e in todo if e.account == account.name]
+        if not mine:
+            return
+        by_folder: dict[str, list[Entry]] = defaultdict(list)
+        for e in mine:
+            by_folder[e.folder].append(e)
+        client = connect(account)
+        try:
+            caps = Capabilities(client)
+            for folder, entries in by_folder.items():
+                self._folder(client, caps, account, folder, entries)
+        except LOST:
+            self.outcome.partial = True
+            raise SourceError("clean.error.connection_lost", at=(account.name,)) from None
+        finally:
+            try:
+                client.logout()
+            except Exception:  # the connection is already gone: nothing to say goodbye to
+                pass
+
+    def _folder(self, client, caps, account, folder: str, entries: list[Entry]) -> None:
+        at = (account.name, folder)
+        if not (caps.move or caps.uidplus):
+            self.say("clean.line.no_uidplus", at)
+            self.outcome.partial = True
+            return
+        try:
+            info = client.select_folder(folder)
+        except REFUSED:
+            self.say("clean.line.folder_gone", at, count=len(entries))
+            journal.mark(self.conn, [e.id for e in entries], "skipped", "folder gone")
+            return
+        validity = info.get(b"UIDVALIDITY")
+        unknown = [e.id for e in entries if e.uidvalidity is None]
+        if unknown and validity:
+            journal.set_uidvalidity(self.conn, unknown, validity)
+            for e in entries:
+                e.uidvalidity = e.uidvalidity or validity
+        stale = [e for e in entries if e.uidvalidity != validity]
+        if stale:  # RFC 3501 2.3.1.1: the UIDs now name other messages
+            self.say("clean.line.uidvalidity", at, count=len(stale))
+            journal.mark(self.conn, [e.id for e in stale], "skipped", "uidvalidity changed")
+            entries = [e for e in entries if e.uidvalidity == validity]
+        for targets in {e.target for e in entries if e.action == "move" and e.target}:
+            ensure_folder(client, targets)
+        for start in range(0, len(entries), self.batch):
+            chunk = entries[start : start + self.batch]
+            try:
+                self._batch(client, caps, account, folder, chunk)
+            except LOST:
+                raise
+            except REFUSED as exc:
+                self.say("clean.line.refused", at, error=str(exc)[:200])
+                self.outcome.partial = True
+                return
+            self.on_batch(len(chunk))
+
+    def _batch(self, client, caps, account, folder, chunk: list[Entry]) -> None:
+        at = (account.name, folder)
+        planned = [e for e in chunk if e.state == "planned"]
+        if planned:
+            self._save(client, caps, at, planned)
+        # messages copied, not yet changed on the server (this run's, or an earlier run's)
+        ids = [c.id for c in chunk]
+        ready = journal.entries_by_id(self.conn, ids, ("saved", "acting"))
+        if ready:
+            self._act(client, caps, at, folder, ready)
+        done = journal.entries_by_id(self.conn, ids, ("done",))
+        if done:
+            self._verify(client, at, done)
+
+    def _save(self, client, caps, at, planned: list[Entry]) -> None:
+        items = "UID RFC822.SIZE FLAGS INTERNALDATE BODY.PEEK[]"
+        if caps.gmail:
+            items += " X-GM-MSGID"
+        got = fetch(client, [e.uid for e in planned], items)
+        keep, gone, changed = [], [], []
+        for e in planned:
+            f = got.get(e.uid)
+            raw = f.get(b"BODY[]") if f else None
+            if f is None or raw is None:
+                gone.append(e.id)
+            elif f.get(b"RFC822.SIZE") != e.size_bytes or (
+                header_message_id(_head(raw)) != e.message_id
+            ):
+                changed.append(e.id)
+            else:
+                keep.append((e, f, raw))
+        if gone:
+            self.say("clean.line.gone", at, count=len(gone))
+            journal.mark(self.conn, gone, "skipped", "gone before clean")
+        if changed:
+            self.say("clean.line.changed", at, count=len(changed))
+            journal.mark(self.conn, changed, "skipped", "changed since the scan")
+        if not keep:
+            return
+        writes = []
+        for e, f, raw in keep:
+            date = f.get(b"INTERNALDATE")
+            when = parse_to_datetime(date, normalise=False) if date else None
+            year = when.year if when else 1970
+            writes.append((backup_file(self.archive, e.account, e.action, year), raw, when))
+        # raises OSError (ENOSPC...) before anything is journaled: nothing is acted on
+        copies = self.writer.write_batch(writes)
+        saved = []
+        for (e, f, raw), copy in zip(keep, copies, strict=True):
+            digest = sha256(raw)
+            if sha256(read_copy(copy.path, copy.offset, copy.length)) != digest:
+                raise OSError(5, "the backup copy reads back different", copy.path)
+            date = f.get(b"INTERNALDATE")
+            saved.append(
+                (
+                    e.id,
+                    digest,
+                    flag_text(f.get(b"FLAGS") or ()),
+                    date.decode() if isinstance(date, bytes) else date,
+                    f.get(b"X-GM-MSGID"),
+                    copy.path,
+                    copy.offset,
+                    copy.length,
+                )
+            )
+        journal.mark_saved(self.conn, saved)
+
+    def _act(self, client, caps, at, folder: str, ready: list[Entry]) -> None:
+        now = present(client, [e.uid for e in ready])
+        for e in ready:
+            if e.uid not in now:
+                if e.state == "acting":  # our change went through before the crash
+                    journal.mark(self.conn, [e.id], "done", "found done on resume")
+                else:  # someone else removed it first: not ours to restore
+                    self.say("clean.line.gone", at, count=1)
+                    journal.mark(self.conn, [e.id], "skipped", "removed by someone else")
+        ready = [e for e in ready if e.uid in now]
+        if not ready:
+            return
+        # flags another client changed since the copy: the journal keeps the latest ones
+        changed = {e.id: flag_text(now[e.uid]) for e in ready if flag_text(now[e.uid]) != e.flags}
+        if changed:
+            journal.set_flags(self.conn, changed)
+        journal.mark(self.conn, [e.id for e in ready], "acting")
+        groups: dict[tuple[str, str | None], list[Entry]] = defaultdict(list)
+        for e in ready:
+            groups[e.action if e.action == "move" else "remove", e.target].append(e)
+        for (kind, target), group in groups.items():
+            uids = [e.uid for e in group]
+            if kind == "move" and target:
+                if not caps.move:
+                    uids = self._not_copied_yet(client, at, folder, target, group)
+                if uids:
+                    move(client, caps, uids, target)
+            else:
+                gm = [e.gm_msgid for e in group if e.gm_msgid]
+                remove_messages(client, caps, folder, uids, gm)
+            journal.mark(self.conn, [e.id for e in group], "done")
+
+    def _not_copied_yet(self, client, at, folder, target, group: list[Entry]) -> list[int]:
+        """UID COPY + EXPUNGE cut in the middle may have copied already: a copy in the
+        target (same Message-ID, size and SHA-256) is not made twice; the original is then
+        only removed."""
+        from auditor.clean.server import search_copies
+
+        resumed = [e for e in group if e.state == "acting"]
+        if not resumed:
+            return [e.uid for e in group]
+        client.select_folder(target)
+        wanted = {(e.message_id, e.size_bytes): [] for e in resumed}
+        found = search_copies(client, wanted)
+        copied: set[int] = set()
+        for e in resumed:
+            uids = found.get((e.message_id, e.size_bytes), [])
+            bodies = fetch(client, uids, "UID BODY.PEEK[]")
+            if any(sha256(b.get(b"BODY[]") or b"") == e.sha256 for b in bodies.values()):
+                copied.add(e.id)
+        client.select_folder(folder)
+        already = [e.uid for e in group if e.id in copied]
+        if already:
+            from auditor.clean.server import _expunge
+
+            _expunge(client, already)
+        return [e.uid for e in group if e.id not in copied]
+
+    def _verify(self, client, at, done: list[Entry]) -> None:
+        still = present(client, [e.uid for e in done])
+        journal.mark(self.conn, [e.id for e in done if e.uid not in still], "verified")
+        back = [e.id for e in done if e.uid in still]
+        if back:  # the server kept them: a re-run acts again
+            self.say("clean.line.still_there", at, count=len(back))
+            journal.mark(self.conn, back, "saved", "still on the server")
+            self.outcome.partial = True

@@ -1,0 +1,319 @@
+"""The plan: which messages each action touches, read from a stored run's findings.
+
+A finding's evidence names the folders (MAIL002, MAIL004), the Message-IDs (MAIL005) or the
+senders (MAIL003) in alarm; the messages themselves are read from the run's `messages`
+view. Only messages of IMAP accounts can be acted on; nothing here talks to a server.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from auditor.errors import ConfigError, StoreError
+
+RULES = ("MAIL002", "MAIL003", "MAIL004", "MAIL005")
+_AGE = re.compile(r"^\s*(\d{1,6})\s*([dmy]?)\s*$", re.IGNORECASE)
+_DAYS = {"": 1, "d": 1, "m": 30.44, "y": 365.25}
+
+
+def parse_age(text: str) -> int:
+    """'90', '90d', '6m' or '2y' as a number of days."""
+    match = _AGE.match(text or "")
+    if not match:
+        raise ConfigError("clean.error.bad_age", value=text)
+    return round(int(match.group(1)) * _DAYS[match.group(2).lower()])
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What the user asked for; equal selections on one run resume the same journal."""
+
+    run_id: int | None = None
+    rules: tuple[str, ...] = ()
+    account: str | None = None
+    folder: str | None = None
+    older_than_days: int | None = None
+    to_folder: str | None = None
+    remove_issues: bool = False
+
+    def key(self, run_id: int) -> str:
+        return json.dumps(
+            {
+                "run": run_id,
+                "rules": sorted(self.rules or RULES),
+                "account": self.account,
+                "folder": self.folder,
+                "older_than_days": self.older_than_days,
+                "to_folder": self.to_folder,
+                "remove_issues": self.remove_issues,
+            },
+            sort_keys=True,
+        )
+
+
+@dataclass
+class Item:
+    """One message to act on, as the scan saw it."""
+
+    rule_id: str
+    action: str  # "archive" (out of the server), "move" (to a server folder), "delete"
+    account: str
+    folder: str
+    uid: int
+    size_bytes: int
+    message_id: str | None
+    internal_date: str | None
+    uidvalidity: int | None
+    target: str | None = None
+
+
+@dataclass
+class Unsubscribe:
+    account: str
+    sender: str
+    method: str  # "one-click", "mailto" or "link" (listed only: never opened)
+    target: str
+
+
+@dataclass
+class Plan:
+    run_id: int
+    selection: Selection
+    items: list[Item] = field(default_factory=list)
+    unsubscribes: list[Unsubscribe] = field(default_factory=list)
+
+    def groups(self) -> list[dict]:
+        """One line per action and folder: messages, bytes freed on the server, the rule."""
+        rows: dict[tuple, dict] = {}
+        for it in self.items:
+            row = rows.setdefault(
+                (it.rule_id, it.action, it.account, it.folder, it.target),
+                {
+                    "rule_id": it.rule_id,
+                    "action": it.action,
+                    "account": it.account,
+                    "folder": it.folder,
+                    "target": it.target,
+                    "messages": 0,
+                    "bytes_freed": 0,
+                },
+            )
+            row["messages"] += 1
+            # a move to another server folder frees nothing on the quota
+            row["bytes_freed"] += 0 if it.action == "move" else it.size_bytes
+        return list(rows.values())
+
+
+def pick_run(conn: sqlite3.Connection, run_id: int | None) -> int:
+    """--run ID (complete or partial), else the latest complete run."""
+    if run_id is None:
+        row = conn.execute("SELECT max(id) FROM runs WHERE status = 'complete'").fetchone()
+        if not row or row[0] is None:
+            raise StoreError("clean.error.no_run")
+        return int(row[0])
+    row = conn.execute(
+        "SELECT status FROM runs WHERE id = ? AND status IN ('complete', 'partial')", (run_id,)
+    ).fetchone()
+    if not row:
+        raise StoreError("clean.error.unknown_run", run=run_id)
+    return run_id
+
+
+def _findings(conn: sqlite3.Connection, run_id: int) -> dict[str, list[dict]]:
+    return {
+        rule_id: json.loads(evidence)
+        for rule_id, evidence in conn.execute(
+            "SELECT rule_id, evidence FROM finding_rows WHERE run_id = ?", (run_id,)
+        )
+    }
+
+
+def _imap_accounts(conn: sqlite3.Connection, run_id: int) -> set[str]:
+    return {
+        row[0]
+        for row in conn.execute(
+            "SELECT s.account FROM run_sources rs JOIN sources s ON s.id = rs.source_id "
+            "WHERE rs.run_id = ? AND s.kind = 'imap'",
+            (run_id,),
+        )
+    }
+
+
+def _uidvalidity(conn: sqlite3.Connection, account: str, folder: str) -> int | None:
+    row = conn.execute(
+        "SELECT fs.uidvalidity FROM folder_state fs JOIN sources s ON s.id = fs.source_id "
+        "WHERE s.kind = 'imap' AND s.account = ? AND fs.name = ?",
+        (account, folder),
+    ).fetchone()
+    return row[0] if row else None
+
+
+_COLUMNS = "uid, size_bytes, message_id, internal_date"
+
+
+def _messages(conn, run_id, account, folder, where, params, limit=-1) -> list[sqlite3.Row]:
+    return conn.execute(
+        f"SELECT folder, {_COLUMNS} FROM messages WHERE run_id = ? AND account = ? "
+        f"AND folder = ? AND {where} ORDER BY julianday(internal_date), uid LIMIT ?",
+        (run_id, account, folder, *params, limit),
+    ).fetchall()
+
+
+def _wanted(sel: Selection, account: str | None, folder: str | None) -> bool:
+    return (sel.account is None or sel.account == account) and (
+        sel.folder is None or sel.folder == folder
+    )
+
+
+def _old_enough(sel: Selection, internal_date: str | None, now: datetime) -> bool:
+    if sel.older_than_days is None:
+        return True
+    if not internal_date:
+        return False
+    try:
+        when = datetime.fromisoformat(internal_date)
+    except ValueError:
+        return False
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return now - when > timedelta(days=sel.older_than_days)
+
+
+def build_plan(
+    conn: sqlite3.Connection,
+    sel: Selection,
+    handled: set[tuple[str, str, int | None, int]] | None = None,
+    now: datetime | None = None,
+) -> Plan:
+    """The actions for the findings of the chosen run, without the messages in `handled`
+    ((account, folder, uidvalidity, uid) already done by an earlier clean run)."""
+    run_id = pick_run(conn, sel.run_id)
+    now = now or datetime.now(UTC)
+    handled = handled or set()
+    findings = _findings(conn, run_id)
+    imap = _imap_accounts(conn, run_id)
+    rules = set(sel.rules or RULES)
+    plan = Plan(run_id, sel)
+    validity: dict[tuple[str, str], int | None] = {}
+
+    def add(rule_id: str, action: str, account: str, row: sqlite3.Row, target=None) -> None:
+        folder = row["folder"]
+        if (account, folder) not in validity:
+            validity[account, folder] = _uidvalidity(conn, account, folder)
+        uv = validity[account, folder]
+        if (account, folder, uv, row["uid"]) in handled:
+            return
+        if not _old_enough(sel, row["internal_date"], now):
+            return
+        plan.items.append(
+            Item(
+                rule_id,
+                action,
+                account,
+                folder,
+                row["uid"],
+                row["size_bytes"],
+                row["message_id"],
+                row["internal_date"],
+                uv,
+                target,
+            )
+        )
+
+    def rows_of(rule_id: str) -> list[dict]:
+        if rule_id not in rules:
+            return []
+        return [
+            r
+            for r in findings.get(rule_id, [])
+            if r.get("account") in imap and _wanted(sel, r.get("account"), r.get("folder"))
+        ]
+
+    # MAIL002: the folder's N oldest read messages are the ones the rule counted (it keeps
+    # read messages older than a cut-off date), as the report's reclaimable total reads them.
+    for r in rows_of("MAIL002"):
+        action = "move" if sel.to_folder else "archive"
+        if sel.to_folder == r["folder"]:
+            continue  # already where it would go
+        where = "seen = 1 AND internal_date IS NOT NULL"
+        for row in _messages(conn, run_id, r["account"], r["folder"], where, (), r["messages"]):
+            add("MAIL002", action, r["account"], row, sel.to_folder)
+    # MAIL004: the N oldest messages of a Trash or Junk folder.
+    for r in rows_of("MAIL004"):
+        where = "internal_date IS NOT NULL"
+        for row in _messages(conn, run_id, r["account"], r["folder"], where, (), r["messages"]):
+            add("MAIL004", "delete", r["account"], row)
+    # MAIL005: every copy of a Message-ID but the oldest UID. The evidence keeps the 50
+    # largest groups only: the folders it names are searched for every group.
+    folders = {(r["account"], r["folder"]) for r in rows_of("MAIL005")}
+    for account, folder in sorted(folders):
+        groups: dict[str, list[sqlite3.Row]] = defaultdict(list)
+        for row in conn.execute(
+            f"SELECT folder, {_COLUMNS} FROM messages WHERE run_id = ? AND account = ? "
+            "AND folder = ? AND message_id IN (SELECT message_id FROM messages WHERE "
+            "run_id = ? AND account = ? AND folder = ? AND message_id IS NOT NULL "
+            "GROUP BY message_id HAVING count(*) > 1) ORDER BY message_id, uid",
+            (run_id, account, folder, run_id, account, folder),
+        ):
+            groups[row["message_id"]].append(row)
+        for copies in groups.values():
+            for row in copies[1:]:
+                add("MAIL005", "delete", account, row)
+    # MAIL003: unsubscribe; with --remove-issues, the sender's issues go too.
+    for r in rows_of("MAIL003"):
+        account, sender = r["account"], r.get("from_addr")
+        latest = conn.execute(
+            "SELECT list_unsubscribe, one_click_unsubscribe FROM messages WHERE run_id = ? "
+            "AND account = ? AND from_addr IS ? AND list_unsubscribe IS NOT NULL "
+            "ORDER BY julianday(internal_date) DESC, uid DESC LIMIT 1",
+            (run_id, account, sender),
+        ).fetchone()
+        if latest:
+            method, target = unsubscribe_method(latest[0], bool(latest[1]))
+            plan.unsubscribes.append(Unsubscribe(account, sender or "", method, target))
+        if sel.remove_issues:
+            for row in conn.execute(
+                f"SELECT folder, {_COLUMNS} FROM messages WHERE run_id = ? AND account = ? "
+                "AND from_addr IS ? AND list_unsubscribe IS NOT NULL "
+                "AND coalesce(special_use, '') NOT IN ('Trash', 'Junk') ORDER BY folder, uid",
+                (run_id, account, sender),
+            ):
+                if _wanted(sel, account, row["folder"]):
+                    add("MAIL003", "delete", account, row)
+    _drop_repeats(plan)
+    return plan
+
+
+def _drop_repeats(plan: Plan) -> None:
+    """A message named by two rules is acted on once (the first rule in RULES order)."""
+    seen: set[tuple] = set()
+    kept = []
+    for it in sorted(plan.items, key=lambda i: (RULES.index(i.rule_id), i.account, i.folder)):
+        key = (it.account, it.folder, it.uid)
+        if key not in seen:
+            seen.add(key)
+            kept.append(it)
+    plan.items = kept
+
+
+_URIS = re.compile(r"<\s*([^<>\s]+)\s*>")
+
+
+def unsubscribe_method(header: str, one_click: bool) -> tuple[str, str]:
+    """(method, target) from a List-Unsubscribe header (RFC 2369) and RFC 8058's flag.
+
+    One-click only with an https URI and List-Unsubscribe-Post (the scan's flag); else a
+    mailto: address; else the first link, to be listed and never opened."""
+    uris = _URIS.findall(header or "")
+    https = [u for u in uris if u.lower().startswith("https://")]
+    mailto = [u for u in uris if u.lower().startswith("mailto:")]
+    if one_click and https:
+        return "one-click", https[0]
+    if mailto:
+        return "mailto", mailto[0]
+    return "link", (uris[0] if uris else (header or "").strip())
