@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from email.header import decode_header, make_header
 from email.utils import getaddresses, parsedate_to_datetime
@@ -17,8 +18,8 @@ WORDS = [
     "Re: =?ISO-8859-1?Q?Andr=E9?= Pirard",
     "=?UTF-8?B?RmFjdHVyZV/DqXTDqS5wZGY=?=",
     "a =?utf-8?q?b?= c",
-    "=?utf-8?b?w6k=?=x",  # touches text: left to the stdlib
-    "=?US-ASCII*EN?Q?Keith_Moore?=",  # RFC 2231 language: left to the stdlib
+    "=?utf-8?b?w6k=?=x",  # touches text: decoded as clients do, not compared
+    "=?US-ASCII*EN?Q?Keith_Moore?=",  # RFC 2231 language: not compared
     "=?iso-8859-15?q?=A4uro?= =?utf-8?q?_et_=C3=A9?=",
 ]
 
@@ -43,13 +44,24 @@ def _header_values() -> list[str]:
     return values
 
 
-def test_fast_rfc2047_decoding_equals_the_stdlib_whenever_it_answers():
+# An encoded word standing apart (RFC 2047 section 5 (1)): white space or the ends around it.
+_APART = re.compile(r"(?:^|(?<=\s))=\?[^?*\s]+\?[bBqQ]\?[^?\s]*\?=(?=\s|$)")
+
+
+def test_rfc2047_decoding_equals_the_stdlib_on_well_formed_words():
+    # Where RFC 2047 is followed (words apart, no RFC 2231 language), the hand-written decoder
+    # gives what the stdlib gives; elsewhere it does what clients do (test_mime, mime_classes).
     answered = 0
     for value in _header_values():
-        fast = mime._decode_words_fast(mime._unfold(value))
-        if fast is not None:
-            answered += 1
-            assert fast == _stdlib(value), value
+        text = mime._unfold(value)
+        words = len(re.findall(r"=\?", text))
+        if not words or len(_APART.findall(text)) != words:
+            continue
+        expected = _stdlib(value)
+        if expected is None:
+            continue
+        answered += 1
+        assert mime.decode_header_text(value) == expected, value
     assert answered > 100
 
 

@@ -70,6 +70,10 @@ def reference_segments(data: bytes) -> list[tuple[bytes, bytes]]:
                 end -= 2
             elif data[end - 1 : end] == b"\n":
                 end -= 1
+        elif data[body_start:end].endswith(b"\r\n\r\n"):
+            end -= 2  # the empty line after the last message belongs to the separator too
+        elif data[body_start:end].endswith(b"\n\n"):
+            end -= 1
         out.append((data[start:body_start], data[body_start : max(end, body_start)]))
     return out
 

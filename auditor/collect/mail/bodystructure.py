@@ -20,12 +20,18 @@ from __future__ import annotations
 
 import re
 from typing import Any
-from urllib.parse import unquote_to_bytes
 
-from auditor.collect.mail.mime import _State, decode_header_text
+from auditor.collect.mail import mimeheader as mh
+from auditor.collect.mail.mime import _State, part_attachments
+from auditor.collect.mail.mimeheader import is_attachment, param_value
 from auditor.collect.mail.records import AttachmentFacts
 
-__all__ = ["attachments_from_bodystructure", "parse_bodystructure_text"]
+__all__ = [
+    "Structure",
+    "attachments_from_bodystructure",
+    "parse_bodystructure_text",
+    "read_bodystructure",
+]
 
 _SEQUENCE = (tuple, list)  # a body, as imapclient or a caller hands it
 _TUPLE_OR_NONE = (tuple, type(None))
@@ -40,31 +46,116 @@ _B64_LINE = 78
 _LITERAL = re.compile(rb"\{(\d+)\+?\}\r?\n")
 
 
-def attachments_from_bodystructure(bs: Any) -> tuple[tuple[AttachmentFacts, ...], bool]:
-    """The attachments described by a FETCH BODYSTRUCTURE value, and whether it was malformed.
+class Structure:
+    """What a BODYSTRUCTURE says: attachments, defects, and the sections worth asking for.
+
+    `wanted` lists IMAP sections (RFC 3501 section 6.4.5: "2.MIME", "HEADER", "TEXT", "3")
+    whose bytes would correct what the server's structure got wrong: a part whose type the
+    server could not read (returned as ("" "")), a file name the server may have cut at a
+    space or a slash, a multipart whose parts the server did not find. Read again with those
+    sections in `sections`, the message gives what the local path gives for the same bytes.
+    """
+
+    __slots__ = ("attachments", "defects", "wanted", "sections", "whole_ok")
+
+    def __init__(self, sections: dict[str, bytes] | None, whole_ok: bool) -> None:
+        self.attachments: list[AttachmentFacts] = []
+        self.defects = _State()
+        self.wanted: list[str] = []
+        self.sections = sections or {}
+        self.whole_ok = whole_ok  # small enough to fetch a multipart's whole body
+
+    @property
+    def malformed(self) -> bool:
+        return self.defects.malformed
+
+    def want(self, *names: str) -> bool:
+        """True when all these sections are at hand; otherwise ask for the missing ones."""
+        missing = [n for n in names if n not in self.sections]
+        for name in missing:
+            if name not in self.wanted:
+                self.wanted.append(name)
+        return not missing
+
+
+def read_bodystructure(
+    bs: Any, sections: dict[str, bytes] | None = None, *, whole_ok: bool = True
+) -> Structure:
+    """Read a FETCH BODYSTRUCTURE value; see `Structure`. Never raises.
 
     `bs` is imapclient's `BodyData` (a plain tuple in the same shape is accepted, and so is the
     raw nested form imapclient leaves inside message/rfc822 parts). Part numbers are IMAP
     section numbers (RFC 3501 section 6.4.5): "1", "2", "2.1"; a non-multipart message's only
-    part is "1". Never raises.
+    part is "1". `whole_ok` allows asking for a multipart's whole body (the message is small).
     """
-    state = _State()
-    out: list[AttachmentFacts] = []
+    result = Structure(sections, whole_ok)
+    out, state = result.attachments, result.defects
     try:
         if isinstance(bs, _SEQUENCE) and bs:
             if isinstance(bs[0], _SEQUENCE):
-                _multipart(bs, "", out, state, 0)
+                _multipart(bs, "", out, state, 0, result)
             else:
-                _leaf(bs, "1", out, state)
+                _leaf(bs, "1", out, state, result)
         else:
             state.malformed = True  # NIL, or an atom where a body was expected
     except Exception:  # a shape nobody foresaw: keep the parts read before it
         state.malformed = True
-    return tuple(out), state.malformed
+    return result
+
+
+def attachments_from_bodystructure(bs: Any) -> tuple[tuple[AttachmentFacts, ...], bool]:
+    """The attachments described by a FETCH BODYSTRUCTURE value, and whether it was malformed
+    (the server's view alone, without asking for any section). Never raises."""
+    result = read_bodystructure(bs)
+    return tuple(result.attachments), result.malformed
+
+
+def _suspect_multipart(node: tuple | list, children: Any, rest: int) -> bool:
+    """A multipart whose parts the server did not find: no parts, no boundary parameter
+    (`multipart/mixed;;` loses its parameters), or the one empty text/plain part Dovecot
+    makes up when no delimiter appears (RFC 2046 then reads the body as text)."""
+    if not children:
+        return True
+    params = node[rest + 1] if len(node) > rest + 1 else None
+    if not isinstance(params, _SEQUENCE) or not any(
+        type(k) is bytes and k.lower() == b"boundary" for k in params[::2]
+    ):
+        return True
+    if len(children) != 1:
+        return False
+    only = children[0]
+    return (
+        isinstance(only, _SEQUENCE)
+        and len(only) > _OCTETS
+        and only[_OCTETS] == 0
+        and type(only[_TYPE]) is bytes
+        and only[_TYPE].lower() == b"text"
+    )
+
+
+def _reread_multipart(prefix: str, out: list[AttachmentFacts], result: Structure) -> bool:
+    """Read a suspect multipart from its own header and body, as the local path does."""
+    number = prefix[:-1]
+    head_name, body_name = (f"{number}.MIME", number) if number else ("HEADER", "TEXT")
+    if not result.whole_ok or not result.want(head_name, body_name):
+        return False
+    state = result.defects
+    state.flag(mh.R_SERVER_GUESS)
+    head = mh.parse_part_head(mh.header_fields(result.sections[head_name], state), state)
+    if head.maintype != "multipart":
+        state.flag(mh.R_STRUCTURE)
+        return True  # the server saw a multipart where the header says otherwise: text
+    part_attachments(head, result.sections[body_name], number, out, state)
+    return True
 
 
 def _multipart(
-    node: tuple | list, prefix: str, out: list[AttachmentFacts], state: _State, depth: int
+    node: tuple | list,
+    prefix: str,
+    out: list[AttachmentFacts],
+    state: _State,
+    depth: int,
+    result: Structure,
 ) -> None:
     """body-type-mpart = 1*body SP media-subtype [SP body-ext-mpart] (RFC 3501 section 9)."""
     if depth > _MAX_DEPTH:
@@ -90,23 +181,58 @@ def _multipart(
         state.malformed = True
     if not children:
         state.malformed = True  # a multipart with no part at all
+    if _suspect_multipart(node, children, rest):
+        if _reread_multipart(prefix, out, result):
+            return
+        if children and not result.whole_ok:
+            state.flag(mh.R_NO_DELIMITER)  # too large to read again: the server's view
+    boundary = _boundary(node, rest)
     number = 0
     for child in children:
         number += 1
         if isinstance(child, _SEQUENCE) and child:
             if type(child[0]) is bytes:
-                _leaf(child, prefix + str(number), out, state)
+                _leaf(child, prefix + str(number), out, state, result)
                 continue
             if isinstance(child[0], _SEQUENCE):
-                _multipart(child, f"{prefix}{number}.", out, state, depth + 1)
+                if boundary is not None and _boundary(child, _subtype_at(child)) == boundary:
+                    state.flag(mh.R_SAME_BOUNDARY)  # RFC 2046 forbids it; the local path says so
+                _multipart(child, f"{prefix}{number}.", out, state, depth + 1, result)
                 continue
             if len(child) > 1 and type(child[1]) is bytes:
-                _leaf(child, prefix + str(number), out, state)  # NIL media type: malformed
+                _leaf(child, prefix + str(number), out, state, result)  # NIL media type
                 continue
         state.malformed = True  # NIL or an atom where a body was expected
 
 
-def _leaf(node: tuple | list, number: str, out: list[AttachmentFacts], state: _State) -> None:
+def _subtype_at(node: tuple | list) -> int:
+    """Where the media subtype of a multipart node is (after its parts)."""
+    if isinstance(node[0], list):
+        return 1
+    rest = 0
+    while rest < len(node) and isinstance(node[rest], tuple):
+        rest += 1
+    return rest
+
+
+def _boundary(node: tuple | list, rest: int) -> bytes | None:
+    params = node[rest + 1] if len(node) > rest + 1 else None
+    if isinstance(params, _SEQUENCE):
+        for i in range(0, len(params) - 1, 2):
+            if type(params[i]) is bytes and params[i].lower() == b"boundary":
+                return params[i + 1] if type(params[i + 1]) is bytes else None
+    return None
+
+
+def _suspect_name(name: str | None) -> bool:
+    """A file name the server may have cut: it stops an unquoted value at the first space or
+    slash (`filename=This is a test.txt` comes back as "This"), which leaves no extension."""
+    return name is not None and "." not in name
+
+
+def _leaf(
+    node: tuple | list, number: str, out: list[AttachmentFacts], state: _State, result: Structure
+) -> None:
     """One body-type-1part (RFC 3501 section 7.4.2): basic, text or message."""
     size = len(node)
     if size <= _OCTETS:
@@ -114,6 +240,15 @@ def _leaf(node: tuple | list, number: str, out: list[AttachmentFacts], state: _S
         return
     maintype = node[_TYPE]
     subtype = node[_SUBTYPE]
+    if maintype == b"" and subtype == b"":
+        # Dovecot's answer for a Content-Type it cannot read ("BINARY;name=x", "text plain"):
+        # the type and every parameter are lost. The part's own header says what they were.
+        if not result.want(f"{number}.MIME"):
+            state.flag(mh.R_INVALID_TYPE)
+            maintype, subtype = b"text", b"plain"  # RFC 2045 section 5.2
+        else:
+            _leaf_from_header(node, number, out, result)
+            return
     if type(maintype) is not bytes or type(subtype) is not bytes:
         maintype, subtype = _media_type(maintype, subtype, state)
         if maintype is None:
@@ -156,6 +291,8 @@ def _leaf(node: tuple | list, number: str, out: list[AttachmentFacts], state: _S
             isinstance(node[7 + shift], _SEQUENCE) or type(node[9 + shift]) is int
         ):
             message = True
+            if type(node[9 + shift]) is int:
+                lines = node[9 + shift]  # line endings of the encoded body
             if not isinstance(node[7 + shift], _SEQUENCE) or not isinstance(
                 node[8 + shift], _SEQUENCE
             ):
@@ -190,26 +327,61 @@ def _leaf(node: tuple | list, number: str, out: list[AttachmentFacts], state: _S
             if type(dsp) is bytes:
                 disposition = dsp.lower()
 
+    charset = _charset(node[_PARAMS])
     filename = None
     if disposition_params is not None:
-        filename = _param(disposition_params, b"filename", state)
+        filename = param_value(disposition_params, b"filename", state, charset)
     if filename is None:
-        filename = _param(node[_PARAMS], b"name", state)
+        filename = param_value(node[_PARAMS], b"name", state, charset)
+    if _suspect_name(filename) and result.want(f"{number}.MIME"):
+        head = _header_of(number, result)
+        filename = head.filename(state) if head is not None else filename
 
-    if (
-        disposition != b"attachment"
-        and filename is None
-        and maintype == b"text"
-        and subtype in (b"plain", b"html")
-    ):
+    content_type = (maintype + b"/" + subtype).decode("ascii", "replace")
+    dsp = disposition.decode("ascii", "replace") if disposition is not None else None
+    if not is_attachment(content_type, dsp, filename):
         return  # the message text, not an attachment
-
-    if message:
+    if message and encoding in _IDENTITY:
         decoded = octets  # a forwarded message is counted as it is stored
     else:
+        # an encoded forwarded message is measured like any encoded part
         decoded = _decoded_size(encoding, octets, lines)
-    content_type = (maintype + b"/" + subtype).decode("ascii", "replace")
     out.append(AttachmentFacts(number, filename, content_type, octets, decoded))
+
+
+def _charset(params: Any) -> bytes | None:
+    if isinstance(params, _SEQUENCE):
+        for i in range(0, len(params) - 1, 2):
+            if type(params[i]) is bytes and params[i].lower() == b"charset":
+                value = params[i + 1]
+                return value if type(value) is bytes else None
+    return None
+
+
+def _header_of(number: str, result: Structure) -> mh.PartHead | None:
+    """The part's own MIME header (BODY[n.MIME]) read as the local path reads it."""
+    raw = result.sections.get(f"{number}.MIME")
+    if raw is None:
+        return None
+    return mh.parse_part_head(mh.header_fields(raw, result.defects), result.defects)
+
+
+def _leaf_from_header(
+    node: tuple | list, number: str, out: list[AttachmentFacts], result: Structure
+) -> None:
+    """A leaf whose type the server lost, read from its own header; sizes are the server's."""
+    state = result.defects
+    state.flag(mh.R_SERVER_GUESS)
+    head = _header_of(number, result)
+    if head is None:
+        return
+    octets = node[_OCTETS] if type(node[_OCTETS]) is int and node[_OCTETS] >= 0 else 0
+    filename = head.filename(state)
+    if not is_attachment(head.content_type, head.disposition, filename):
+        return
+    encoding = (head.cte or "7bit").encode("ascii", "replace")
+    decoded = _decoded_size(encoding, octets, None)
+    out.append(AttachmentFacts(number, filename, head.content_type, octets, decoded))
 
 
 def _media_type(maintype: Any, subtype: Any, state: _State) -> tuple[bytes | None, bytes]:
@@ -269,125 +441,28 @@ def _decoded_size(encoding: bytes, octets: int, lines: int | None) -> int:
     """Decoded size estimated from the transferred size (RFC 2045 section 6).
 
     - base64: 4 characters carry 3 bytes, and each line ends with CRLF. The line count is
-      body-fld-lines when the server gives a plausible one (text parts), else octets / 78
-      rounded up (76-character lines, RFC 2045 section 6.8). Off by at most 2 bytes of padding
-      for bodies wrapped at 76.
+      body-fld-lines when the server gives a plausible one (text parts), else (octets + 2) / 78
+      rounded up, less the last line's (76-character lines, RFC 2045 section 6.8). Off by at
+      most 2 bytes of padding for bodies wrapped at 76.
     - quoted-printable: the transferred size itself. QP costs a few percent on Latin text and up
       to three times on binary; octets is an upper bound and needs no guess.
     - uuencode: 45 bytes per 63-octet line ("M", 60 characters, CRLF).
     - 7bit, 8bit, binary and anything unknown: the transferred size.
     """
     if encoding == b"base64":
-        if lines is None or lines <= 0 or 2 * lines >= octets:
-            lines = -(-octets // _B64_LINE)
+        # body-fld-lines counts line endings; the last line's CRLF belongs to the delimiter
+        # that follows (RFC 2046 5.1.1), so N lines of 76 characters take N * 78 - 2 octets
+        if lines is None or lines < 0 or 2 * lines >= octets:
+            lines = -(-(octets + 2) // _B64_LINE) - 1
+            if (octets - 2 * lines) % 4:
+                # servers that count the last CRLF in the part: base64 text is whole quads
+                lines = -(-octets // _B64_LINE)
         return max((octets - 2 * lines) * 3 // 4, 0)
     if encoding in _IDENTITY or encoding == b"quoted-printable":
         return octets
     if encoding in _UU:
         return octets * 45 // 63
     return octets
-
-
-def _param(params: Any, name: bytes, state: _State) -> str | None:
-    """The value of parameter `name` in a body-fld-param list, decoded; None when absent.
-
-    body-fld-param = "(" string SP string *(SP string SP string) ")" / nil, keys case-insensitive.
-    RFC 2231 forms (`name*`, `name*0`, `name*0*`...) are decoded when present, and preferred to
-    the plain `name` (Outlook sends both, the plain one as RFC 2047 words); the plain value is
-    decoded like a header (RFC 2047 encoded words, raw 8-bit).
-    """
-    if not isinstance(params, _SEQUENCE):
-        if params is not None:
-            state.malformed = True  # "NIL" as a string, a bare atom...
-        return None
-    count = len(params)
-    if count & 1:
-        state.malformed = True
-        count -= 1
-    plain = None
-    extended = None
-    sections: dict[int, tuple[bool, bytes]] | None = None
-    width = len(name)
-    for i in range(0, count, 2):
-        key = params[i]
-        if type(key) is not bytes:
-            state.malformed = True
-            continue
-        if len(key) < width or key[:width].lower() != name:
-            continue
-        value = params[i + 1]
-        if type(value) is not bytes:
-            if isinstance(value, int):
-                value = str(value).encode()  # an unquoted atom the parser read as a number
-            else:
-                # Exchange 2010 sends NIL for name="" (jakartaee/mail-api#203), mail.ru for
-                # whatever it could not read (modern-email/defects#50).
-                state.malformed = True
-                continue
-        tail = key[width:]
-        if not tail:
-            if plain is None:
-                plain = value
-        elif tail == b"*":
-            if extended is None:
-                extended = value
-        elif tail[:1] == b"*":
-            # RFC 2231 section 3: name*0, name*1*... ; a trailing "*" marks an encoded section.
-            encoded = tail[-1:] == b"*"
-            digits = tail[1:-1] if encoded else tail[1:]
-            if digits.isdigit():
-                if sections is None:
-                    sections = {}
-                sections.setdefault(int(digits), (encoded, value))
-            else:
-                state.malformed = True
-    if extended is not None:
-        text = _rfc2231([(True, extended)], state)
-    elif sections:
-        order = sorted(sections)
-        if order != list(range(len(order))):
-            state.malformed = True  # a missing section: keep what arrived, in order
-        text = _rfc2231([sections[n] for n in order], state)
-    elif plain is not None:
-        if plain.isascii() and b"=?" not in plain and b"\n" not in plain:
-            text = plain.decode("ascii").strip()  # what decode_header_text would return
-        else:
-            text = decode_header_text(plain.decode("ascii", "surrogateescape"), state) or ""
-    else:
-        return None
-    return text or None
-
-
-def _rfc2231(sections: list[tuple[bool, bytes]], state: _State) -> str:
-    """Join RFC 2231 sections (section 4: charset'language'%XX in the first encoded one).
-
-    Octets of all sections are joined before the charset decodes them once, since a multi-byte
-    character may be split across sections.
-    """
-    charset = b""
-    octets = bytearray()
-    for index, (encoded, value) in enumerate(sections):
-        if encoded:
-            if index == 0:
-                parts = value.split(b"'", 2)
-                if len(parts) == 3:
-                    charset, value = parts[0], parts[2]
-                else:
-                    state.malformed = True  # no charset'language' prefix
-            octets += unquote_to_bytes(value)
-        else:
-            octets += value
-    raw = bytes(octets)
-    if charset:
-        try:
-            text = raw.decode(charset.decode("ascii").strip())
-        except (LookupError, ValueError):  # unknown charset, bytes it cannot decode
-            state.malformed = True
-            text = None
-        if text is not None:
-            return decode_header_text(text, state) or ""
-    # No charset, or a wrong one: UTF-8, else cp1252 (decode_header_text's rule for 8-bit).
-    return decode_header_text(raw.decode("ascii", "surrogateescape"), state) or ""
 
 
 def parse_bodystructure_text(raw: bytes) -> Any:

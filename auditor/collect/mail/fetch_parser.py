@@ -140,13 +140,27 @@ _NAMED = re.compile(rb'"(?:NAME|FILENAME|ATTACHMENT)\*?|(?:NAME|FILENAME)\*', re
 _TEXT_LEAVES = {(b"text", b"plain"), (b"text", b"html")}
 
 
+_BOUNDARY = re.compile(rb'"boundary" ("[^"]*")', re.IGNORECASE)
+_EMPTY_PART = re.compile(rb'"[^"]*" 0 0 ')
+
+
 def _only_text(bs: bytes) -> bool:
     """True when a BODYSTRUCTURE surely has no attachment: text/plain and text/html leaves
-    only, no name, no disposition, nothing escaped or sent as a literal."""
+    only, no name, no disposition, nothing escaped or sent as a literal, and nothing that
+    bodystructure.py finds suspect (a multipart without a boundary, or whose only part is an
+    empty text the server made up, or reusing a boundary): those are read again."""
     if b"\\" in bs or b"{" in bs or _NAMED.search(bs):
         return False
     leaves = _LEAF.findall(bs)
-    return bool(leaves) and all((t.lower(), s.lower()) in _TEXT_LEAVES for t, s in leaves)
+    if not leaves or not all((t.lower(), s.lower()) in _TEXT_LEAVES for t, s in leaves):
+        return False
+    if bs.startswith(b"(("):
+        boundaries = _BOUNDARY.findall(bs)
+        if not boundaries or len(set(boundaries)) != len(boundaries):
+            return False
+        if len(leaves) == 1 and _EMPTY_PART.search(bs):
+            return False
+    return True
 
 
 _MESSAGE_START = re.compile(rb"\d+ \(UID \d+ ")

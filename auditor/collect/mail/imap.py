@@ -354,17 +354,18 @@ def message_from_fetch(uid: int, fields: dict[bytes, Any]) -> MessageFacts:
     Raises ImpossibleValue for numbers no message can have, which the store could not hold
     (SQLite's integer is 64-bit): such a message is counted as unreadable, not stored wrong."""
     # imported here: a rescan that fetches nothing does not pay for the MIME modules
-    from auditor.collect.mail.bodystructure import attachments_from_bodystructure
     from auditor.collect.mail.mime import facts_from_headers, wanted_headers
 
     flags = flag_names(fields.get(b"FLAGS"))
     header_block = fields.get(_HEADER_KEY) or b""
     malformed = False
     attachments: tuple = ()
-    bs = fields.get(b"BODYSTRUCTURE")
-    if bs is not None:
+    reasons: tuple[str, ...] = ()
+    if fields.get(b"BODYSTRUCTURE") is not None:
         try:
-            attachments, malformed = attachments_from_bodystructure(bs)
+            structure = fields.get(_STRUCTURE) or _structure(fields)
+            attachments = tuple(structure.attachments)
+            malformed, reasons = structure.malformed, tuple(structure.defects.reasons)
         except Exception:  # a shape no one foresaw: keep the message, flag it
             attachments, malformed = (), True
     size = fields.get(b"RFC822.SIZE")
@@ -383,7 +384,58 @@ def message_from_fetch(uid: int, fields: dict[bytes, Any]) -> MessageFacts:
         flags=flags,
         attachments=attachments,
         malformed=malformed or not isinstance(size, int) or _MALFORMED in fields,
+        reasons=reasons,
     )
+
+
+# A suspect multipart's whole body is asked for only up to this size (the local path reads
+# messages up to the same size whole, see localbox.WHOLE_MESSAGE_LIMIT).
+SECTION_LIMIT = 16 * 1024 * 1024
+_SECTIONS = b"X-AUDITOR-SECTIONS"  # the sections asked for after BODYSTRUCTURE, by name
+_STRUCTURE = b"X-AUDITOR-STRUCTURE"  # the BODYSTRUCTURE once read with those sections
+
+
+def _structure(fields: dict[bytes, Any]) -> Any:
+    from auditor.collect.mail.bodystructure import read_bodystructure
+
+    size = fields.get(b"RFC822.SIZE")
+    return read_bodystructure(
+        fields.get(b"BODYSTRUCTURE"),
+        fields.get(_SECTIONS),
+        whole_ok=isinstance(size, int) and size <= SECTION_LIMIT,
+    )
+
+
+def fetch_sections(client: IMAPClient, uid: int, fields: dict[bytes, Any]) -> None:
+    """Ask for the sections a suspect BODYSTRUCTURE needs (bodystructure.Structure.wanted),
+    into fields[_SECTIONS]. BODY.PEEK only: no flag changes (RFC 3501 section 6.4.5). A
+    refusal or an unreadable answer keeps the server's view (flagged malformed); a lost
+    connection is raised, to be retried like any other."""
+    for _round in range(3):  # a re-read multipart may hold a suspect part of its own
+        try:
+            structure = _structure(fields)
+        except Exception:
+            return
+        wanted = structure.wanted
+        if not wanted:
+            fields[_STRUCTURE] = structure  # read once: message_from_fetch takes it
+            return
+        items = "UID " + " ".join(f"BODY.PEEK[{name}]" for name in wanted)
+        try:
+            data = fetch_raw(client, [uid], items)
+            got: dict[bytes, Any] = {}
+            for _seq, answer in parse_fetch(data):
+                if answer.get(b"UID") == uid:
+                    got.update(answer)
+        except imaplib.IMAP4.abort:
+            raise
+        except (FetchRefused, FetchParseError, imaplib.IMAP4.error):
+            got = {}
+        sections = dict(fields.get(_SECTIONS) or {})
+        for name in wanted:
+            value = got.get(f"BODY[{name}]".encode())
+            sections[name] = value if isinstance(value, bytes) else b""
+        fields[_SECTIONS] = sections
 
 
 def fetch_raw(
@@ -1032,6 +1084,8 @@ class AccountScanner:
                         self._gm_copies.add(uid)
                         continue  # the same Gmail message under another label
                     self._gm_seen.add(gm)
+                if f.get(b"BODYSTRUCTURE") is not None:
+                    fetch_sections(client, uid, f)
                 try:
                     msg = message_from_fetch(uid, f)
                 except ImpossibleValue:

@@ -242,7 +242,8 @@ class _MboxReader:
                 scanned = len(self._buf) - self._pos  # relative: _fill moves the buffer
                 if not self._fill():
                     start = len(self._buf)
-                    yield line, bytes(memoryview(self._buf)[self._pos :]), None
+                    last = bytes(memoryview(self._buf)[self._pos :])
+                    yield line, _without_final_separator(last), None
                     self._pos = start
                     return
                 scanned += self._pos
@@ -268,10 +269,58 @@ class _MboxReader:
             scanned = len(self._buf) - self._pos
             if not self._fill():
                 if len(self._buf) > self._pos:
-                    yield bytes(memoryview(self._buf)[self._pos :])
+                    yield _without_final_separator(bytes(memoryview(self._buf)[self._pos :]))
                 self._pos = len(self._buf)
                 return
             scanned += self._pos
+
+
+def _without_final_separator(data: bytes) -> bytes:
+    """The last message of an mbox file, without the empty line that writers put after every
+    message (it belongs to the separator, like the line ending before each "From " line)."""
+    if data.endswith(b"\r\n\r\n"):
+        return data[:-2]
+    if data.endswith(b"\n\n"):
+        return data[:-1]
+    return data
+
+
+# mboxrd (and mboxo for ">From "): a body line "From " was written ">From ", ">From " was
+# written ">>From "; reading takes one ">" off (qmail's mbox(5), RFC 4155 section 2).
+_ESCAPED_FROM = re.compile(rb"^>(>*From )", re.MULTILINE)
+
+
+def _unescape(raw: bytes) -> bytes:
+    if b">From " not in raw:
+        return raw
+    return _ESCAPED_FROM.sub(rb"\1", raw)
+
+
+def _unescape_chunks(chunks: Iterator[bytes]) -> Iterator[bytes]:
+    """`_unescape` over a message given in chunks: a line cut between two chunks is carried
+    to the next one when it could be an escaped "From " line."""
+    carry = b""
+    at_line_start = True
+    for chunk in chunks:
+        data = carry + chunk
+        cut = data.rfind(b"\n") + 1
+        if not (data[cut : cut + 1] == b">" and len(data) - cut < 4096):
+            cut = len(data)
+        data, carry = data[:cut], data[cut:]
+        if data:
+            yield _unescape_from(data, at_line_start)
+            at_line_start = data.endswith(b"\n")
+    if carry:
+        yield _unescape_from(carry, at_line_start)
+
+
+def _unescape_from(data: bytes, at_line_start: bool) -> bytes:
+    if at_line_start:
+        return _unescape(data)
+    first = data.find(b"\n") + 1  # the rest of a line begun in the chunk before
+    if not first:
+        return data
+    return data[:first] + _unescape(data[first:])
 
 
 def _read_mbox_file(path: Path, name: str) -> FolderFacts:
@@ -286,6 +335,7 @@ def _read_mbox_file(path: Path, name: str) -> FolderFacts:
                 if not raw.strip():
                     folder.skip("source.mbox.empty_message", number=key)
                     continue
+                raw = _unescape(raw)
                 match = _HEADER_END.search(raw)
                 headers = raw[: match.start()] if match else raw
                 seen, expunged, flags = _mbox_flags(headers)
@@ -304,7 +354,7 @@ def _read_mbox_file(path: Path, name: str) -> FolderFacts:
 def _add_streamed(folder: _Folder, key: int, line: bytes, chunks: Iterator[bytes]) -> None:
     """A message too large to hold: its chunks go through a MessageStream, then are dropped."""
     stream = MessageStream()
-    for chunk in chunks:
+    for chunk in _unescape_chunks(chunks):
         stream.feed(chunk)
     headers = stream.header_block
     seen, expunged, flags = _mbox_flags(headers)

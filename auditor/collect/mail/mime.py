@@ -1,11 +1,11 @@
 """Turn one raw message into `MessageFacts`: headers that matter and attachment metadata.
 
-Pure functions, no I/O. Each part's header block is parsed by the stdlib (`compat32` policy,
-several times faster than `email.policy.default`), so content types and RFC 2231 parameters
-follow the stdlib; the MIME tree itself is split here on the raw bytes (RFC 2046), because the
-stdlib feed parser walks every line of every attachment in Python and that dominated the
-time on real mailboxes. The few headers we need are decoded here too (RFC 2047 encoded
-words, raw 8-bit UTF-8 of RFC 6532).
+Pure functions, no I/O. Each part's header block is read by `mimeheader` (the reader and the
+attachment definition the IMAP path shares), leniently the way Dovecot reads it: the stdlib's
+compat32 parser ended a header block at the first bad line, kept folded boundaries folded and
+turned 8-bit file names into U+FFFD. The MIME tree is split here on the raw bytes (RFC 2046),
+because the stdlib feed parser walks every line of every attachment in Python. The few headers
+we need are decoded here too (RFC 2047 encoded words, raw 8-bit UTF-8 of RFC 6532).
 
 Nothing here raises on bad input: a message with defects comes back with what could be read
 and `malformed=True`. Bodies are measured, never kept.
@@ -16,12 +16,11 @@ from __future__ import annotations
 import binascii
 import re
 from datetime import UTC, datetime
-from email.header import Header, decode_header, make_header
-from email.message import Message
-from email.parser import BytesHeaderParser
-from email.policy import compat32
+from email.header import Header
 from email.utils import getaddresses, parsedate_to_datetime
 
+from auditor.collect.mail import mimeheader as mh
+from auditor.collect.mail.mimeheader import Defects, PartHead, is_attachment
 from auditor.collect.mail.records import AttachmentFacts, MessageFacts
 
 __all__ = [
@@ -60,17 +59,10 @@ _UU = frozenset({"x-uuencode", "uuencode", "uue", "x-uue"})
 _NOT_BASE64 = re.compile(rb"[^A-Za-z0-9+/]")
 # End of a header block: a line ending followed by an empty line.
 _BLANK_LINE = re.compile(rb"\n\r?\n")
-_HEADER_PARSER = BytesHeaderParser(policy=compat32)
 _MAX_DEPTH = 40  # MIME nesting deeper than this is an attack or a loop, not mail
 
 
-class _State:
-    """What a parse noticed along the way (only defects, for now)."""
-
-    __slots__ = ("malformed",)
-
-    def __init__(self) -> None:
-        self.malformed = False
+_State = Defects  # the name the other modules import
 
 
 def iso_utc(dt: datetime) -> str:
@@ -107,92 +99,22 @@ def _unfold(value: str) -> str:
 
 
 def _fix_8bit(value: str, state: _State | None) -> str:
-    """Turn raw 8-bit header bytes (kept as surrogates by the parser) into text.
+    """Turn raw 8-bit header bytes (kept as surrogates) into text.
 
     UTF-8 is legal in headers since RFC 6532; anything else is a defect, read as cp1252
     because that is what misconfigured French mailers send in practice.
     """
-    try:
-        value.encode("utf-8")
-        return value
-    except UnicodeEncodeError:
-        pass
-    raw = value.encode("ascii", "surrogateescape")
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        if state is not None:
-            state.malformed = True
-        return raw.decode("cp1252", "replace")
+    return mh._fix_8bit(value, None, state)
 
 
-def _join_words(parts: list[tuple[bytes | str, str | None]]) -> str:
-    """Lenient fallback for `make_header`: decode each chunk, replacing what cannot be read."""
-    out = []
-    for chunk, charset in parts:
-        if isinstance(chunk, str):
-            out.append(chunk)
-            continue
-        if charset is None:
-            # decode_header() re-encodes plain chunks with raw-unicode-escape.
-            out.append(chunk.decode("raw-unicode-escape", "replace"))
-            continue
-        try:
-            out.append(chunk.decode(charset, "replace"))
-        except LookupError:
-            out.append(chunk.decode("utf-8", "replace"))
-    return "".join(out)
-
-
-# RFC 2047 encoded word; the fast decoder below handles the common, well-formed case and
-# leaves anything unusual (unknown charset, bad padding, RFC 2231 language) to the stdlib.
-_ENCODED_WORD = re.compile(r"=\?([A-Za-z0-9_.:-]+)\?([bBqQ])\?([^?\s]*)\?=")
-_BETWEEN_WORDS = re.compile(r"\?=[ \t]+=\?")
-
-
-def _decode_words_fast(text: str) -> str | None:
-    pieces: list[str] = []
-    pos = 0
-    pending: list[tuple[str, bytes]] = []  # adjacent words of one charset join before decoding
-
-    def flush() -> None:
-        if pending:
-            charset = pending[0][0]
-            pieces.append(b"".join(chunk for _c, chunk in pending).decode(charset))
-            pending.clear()
-
-    try:
-        for match in _ENCODED_WORD.finditer(text):
-            gap = text[pos : match.start()]
-            if gap and ("=?" in gap or (pos and not gap[0].isspace()) or not gap[-1].isspace()):
-                return None  # an encoded word touching other text: let the stdlib decide
-            if gap and not (pending and gap.isspace()):  # RFC 2047 6.2: drop space between words
-                flush()
-                pieces.append(gap)
-            charset, kind, data = match.group(1).lower(), match.group(2), match.group(3)
-            if kind in "bB":
-                chunk = binascii.a2b_base64(data.encode("ascii"), strict_mode=True)
-            else:
-                chunk = binascii.a2b_qp(data.encode("ascii"), header=True)
-            if pending and pending[0][0] != charset:
-                flush()
-            pending.append((charset, chunk))
-            pos = match.end()
-        flush()
-    except (binascii.Error, LookupError, UnicodeError, ValueError):
-        return None
-    rest = text[pos:]
-    if "=?" in rest or (pos and rest and not rest[0].isspace()):
-        return None
-    pieces.append(rest)
-    return "".join(pieces)
-
-
-def decode_header_text(value: str | Header | None, state: _State | None = None) -> str | None:
+def decode_header_text(
+    value: str | Header | None, state: _State | None = None, *, structured: bool = False
+) -> str | None:
     """Unfold and decode a header value (RFC 2047 encoded words, raw UTF-8).
 
     Returns None for a missing header. Undecodable pieces are replaced and, when `state`
-    is given, flag the message as malformed.
+    is given, flag the message as malformed. In a `structured` field (List-Id), encoded
+    words inside a quoted string stay as written (RFC 2047 section 5).
     """
     if value is None:
         return None
@@ -201,21 +123,7 @@ def decode_header_text(value: str | Header | None, state: _State | None = None) 
     text = _fix_8bit(_unfold(value), state)
     if "=?" not in text:
         return text
-    fast = _decode_words_fast(text)
-    if fast is not None:
-        return fast
-    try:
-        parts = decode_header(text)
-    except Exception:  # HeaderParseError, binascii errors: keep the raw text
-        if state is not None:
-            state.malformed = True
-        return text
-    try:
-        return str(make_header(parts))
-    except Exception:  # unknown charset, bytes that the charset cannot decode
-        if state is not None:
-            state.malformed = True
-        return _join_words(parts)
+    return mh.decode_words(text, state, structured=structured)
 
 
 def _message_id(value: str | None, state: _State) -> str | None:
@@ -272,52 +180,72 @@ def _one_click(post: str | None, unsubscribe: str | None) -> bool:
     return bool(_HTTPS_URI.search(unsubscribe))
 
 
-def _decoded_size(part: Message, data: bytes, state: _State) -> int:
+def _uu_size(data: bytes, state: _State) -> int:
+    """Decoded length of a uuencoded body (the lines between "begin" and "end")."""
+    size = 0
+    inside = False
+    for line in data.split(b"\n"):
+        line = line.rstrip(b"\r")
+        if not inside:
+            inside = line.startswith(b"begin")
+            continue
+        if line.strip() in (b"end", b"`", b""):
+            if line.strip() == b"end":
+                break
+            continue
+        try:
+            size += len(binascii.a2b_uu(line))
+        except binascii.Error:
+            state.flag(mh.R_ENCODING)
+            size += max((line[0] - 32) & 63, 0) if line else 0
+    return size if inside else len(data)
+
+
+def _decoded_size(head: PartHead, data: bytes, state: _State) -> int:
     """Decoded length of a part body given as transferred."""
-    cte = str(part.get("content-transfer-encoding", "")).strip().lower()
+    cte = head.cte
     if cte == "base64":
         try:
             return len(binascii.a2b_base64(data))
         except (binascii.Error, ValueError):
-            state.malformed = True
+            state.flag(mh.R_ENCODING)
             return len(_NOT_BASE64.sub(b"", data)) * 3 // 4
     if cte == "quoted-printable":
         return len(binascii.a2b_qp(data))
     if cte in _UU:
-        part.set_payload(data.decode("ascii", "surrogateescape"))
-        decoded = part.get_payload(decode=True)
-        return len(decoded) if isinstance(decoded, bytes) else len(data)
+        return _uu_size(data, state)
     return len(data)
 
 
-def _split_headers(raw: bytes) -> tuple[Message, bytes]:
-    """Parse the header block of `raw` with the stdlib; return it with the body bytes."""
-    if raw[:1] == b"\n":
-        head, body = b"", raw[1:]
-    elif raw[:2] == b"\r\n":
-        head, body = b"", raw[2:]
-    else:
-        blank = _BLANK_LINE.search(raw)
-        if blank:
-            head, body = raw[: blank.start() + 1], raw[blank.end() :]
-        else:
-            head, body = raw, b""
-    return _HEADER_PARSER.parsebytes(head), body
+def _split_headers(raw: bytes, start: int = 0, stop: int | None = None) -> tuple[bytes, int]:
+    """The header block of raw[start:stop] and where its body starts."""
+    stop = len(raw) if stop is None else stop
+    if raw[start : start + 1] == b"\n":
+        return b"", start + 1
+    if raw[start : start + 2] == b"\r\n":
+        return b"", start + 2
+    blank = _BLANK_LINE.search(raw, start, stop)
+    if blank:
+        return raw[start : blank.start() + 1], blank.end()
+    return raw[start:stop], stop
 
 
-def _split_multipart(body: bytes, boundary: str, state: _State) -> list[bytes] | None:
-    """The parts of a multipart body (RFC 2046 section 5.1.1), or None without a first delimiter.
+def _head(block: bytes, state: _State, default: str = "text/plain") -> PartHead:
+    return mh.parse_part_head(mh.header_fields(block, state), state, default)
 
-    A delimiter is "--boundary" at the start of a line, followed by optional "--" (the close
-    delimiter) and white space; the line ending before it belongs to the delimiter.
+
+def _delimiters(body: bytes, delimiter: bytes) -> list[tuple[int, int, bool]]:
+    """Every delimiter line of `body`: (line start, content start after it, is close).
+
+    RFC 2046 section 5.1.1: "--boundary" at the start of a line, optional "--" (close) and
+    white space; the line ending before it belongs to the delimiter.
     """
-    delimiter = b"--" + boundary.encode("ascii", "surrogateescape")
-    cuts: list[tuple[int, int, bool]] = []  # (line start, content start after it, is close)
+    cuts: list[tuple[int, int, bool]] = []
     pos = 0
     while True:
         at = body.find(delimiter, pos)
         if at < 0:
-            break
+            return cuts
         pos = at + len(delimiter)
         if at and body[at - 1] != 0x0A:
             continue
@@ -327,16 +255,59 @@ def _split_multipart(body: bytes, boundary: str, state: _State) -> list[bytes] |
         if rest[2 if close else 0 :].strip(b" \t\r"):
             continue  # "--boundaryX": a longer line, not this delimiter
         cuts.append((at, len(body) if eol < 0 else eol + 1, close))
-        if close:
-            break
+
+
+def _reuses(body: bytes, start: int, stop: int, boundary: bytes) -> bool:
+    """Whether the part at body[start:] is a multipart with this same boundary."""
+    block, _ = _split_headers(body, start, stop)
+    if boundary not in block or b"ultipart" not in block:
+        return False
+    head = _head(block, _State())
+    return head.maintype == "multipart" and head.boundary == boundary
+
+
+def _inner_close(
+    body: bytes, cuts: list[tuple[int, int, bool]], i: int, boundary: bytes, depth: int
+) -> int:
+    """Index of the close delimiter of a multipart that reuses `boundary` and whose parts
+    start at cuts[i]; len(cuts) when it is never closed."""
+    while i < len(cuts):
+        if cuts[i][2]:
+            return i
+        nxt = cuts[i + 1][0] if i + 1 < len(cuts) else len(body)
+        if depth < _MAX_DEPTH and _reuses(body, cuts[i][1], nxt, boundary):
+            i = _inner_close(body, cuts, i + 1, boundary, depth + 1) + 1
+        else:
+            i += 1
+    return i
+
+
+def _split_multipart(body: bytes, boundary: bytes, state: _State) -> list[bytes] | None:
+    """The parts of a multipart body (RFC 2046 section 5.1.1), or None without a first delimiter.
+
+    A part that is itself a multipart with the same boundary (RFC 2046 forbids it) keeps the
+    delimiters up to its own close delimiter, as Dovecot reads it: the innermost multipart
+    claims a delimiter line first, so the parts after it are not lost.
+    """
+    cuts = _delimiters(body, b"--" + boundary)
     if not cuts or cuts[0][2]:
-        state.malformed = True  # StartBoundaryNotFoundDefect
+        state.flag(mh.R_NO_DELIMITER)  # RFC 2046: then the body is text, not an attachment
         return None
-    if not cuts[-1][2]:
-        state.malformed = True  # CloseBoundaryNotFoundDefect: the last part runs to the end
-        cuts.append((len(body), len(body), True))
     parts = []
-    for (_, start, _), (end, _, _) in zip(cuts, cuts[1:], strict=False):
+    i = 0
+    while i < len(cuts) and not cuts[i][2]:
+        start = cuts[i][1]
+        nxt = cuts[i + 1][0] if i + 1 < len(cuts) else len(body)
+        if i + 1 < len(cuts) and _reuses(body, start, nxt, boundary):
+            state.flag(mh.R_SAME_BOUNDARY)
+            i = _inner_close(body, cuts, i + 1, boundary, 1) + 1
+        else:
+            i += 1
+        if i >= len(cuts):
+            state.flag(mh.R_NO_CLOSE)  # the last part runs to the end
+            end = len(body)
+        else:
+            end = cuts[i][0]
         if start >= end:
             continue  # adjacent delimiters make no part (as the stdlib reads RFC 2046)
         if body[end - 2 : end] == b"\r\n" and end - 2 >= start:
@@ -347,74 +318,65 @@ def _split_multipart(body: bytes, boundary: str, state: _State) -> list[bytes] |
     return parts
 
 
-def _filename(part: Message, state: _State) -> str | None:
-    """The file name of a part: RFC 2231 (done by `get_filename`), then RFC 2047 and 8-bit."""
-    try:
-        name = part.get_filename()
-    except Exception:
-        state.malformed = True
-        return None
-    if not name:
-        return None
-    return decode_header_text(name, state) or None
+def _filename(part: PartHead, state: _State) -> str | None:
+    """The file name of a part: RFC 2231, then RFC 2047 and 8-bit (mimeheader.param_value)."""
+    return part.filename(state)
 
 
-def _walk(
-    part: Message,
+def part_attachments(
+    head: PartHead,
     body: bytes,
     number: str,
     out: list[AttachmentFacts] | None,
     state: _State,
     depth: int = 0,
 ) -> None:
-    """Collect the attachments of `part` into `out` (only look for defects when None)."""
-    if part.defects:
-        state.malformed = True
+    """Collect the attachments of a part into `out` (only look for defects when None).
+
+    Public for the IMAP path, which reads a part this way when the server's structure of it
+    cannot be trusted (bodystructure.py)."""
     if depth > _MAX_DEPTH:
-        state.malformed = True  # nesting bomb: stop here
+        state.flag(mh.R_DEPTH)  # nesting bomb: stop here
         return
-    ctype = part.get_content_type().lower()
-    maintype = ctype.partition("/")[0]
+    maintype = head.maintype
     if maintype == "multipart":
-        cte = str(part.get("content-transfer-encoding", "7bit")).strip().lower()
-        if cte not in ("7bit", "8bit", "binary"):
-            state.malformed = True  # RFC 2045 section 6.4: multiparts are never encoded
-        boundary = part.get_boundary()
-        chunks = _split_multipart(body, boundary, state) if boundary else None
+        if head.cte not in ("", "7bit", "8bit", "binary"):
+            state.flag(mh.R_ENCODING)  # RFC 2045 section 6.4: multiparts are never encoded
+        boundary = head.boundary
         if boundary is None:
-            state.malformed = True  # NoBoundaryInMultipartDefect
-        if chunks is not None:
-            prefix = f"{number}." if number else ""
-            for i, chunk in enumerate(chunks, 1):
-                child, child_body = _split_headers(chunk)
-                if ctype == "multipart/digest":
-                    child.set_default_type("message/rfc822")  # RFC 2046 section 5.1.5
-                _walk(child, child_body, f"{prefix}{i}", out, state, depth + 1)
+            state.flag(mh.R_NO_BOUNDARY)
+            return  # RFC 2046 5.1.1: read as text, which is not an attachment
+        chunks = _split_multipart(body, boundary, state)
+        if chunks is None:
             return
-        # Unsplittable: reported below as one opaque part, like the stdlib does.
+        prefix = f"{number}." if number else ""
+        default = "message/rfc822" if head.subtype == "digest" else "text/plain"
+        for i, chunk in enumerate(chunks, 1):
+            block, at = _split_headers(chunk)
+            child = _head(block, state, default)
+            part_attachments(child, chunk[at:], f"{prefix}{i}", out, state, depth + 1)
+        return
     number = number or "1"  # a non-multipart message's only part is "1" (RFC 3501 6.4.5)
     if maintype == "message":
         # A forwarded message is one attachment: its own parts are not the sender's.
         if out is not None:
-            filename = _filename(part, state)
-            size = _decoded_size(part, body, state)
-            out.append(AttachmentFacts(number, filename, ctype, len(body), size))
-        if ctype != "message/delivery-status":  # RFC 3464 blocks are not a message
-            inner, inner_body = _split_headers(body)
-            _walk(inner, inner_body, "", None, state, depth + 1)
+            filename = _filename(head, state)
+            size = _decoded_size(head, body, state)
+            out.append(AttachmentFacts(number, filename, head.content_type, len(body), size))
+        if head.subtype != "delivery-status" and head.cte in ("", "7bit", "8bit", "binary"):
+            # RFC 3464 blocks are not a message; an encoded one is not read for defects
+            block, at = _split_headers(body)
+            part_attachments(_head(block, state), body[at:], "", None, state, depth + 1)
         return
     if out is None:
         return
-    filename = _filename(part, state)
-    try:
-        disposition = part.get_content_disposition()
-    except Exception:
-        state.malformed = True
-        disposition = None
-    if disposition != "attachment" and filename is None and ctype in _BODY_TEXT:
+    filename = _filename(head, state)
+    if not is_attachment(head.content_type, head.disposition, filename):
         return
     out.append(
-        AttachmentFacts(number, filename, ctype, len(body), _decoded_size(part, body, state))
+        AttachmentFacts(
+            number, filename, head.content_type, len(body), _decoded_size(head, body, state)
+        )
     )
 
 
@@ -436,6 +398,7 @@ def _broken(
         auto_submitted=None,
         flags=flags,
         malformed=True,
+        malformed_reasons=(mh.R_STRUCTURE,),
     )
 
 
@@ -454,19 +417,15 @@ def message_facts(
     """
     state = _State()
     try:
-        msg, body = _split_headers(raw)
-    except Exception:  # the compat32 header parser is lenient; this is a last resort
+        block, at = _split_headers(raw)
+        fields = mh.header_fields(block, state)
+    except Exception:  # a last resort: the reader above is lenient
         return _broken(raw, key, seen, internal_date, flags)
 
-    headers: dict[str, str] = {}
-    for name, value in msg.raw_items():
-        lname = name.lower()
-        if lname in _WANTED and lname not in headers:
-            headers[lname] = value if isinstance(value, str) else str(value)
-
+    headers = _wanted_from_fields(fields)
     attachments: list[AttachmentFacts] = []
     try:
-        _walk(msg, body, "", attachments, state)
+        part_attachments(mh.parse_part_head(fields, state), raw[at:], "", attachments, state)
     except Exception:  # keep what was read before the bad part
         state.malformed = True
     return facts_from_headers(
@@ -478,25 +437,25 @@ def message_facts(
         flags=flags,
         attachments=tuple(attachments),
         malformed=state.malformed,
+        reasons=tuple(state.reasons),
     )
 
 
-# A header field and its folded continuation lines (RFC 5322 sections 2.2 and 2.2.3).
-_HEADER_FIELD = re.compile(rb"^([!-9;-~]+)[ \t]*:[ \t]*(.*(?:\r?\n[ \t].*)*)", re.MULTILINE)
+def _wanted_from_fields(fields: list[tuple[str, bytes]]) -> dict[str, str]:
+    headers: dict[str, str] = {}
+    for name, value in fields:
+        if name in _WANTED and name not in headers:
+            headers[name] = value.decode("ascii", "surrogateescape")
+    return headers
 
 
 def wanted_headers(block: bytes) -> dict[str, str]:
     """The headers the rules need, from a raw header block (first occurrence of each).
 
-    Values are decoded like the stdlib's compat32 policy does (ASCII, undecodable bytes kept
-    as surrogates), so `facts_from_headers` treats them the same way for every source.
+    Read with the same lenient reader as the local path (mimeheader.header_fields); values
+    are ASCII with undecodable bytes kept as surrogates, for `facts_from_headers`.
     """
-    headers: dict[str, str] = {}
-    for match in _HEADER_FIELD.finditer(block):
-        name = match.group(1).decode("ascii").lower()
-        if name in _WANTED and name not in headers:
-            headers[name] = match.group(2).rstrip(b"\r").decode("ascii", "surrogateescape")
-    return headers
+    return _wanted_from_fields(mh.header_fields(block))
 
 
 def facts_from_headers(
@@ -509,9 +468,12 @@ def facts_from_headers(
     flags: tuple[str, ...] = (),
     attachments: tuple[AttachmentFacts, ...] = (),
     malformed: bool = False,
+    reasons: tuple[str, ...] = (),
 ) -> MessageFacts:
     """MessageFacts from the wanted headers (lower-case name -> raw value). Never raises."""
     state = _State()
+    for reason in reasons:
+        state.flag(reason)
     state.malformed = malformed
     if internal_date is None:
         date = headers.get("date")
@@ -530,7 +492,7 @@ def facts_from_headers(
         message_id=_message_id(headers.get("message-id"), state),
         from_addr=_from_addr(headers.get("from"), state),
         subject=decode_header_text(headers.get("subject"), state),
-        list_id=decode_header_text(headers.get("list-id"), state) or None,
+        list_id=decode_header_text(headers.get("list-id"), state, structured=True) or None,
         list_unsubscribe=list_unsubscribe,
         one_click_unsubscribe=_one_click(post, list_unsubscribe),
         precedence=_token(headers.get("precedence"), state),
@@ -538,4 +500,5 @@ def facts_from_headers(
         flags=flags,
         attachments=attachments,
         malformed=state.malformed,
+        malformed_reasons=tuple(sorted(state.reasons)),
     )

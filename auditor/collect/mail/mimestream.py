@@ -15,6 +15,8 @@ from __future__ import annotations
 import binascii
 
 from auditor.collect.mail import mime
+from auditor.collect.mail import mimeheader as mh
+from auditor.collect.mail.mimeheader import PartHead, is_attachment
 from auditor.collect.mail.records import AttachmentFacts, MessageFacts
 
 __all__ = ["MessageStream"]
@@ -73,12 +75,11 @@ class _Body:
             return self.decoded
         chars = self.base64_chars
         if chars % 4 and (chars + self.padding) % 4:
-            state.malformed = True  # incomplete or badly padded: binascii refuses it
+            state.flag(mh.R_ENCODING)  # incomplete or badly padded: binascii refuses it
         return self.base64_chars * 3 // 4
 
 
-def _cte(part) -> str:
-    return str(part.get("content-transfer-encoding", "")).strip().lower()
+_IDENTITY = ("", "7bit", "8bit", "binary")
 
 
 class _Part:
@@ -86,7 +87,7 @@ class _Part:
 
     __slots__ = ("message", "number", "depth")
 
-    def __init__(self, message, number: str, depth: int) -> None:
+    def __init__(self, message: PartHead, number: str, depth: int) -> None:
         self.message, self.number, self.depth = message, number, depth
 
 
@@ -95,14 +96,14 @@ class _Multipart:
 
     __slots__ = ("part", "delimiter", "state", "children", "digest", "opaque")
 
-    def __init__(self, part: _Part, boundary: str) -> None:
+    def __init__(self, part: _Part, boundary: bytes) -> None:
         self.part = part
-        self.delimiter = b"--" + boundary.encode("ascii", "surrogateescape")
+        self.delimiter = b"--" + boundary
         self.state = _PREAMBLE
         self.children = 0
-        self.digest = part.message.get_content_type().lower() == "multipart/digest"
-        # the whole body, counted in case no delimiter ever comes (then it is one opaque part)
-        self.opaque = _Body(_cte(part.message))
+        self.digest = part.message.subtype == "digest"
+        # the whole body, counted in case no delimiter ever comes (then it is text, RFC 2046)
+        self.opaque = _Body(part.message.cte)
 
 
 class MessageStream:
@@ -189,14 +190,23 @@ class MessageStream:
 
     def _line(self, line: bytes) -> None:
         if line.startswith(b"--"):
-            # outermost first: a part that reuses its parent's boundary is cut by the parent
-            for index, frame in enumerate(self._stack):
+            # outermost first, but a multipart that reuses its parent's boundary claims the
+            # delimiter lines up to its own close delimiter (mime._split_multipart, Dovecot)
+            stack = self._stack
+            for index, frame in enumerate(stack):
                 if frame.state in (_EPILOGUE, _OPAQUE) or not line.startswith(frame.delimiter):
                     continue
                 rest = line[len(frame.delimiter) :].rstrip(b"\n")
                 close = rest.startswith(b"--")
                 if rest[2 if close else 0 :].strip(b" \t\r"):
                     continue  # "--boundaryX": a longer line, not this delimiter
+                while (
+                    index + 1 < len(stack)
+                    and stack[index + 1].delimiter == frame.delimiter
+                    and stack[index + 1].state not in (_EPILOGUE, _OPAQUE)
+                ):
+                    index += 1
+                    frame = stack[index]
                 self._delimiter(index, close, line)
                 return
         self._data(line)
@@ -206,48 +216,53 @@ class MessageStream:
             self._headers_done()
             return
         if len(self._head) + len(block) > _HEADER_CAP:
-            self._state.malformed = True
+            self._state.flag(mh.R_HEADER_LINE)
             return
         self._head += block
 
     # --- structure -------------------------------------------------------------------------
 
     def _parse_head(self) -> _Part:
-        message = mime._HEADER_PARSER.parsebytes(bytes(self._head))
+        fields = mh.header_fields(bytes(self._head), self._state)
         if not self._top_done:
             self.header_block = bytes(self._head)
             self._top_done = True
-            return _Part(message, "", self._depth)
+            return _Part(mh.parse_part_head(fields, self._state), "", self._depth)
         frame = self._stack[-1]
-        if frame.digest:
-            message.set_default_type("message/rfc822")  # RFC 2046 section 5.1.5
-        return _Part(message, self._child_number, frame.part.depth + 1)
+        default = "message/rfc822" if frame.digest else "text/plain"  # RFC 2046 5.1.5
+        head = mh.parse_part_head(fields, self._state, default)
+        return _Part(head, self._child_number, frame.part.depth + 1)
 
     def _headers_done(self) -> None:
         part = self._parse_head()
         self._head = bytearray()
         self._mode = _BODY
         message = part.message
-        if message.defects:
-            self._state.malformed = True
         if part.depth > mime._MAX_DEPTH:
-            self._state.malformed = True  # nesting bomb: the rest of this part is ignored
+            self._state.flag(mh.R_DEPTH)  # nesting bomb: the rest of this part is ignored
             self._leaf = None
             return
-        if message.get_content_maintype().lower() == "multipart":
-            if _cte(message) not in ("", "7bit", "8bit", "binary"):
-                self._state.malformed = True  # RFC 2045 section 6.4
-            boundary = message.get_boundary()
+        if message.maintype == "multipart":
+            if message.cte not in _IDENTITY:
+                self._state.flag(mh.R_ENCODING)  # RFC 2045 section 6.4
+            boundary = message.boundary
             if boundary is not None:
+                if self._stack and self._stack[-1].delimiter == b"--" + boundary:
+                    self._state.flag(mh.R_SAME_BOUNDARY)  # RFC 2046 forbids it
                 self._stack.append(_Multipart(part, boundary))
                 self._leaf = None
                 return
-            self._state.malformed = True  # NoBoundaryInMultipartDefect: one opaque part
-        ctype = message.get_content_type().lower()
+            self._state.flag(mh.R_NO_BOUNDARY)  # RFC 2046: text, not an attachment
+            self._leaf = None
+            return
         inner = None
-        if ctype.startswith("message/") and ctype != "message/delivery-status":
-            inner = MessageStream(part.depth + 1)  # RFC 3464 blocks are not a message
-        self._leaf = (part, _Body(_cte(message)), inner)
+        if (
+            message.maintype == "message"
+            and message.subtype != "delivery-status"  # RFC 3464 blocks are not a message
+            and message.cte in _IDENTITY  # an encoded one is not read for defects
+        ):
+            inner = MessageStream(part.depth + 1)
+        self._leaf = (part, _Body(message.cte), inner)
 
     def _end_child(self, trim: bool) -> None:
         """The part being read ends (a delimiter, or the end of the message)."""
@@ -258,18 +273,16 @@ class MessageStream:
             if trim:
                 body.trim_line_ending()
             if inner is not None and inner.defective():
-                self._state.malformed = True
+                for reason in inner._state.reasons:
+                    self._state.flag(reason)
             self._emit(part, body)
         self._leaf = None
 
     def _end_frame(self, frame: _Multipart, trim: bool) -> None:
-        if frame.state in (_PREAMBLE, _OPAQUE):  # no first delimiter: one opaque part
-            self._state.malformed = True
-            if trim:
-                frame.opaque.trim_line_ending()
-            self._emit(frame.part, frame.opaque)
+        if frame.state in (_PREAMBLE, _OPAQUE):  # no first delimiter: text (RFC 2046)
+            self._state.flag(mh.R_NO_DELIMITER)
         elif frame.state == _PARTS:
-            self._state.malformed = True  # CloseBoundaryNotFoundDefect
+            self._state.flag(mh.R_NO_CLOSE)  # the last part ran to the end
 
     def _delimiter(self, index: int, close: bool, line: bytes) -> None:
         if index < len(self._stack) - 1 or self._stack[-1].state == _PARTS:
@@ -278,7 +291,7 @@ class MessageStream:
             self._end_frame(self._stack.pop(), trim=True)
         frame = self._stack[index]
         if frame.state == _PREAMBLE and close:
-            self._state.malformed = True  # StartBoundaryNotFoundDefect: all of it is one part
+            self._state.flag(mh.R_NO_DELIMITER)  # a close delimiter first: all of it is text
             frame.state = _OPAQUE
             frame.opaque.add(line)
             return
@@ -296,19 +309,9 @@ class MessageStream:
         """One leaf part read whole: an attachment, unless it is the text of the message."""
         message, state = part.message, self._state
         number = part.number or "1"
-        ctype = message.get_content_type().lower()
-        if ctype.partition("/")[0] == "message":
-            filename = mime._filename(message, state)
-            size = body.decoded_size(state)
-            self._attachments.append(AttachmentFacts(number, filename, ctype, body.size, size))
-            return
-        filename = mime._filename(message, state)
-        try:
-            disposition = message.get_content_disposition()
-        except Exception:
-            state.malformed = True
-            disposition = None
-        if disposition != "attachment" and filename is None and ctype in mime._BODY_TEXT:
+        ctype = message.content_type
+        filename = message.filename(state)
+        if not is_attachment(ctype, message.disposition, filename):
             return
         self._attachments.append(
             AttachmentFacts(number, filename, ctype, body.size, body.decoded_size(state))
@@ -346,12 +349,7 @@ class MessageStream:
     ) -> MessageFacts:
         """The facts of the message fed so far, which must be all of it. Never raises."""
         self._finish()
-        headers: dict[str, str] = {}
-        message = mime._HEADER_PARSER.parsebytes(self.header_block)
-        for name, value in message.raw_items():
-            lname = name.lower()
-            if lname in mime.WANTED_HEADERS and lname not in headers:
-                headers[lname] = value if isinstance(value, str) else str(value)
+        headers = mime.wanted_headers(self.header_block)
         return mime.facts_from_headers(
             headers,
             key=key,
@@ -361,4 +359,5 @@ class MessageStream:
             flags=flags,
             attachments=tuple(self._attachments),
             malformed=self._state.malformed,
+            reasons=tuple(self._state.reasons),
         )

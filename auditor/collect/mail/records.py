@@ -35,6 +35,8 @@ class MessageFacts:
     flags: tuple[str, ...] = ()
     attachments: tuple[AttachmentFacts, ...] = ()
     malformed: bool = False  # parsed with defects; stored with what could be read
+    # why: mimeheader.R_* identifiers ("invalid-content-type"...), docs/attachments.md
+    malformed_reasons: tuple[str, ...] = ()
 
     @property
     def from_domain(self) -> str | None:
