@@ -89,7 +89,8 @@ def _store_mail(
         skipped += folder.skipped
         errors.extend(folder.errors)
     writes.close_missing_folders(conn, sid, run_id, [f.name for f in folders])
-    writes.record_source_status(conn, run_id, sid, "ok", None, skipped)
+    status = "ok" if skipped == 0 else "partial"  # a source not read whole is never a baseline
+    writes.record_source_status(conn, run_id, sid, status, None, skipped)
     return skipped == 0  # a message that could not be read at all makes the run partial
 
 
@@ -137,7 +138,8 @@ def _scan_imap_account(
             writes.record_source_status(conn, run_id, sid, "failed", line)
             return False, [line]
         # messages not read make the account partial: its lines say which and why
-        writes.record_source_status(conn, run_id, sid, "ok", None, stats.skipped)
+        status = "partial" if stats.partial or stats.skipped else "ok"
+        writes.record_source_status(conn, run_id, sid, status, None, stats.skipped)
         return not stats.partial, stats.errors
     finally:
         conn.close()

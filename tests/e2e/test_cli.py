@@ -332,6 +332,29 @@ def test_evaluate_over_time_growth_is_reported_against_the_previous_run(runner, 
     assert "ECO002" not in {f["rule_id"] for f in third["findings"]}  # unchanged: no growth
 
 
+def test_growth_is_never_measured_from_a_mailbox_read_only_in_part(runner, tmp_path):
+    """A maildir with a pipe among its messages is read in part (the pipe is skipped): that
+    run's size is not the mailbox's, so the next complete run has nothing to compare with."""
+    maildir = tmp_path / "Maildir"
+    for sub in ("cur", "new", "tmp"):
+        (maildir / sub).mkdir(parents=True)
+    body = b"From: a@example.org\nSubject: big\nMessage-ID: <big@example.org>\n\n"
+    (maildir / "cur" / "1.host:2,S").write_bytes(body + b"x" * 100_000 + b"\n")
+    fifo = maildir / "cur" / "2.host:2,S"
+    os.mkfifo(fifo)
+    _, first = scan_json(runner, tmp_path, "--no-host", "--maildir", str(maildir))
+    assert first["run"]["sources"][0]["status"] == "partial"
+    fifo.unlink()
+    (maildir / "cur" / "2.host:2,S").write_bytes(body.replace(b"big@", b"big2@") + b"y" * 100_000)
+    _, second = scan_json(runner, tmp_path, "--no-host", "--maildir", str(maildir))
+    assert second["run"]["sources"][0]["status"] == "ok"
+    assert "ECO002" not in {f["rule_id"] for f in second["findings"]}  # no whole baseline yet
+    (maildir / "cur" / "3.host:2,S").write_bytes(body.replace(b"big@", b"big3@") + b"z" * 100_000)
+    _, third = scan_json(runner, tmp_path, "--no-host", "--maildir", str(maildir))
+    growth = next(f for f in third["findings"] if f["rule_id"] == "ECO002")
+    assert 100_000 < growth["evidence"][0]["growth_bytes"] < 110_000  # from run 2, not run 1
+
+
 def test_impact_figures_can_be_overridden_from_the_config(runner, tmp_path):
     from auditor.impact import reset_figures
 
