@@ -140,7 +140,8 @@ def _reread_multipart(prefix: str, out: list[AttachmentFacts], result: Structure
     if not result.whole_ok or not result.want(head_name, body_name):
         return False
     state = result.defects
-    state.flag(mh.R_SERVER_GUESS)
+    if not result.sections[head_name]:
+        state.flag(mh.R_SERVER_GUESS)  # the server would not say: its view, flagged
     head = mh.parse_part_head(mh.header_fields(result.sections[head_name], state), state)
     if head.maintype != "multipart":
         state.flag(mh.R_STRUCTURE)
@@ -203,6 +204,12 @@ def _multipart(
                 _leaf(child, prefix + str(number), out, state, result)  # NIL media type
                 continue
         state.malformed = True  # NIL or an atom where a body was expected
+
+
+def _parts_of(node: tuple | list) -> tuple[Any, int]:
+    """A multipart node's parts and where its subtype is."""
+    rest = _subtype_at(node)
+    return (node[0] if isinstance(node[0], list) else node[:rest]), rest
 
 
 def _subtype_at(node: tuple | list) -> int:
@@ -291,6 +298,14 @@ def _leaf(
             isinstance(node[7 + shift], _SEQUENCE) or type(node[9 + shift]) is int
         ):
             message = True
+            inner = node[8 + shift]
+            if (
+                isinstance(inner, _SEQUENCE)
+                and inner
+                and isinstance(inner[0], _SEQUENCE)
+                and _suspect_multipart(inner, *_parts_of(inner))
+            ):
+                state.flag(mh.R_NO_DELIMITER)  # as the local path finds it inside the forward
             if type(node[9 + shift]) is int:
                 lines = node[9 + shift]  # line endings of the encoded body
             if not isinstance(node[7 + shift], _SEQUENCE) or not isinstance(
@@ -371,10 +386,11 @@ def _leaf_from_header(
 ) -> None:
     """A leaf whose type the server lost, read from its own header; sizes are the server's."""
     state = result.defects
-    state.flag(mh.R_SERVER_GUESS)
     head = _header_of(number, result)
     if head is None:
         return
+    if not result.sections.get(f"{number}.MIME"):
+        state.flag(mh.R_SERVER_GUESS)  # the server would not say: text/plain, flagged
     octets = node[_OCTETS] if type(node[_OCTETS]) is int and node[_OCTETS] >= 0 else 0
     filename = head.filename(state)
     if not is_attachment(head.content_type, head.disposition, filename):

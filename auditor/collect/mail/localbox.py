@@ -276,11 +276,11 @@ class _MboxReader:
 
 
 def _without_final_separator(data: bytes) -> bytes:
-    """The last message of an mbox file, without the empty line that writers put after every
-    message (it belongs to the separator, like the line ending before each "From " line)."""
-    if data.endswith(b"\r\n\r\n"):
+    """The last message of an mbox file, without the line ending that writers put after every
+    message: like the one before each "From " line, it belongs to the separator (RFC 4155)."""
+    if data.endswith(b"\r\n"):
         return data[:-2]
-    if data.endswith(b"\n\n"):
+    if data.endswith(b"\n"):
         return data[:-1]
     return data
 

@@ -309,7 +309,8 @@ def _split_multipart(body: bytes, boundary: bytes, state: _State) -> list[bytes]
         else:
             end = cuts[i][0]
         if start >= end:
-            continue  # adjacent delimiters make no part (as the stdlib reads RFC 2046)
+            parts.append(b"")  # adjacent delimiters: an empty part, numbered (as Dovecot does)
+            continue
         if body[end - 2 : end] == b"\r\n" and end - 2 >= start:
             end -= 2
         elif body[end - 1 : end] == b"\n" and end - 1 >= start:

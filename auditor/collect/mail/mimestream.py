@@ -174,11 +174,6 @@ class MessageStream:
         if not block:
             return
         self._child_bytes += len(block)
-        if self._stack and self._stack[-1].state == _PARTS and not self._child_number:
-            frame = self._stack[-1]  # a part's first byte: it counts (RFC 2046 as mime.py)
-            frame.children += 1
-            prefix = f"{frame.part.number}." if frame.part.number else ""
-            self._child_number = f"{prefix}{frame.children}"
         if self._mode == _HEADERS:
             self._header_bytes(block)
         elif self._leaf is not None:
@@ -303,7 +298,10 @@ class MessageStream:
         self._mode = _HEADERS
         self._head = bytearray()
         self._child_bytes = 0
-        self._child_number = ""
+        # every delimiter starts a part, an empty one too (RFC 2046, Dovecot's numbering)
+        frame.children += 1
+        prefix = f"{frame.part.number}." if frame.part.number else ""
+        self._child_number = f"{prefix}{frame.children}"
 
     def _emit(self, part: _Part, body: _Body) -> None:
         """One leaf part read whole: an attachment, unless it is the text of the message."""
