@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import random
+import re
 import resource
 import subprocess
 import sys
@@ -29,6 +30,9 @@ DATA = ROOT / "tests" / "data" / "mail"
 
 def corpus() -> list[tuple[str, bytes]]:
     messages = [(p.name, p.read_bytes()) for p in sorted((DATA / "eml").glob("*.eml"))]
+    for path in sorted((DATA / "mime_classes").glob("*.eml")):  # broken MIME (issue 14)
+        messages.append((path.name, path.read_bytes()))
+        messages.append((f"crlf-{path.name}", path.read_bytes().replace(b"\n", b"\r\n")))
     messages += cpython_corpus_messages()
     messages += [(f"generated-{i}", m.raw) for i, m in enumerate(generate_messages(300, seed=3))]
     return messages
@@ -115,6 +119,24 @@ def test_large_messages_stream_and_give_the_same_folder(tmp_path, monkeypatch):
     monkeypatch.setattr(localbox, "_CHUNK", 997)
     (streamed_folder,) = collect_mbox(mbox)
     assert streamed_folder == whole
+
+
+def test_escaped_from_lines_are_undone_the_same_when_a_message_streams(tmp_path, monkeypatch):
+    # mboxrd: ">From " lines were "From ", ">>From " were ">From "; the last message's
+    # separator line ending is not its own. A streamed message must give the same sizes.
+    mbox = tmp_path / "Inbox.mbox"
+    raws = [p.read_bytes() for p in sorted((DATA / "mime_classes").glob("*.eml"))]
+    escaped = [re.sub(rb"(?m)^(>*From )", rb">\1", raw) for raw in raws]
+    mbox.write_bytes(
+        b"".join(b"From x@example.org Mon Jan  2 10:00:00 2023\n" + e + b"\n" for e in escaped)
+    )
+    (whole,) = collect_mbox(mbox)
+    assert [m.size_bytes for m in whole.messages] == [len(raw) for raw in raws]
+    monkeypatch.setattr(localbox, "WHOLE_MESSAGE_LIMIT", 100)  # every message streams
+    for chunk in (7, 997):
+        monkeypatch.setattr(localbox, "_CHUNK", chunk)
+        (streamed_folder,) = collect_mbox(mbox)
+        assert streamed_folder == whole
 
 
 def test_a_large_maildir_message_streams_too(tmp_path, monkeypatch):

@@ -326,3 +326,15 @@ def test_cpython_email_corpus_never_raises_and_defects_are_malformed():
             stricter = set(mf.malformed_reasons) - {"invalid-content-type"}
             assert not stricter, f"{path.name}: clean for the stdlib, malformed here"
     assert defective >= 5  # the corpus does hold broken messages; the check above ran
+
+
+def test_every_malformed_reason_is_explained_in_both_languages():
+    from auditor.collect.mail import mimeheader
+    from auditor.i18n import LANGUAGES, t
+
+    reasons = [v for k, v in vars(mimeheader).items() if k.startswith("R_")]
+    assert len(reasons) >= 10
+    for lang in LANGUAGES:
+        for reason in reasons:
+            key = f"source.mail.malformed.{reason}"
+            assert t(lang, key) != key, (lang, reason)
