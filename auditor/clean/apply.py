@@ -20,7 +20,7 @@ from pathlib import Path
 from imapclient.datetime_util import parse_to_datetime
 
 from auditor.clean import journal
-from auditor.clean.backup import BackupWriter, backup_file, read_copy, sha256
+from auditor.clean.backup import BackupFailed, BackupWriter, backup_file, read_copy, sha256
 from auditor.clean.journal import Entry
 from auditor.clean.server import LOST, REFUSED, Capabilities, ensure_folder, fetch, move, present
 from auditor.clean.server import remove as remove_messages
@@ -95,6 +95,9 @@ class Applier:
         except LOST:
             self.outcome.partial = True
             raise SourceError("clean.error.connection_lost", at=(account.name,)) from None
+        except REFUSED as exc:  # e.g. the target folder cannot be created
+            self.say("clean.line.refused", (account.name,), error=str(exc)[:200])
+            self.outcome.partial = True
         finally:
             try:
                 client.logout()
@@ -109,6 +112,8 @@ class Applier:
             return
         try:
             info = client.select_folder(folder)
+        except LOST:  # a subclass of imaplib's error: a cut is not a missing folder
+            raise
         except REFUSED:
             self.say("clean.line.folder_gone", at, count=len(entries))
             journal.mark(self.conn, [e.id for e in entries], "skipped", "folder gone")
@@ -183,13 +188,19 @@ class Applier:
             when = parse_to_datetime(date, normalise=False) if date else None
             year = when.year if when else 1970
             writes.append((backup_file(self.archive, e.account, e.action, year), raw, when))
-        # raises OSError (ENOSPC...) before anything is journaled: nothing is acted on
-        copies = self.writer.write_batch(writes)
+        # a full disk (ENOSPC) stops here, before anything is journaled or acted on
+        try:
+            copies = self.writer.write_batch(writes)
+            back = [read_copy(c.path, c.offset, c.length) for c in copies]
+        except OSError as exc:
+            raise BackupFailed(
+                str(exc.filename or self.archive), exc.strerror or str(exc)
+            ) from None
         saved = []
-        for (e, f, raw), copy in zip(keep, copies, strict=True):
+        for (e, f, raw), copy, again in zip(keep, copies, back, strict=True):
             digest = sha256(raw)
-            if sha256(read_copy(copy.path, copy.offset, copy.length)) != digest:
-                raise OSError(5, "the backup copy reads back different", copy.path)
+            if sha256(again) != digest:
+                raise BackupFailed(copy.path, "a copy reads back different")
             date = f.get(b"INTERNALDATE")
             saved.append(
                 (
@@ -206,6 +217,9 @@ class Applier:
         journal.mark_saved(self.conn, saved)
 
     def _act(self, client, caps, at, folder: str, ready: list[Entry]) -> None:
+        # NOOP first: the server then tells this session what other clients expunged
+        # (RFC 3501 6.1.2, 7.4.1); a FETCH alone may still answer for a message just gone
+        client.noop()
         now = present(client, [e.uid for e in ready])
         for e in ready:
             if e.uid not in now:
@@ -218,7 +232,12 @@ class Applier:
         if not ready:
             return
         # flags another client changed since the copy: the journal keeps the latest ones
-        changed = {e.id: flag_text(now[e.uid]) for e in ready if flag_text(now[e.uid]) != e.flags}
+        # (not for a resumed change: the \\Deleted seen then may be our own STORE's)
+        changed = {
+            e.id: flag_text(now[e.uid])
+            for e in ready
+            if e.state == "saved" and flag_text(now[e.uid]) != e.flags
+        }
         if changed:
             journal.set_flags(self.conn, changed)
         journal.mark(self.conn, [e.id for e in ready], "acting")
@@ -234,7 +253,15 @@ class Applier:
                     move(client, caps, uids, target)
             else:
                 gm = [e.gm_msgid for e in group if e.gm_msgid]
-                remove_messages(client, caps, folder, uids, gm)
+                removed = remove_messages(client, caps, folder, uids, gm)
+                # a STORE that changes nothing gets no FETCH answer: a message already
+                # \\Deleted (by our own STORE before a cut, or by someone) was there too
+                removed |= {e.uid for e in group if b"\\Deleted" in now.get(e.uid, ())}
+                gone = [e for e in group if e.uid not in removed]
+                if gone:  # expunged by someone else a moment before: not ours to restore
+                    self.say("clean.line.gone", at, count=len(gone))
+                    journal.mark(self.conn, [e.id for e in gone], "skipped", "removed meanwhile")
+                    group = [e for e in group if e.uid in removed]
             journal.mark(self.conn, [e.id for e in group], "done")
 
     def _not_copied_yet(self, client, at, folder, target, group: list[Entry]) -> list[int]:

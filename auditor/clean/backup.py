@@ -54,6 +54,16 @@ def backup_file(root: Path, account: str, action: str, year: int) -> Path:
     return root / safe_name(account) / f"{stem}.mbox"
 
 
+class BackupFailed(Exception):
+    """A copy could not be written or read back (a full disk...): nothing of its batch
+    counts as saved, so nothing of it is changed on the server. Not an OSError, so it is
+    never taken for a lost connection."""
+
+    def __init__(self, path: str, error: str) -> None:
+        super().__init__(f"{path}: {error}")
+        self.path, self.error = path, error
+
+
 @dataclass
 class Copy:
     path: str

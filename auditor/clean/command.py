@@ -14,7 +14,7 @@ from pathlib import Path
 
 from auditor.clean import journal
 from auditor.clean.apply import Applier, Outcome
-from auditor.clean.backup import check_root, locked
+from auditor.clean.backup import BackupFailed, check_root, locked
 from auditor.clean.plan import Plan, Selection
 from auditor.clean.resume import find_start
 from auditor.clean.undo import undo_account
@@ -161,13 +161,9 @@ def _act(ctx: Context, clean_run: int, archive: Path, plan: Plan, outcome: Outco
         except AuditorError as exc:  # this account stops here; the others go on
             outcome.lines.append(exc.problem)
             outcome.partial = True
-        except OSError as exc:  # the backup could not be written (a full disk): stop
+        except BackupFailed as exc:  # the backup could not be written (a full disk): stop
             outcome.lines.append(
-                Problem(
-                    "clean.line.backup_failed",
-                    path=str(exc.filename or archive),
-                    error=exc.strerror or str(exc),
-                )
+                Problem("clean.line.backup_failed", path=exc.path, error=exc.error)
             )
             outcome.partial = True
             return

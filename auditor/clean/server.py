@@ -65,9 +65,15 @@ def present(client: IMAPClient, uids: Sequence[int]) -> dict[int, tuple[bytes, .
     }
 
 
-def _expunge(client: IMAPClient, uids: Sequence[int]) -> None:
-    client.add_flags(uids, [DELETED], silent=True)
+def _expunge(client: IMAPClient, uids: Sequence[int]) -> set[int]:
+    """Remove these UIDs; the ones that were still there (the STORE answers for them)."""
+    if not uids:
+        return set()
+    # not .SILENT: the FETCH answers say which messages really got \Deleted (one another
+    # client expunged a moment ago gets none), RFC 3501 6.4.6
+    answered = client.add_flags(uids, [DELETED])
     client.uid_expunge(uids)  # RFC 4315: only these UIDs
+    return set(answered) & set(uids)
 
 
 def trash_folder(client: IMAPClient) -> str | None:
@@ -96,8 +102,8 @@ def remove(
     folder: str,
     uids: Sequence[int],
     gm_ids: Sequence[int] = (),
-) -> None:
-    """Take the messages off the server (quota freed)."""
+) -> set[int]:
+    """Take the messages off the server (quota freed); the UIDs that were still there."""
     if caps.gmail:
         trash = trash_folder(client)
         if trash and folder != trash:
@@ -107,8 +113,8 @@ def remove(
             if in_trash:
                 _expunge(client, in_trash)
             client.select_folder(folder)
-            return
-    _expunge(client, uids)
+            return set(uids)
+    return _expunge(client, uids)
 
 
 def search_copies(

@@ -74,6 +74,8 @@ def undo_account(conn, clean_run: int, account: ImapAccount, outcome: Outcome) -
         for folder, entries in by_folder.items():
             try:
                 _restore_folder(conn, client, caps, account, folder, entries, outcome)
+            except LOST:
+                raise
             except REFUSED as exc:
                 outcome.lines.append(
                     Problem("clean.line.refused", at=(account.name, folder), error=str(exc)[:200])
