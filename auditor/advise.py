@@ -1,7 +1,8 @@
 """Should we buy a new computer? One verdict per machine, for one or more needs profiles.
 
-The profiles (`office`, `video-calls`, `photo`, `video-editing`), the price ranges and the
-manufacturing footprints come from the impact model (`auditor/impact_figures.toml`). Several needs
+The profiles (`office`, `video-calls`, `photo`, `video-editing`), the price ranges, the
+thresholds and the manufacturing footprints come from `auditor/impact/` (needs_profiles.toml,
+thresholds.toml, figures.toml). Several needs
 combine into their strictest minimums (the most RAM, the latest processor floor...).
 
 Decision logic, in this order:
@@ -15,11 +16,13 @@ Decision logic, in this order:
    whose memory is soldered). An unknown launch year or core count is not a reason to
    replace: the advice says to check.
 2. Otherwise, parts (they combine into one `upgrade` verdict):
-   - RAM below the minimum (with a small margin, the OS reports a little less than what is
-     installed): add RAM. A desktop takes modules; for a laptop we cannot tell whether the
-     memory is soldered, so the advice says to check first.
-   - system disk rotational, or smaller than the minimum: a SATA SSD. Unknown type: check.
-   - a battery below 60 % of its design capacity: replace the battery.
+   - RAM below the minimum (with the `reported_size_margin` threshold: the OS reports a
+     little less than what is installed): add RAM. A desktop takes modules; for a laptop we
+     cannot tell whether the memory is soldered, so the advice says to check first.
+   - system disk rotational, or smaller than the minimum (same margin): a SATA SSD. Unknown
+     type: check.
+   - a battery below the `battery_worn_percent` threshold (60 % of its design capacity, the
+     one rule HW005 reads too): replace the battery.
 3. Operating system without security updates and no free way forward: Windows 10 whose
    Windows 11 readiness is False, Windows 7/8.x, or an unsupported macOS. Verdict `free-os`
    (install a maintained Linux suited to older hardware), with the part upgrades, if any, as
@@ -36,19 +39,16 @@ ADEME 2022 share of it, a new one nothing.
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import asdict, dataclass, field
-from functools import cache
-from pathlib import Path
 from typing import Any
 
 from auditor.collect.host.machine import Machine
 from auditor.errors import ConfigError
 from auditor.i18n import t
-from auditor.impact import PARTS, car_km, figure, manufacturing_co2e_kg
+from auditor.impact import PARTS, car_km, figure, manufacturing_co2e_kg, threshold
+from auditor.impact.needs import load_profiles
 from auditor.report.formatting import format_number, format_significant
 
-PROFILES_FILE = Path(__file__).with_name("needs_profiles.toml")
 VERDICTS = ("keep", "upgrade", "free-os", "refurbished", "new")
 MINIMUM_KEYS = (
     "ram_gb",
@@ -63,7 +63,7 @@ _GIB = 1024**3
 
 
 class UnknownNeedError(ConfigError, ValueError):
-    """A needs profile name that `needs_profiles.toml` does not define (or no name at all).
+    """A needs profile name that `impact/needs_profiles.toml` does not define (or no name at all).
 
     A ConfigError (one line, `advise.error.*`, in French and English); still a ValueError for
     callers that caught it as one.
@@ -83,20 +83,6 @@ class Advice:
     co2e_new_kg_low: float
     co2e_new_kg_high: float
     needs: list[str] = field(default_factory=list)
-
-
-@cache
-def _load_default() -> dict[str, Any]:
-    with PROFILES_FILE.open("rb") as fh:
-        return tomllib.load(fh)
-
-
-def load_profiles(path: Path | None = None) -> dict[str, Any]:
-    """The whole needs file: profiles, refurbished, prices, thresholds."""
-    if path is None:
-        return _load_default()
-    with Path(path).open("rb") as fh:
-        return tomllib.load(fh)
 
 
 def combined_minimums(needs: list[str], profiles: dict[str, Any]) -> dict[str, Any]:
@@ -205,7 +191,6 @@ def advise(
     data = profiles if profiles is not None else load_profiles()
     minimums = combined_minimums(needs, data)
     prices = data["prices"]
-    thresholds = data.get("thresholds", {})
     host, hardware = machine.host, machine.hardware
     chassis = _chassis(machine)
     needs_text = ", ".join(t(lang, f"advise.profile.{n}") for n in needs)
@@ -246,7 +231,7 @@ def advise(
             t(lang, "advise.reason.cpu_cores", cores=cores, floor=minimums["cpu_min_cores"])
         )
 
-    ram_margin = float(thresholds.get("ram_margin", 0.9))
+    ram_margin = threshold("reported_size_margin")
     ram_gb = host.ram_bytes / _GIB if host.ram_bytes else None
     ram_short = ram_gb is not None and ram_gb < minimums["ram_gb"] * ram_margin
     upgradeable = _ram_upgradeable(machine, chassis)
@@ -313,7 +298,7 @@ def advise(
         # a virtual disk lives on the host's storage: no SSD to buy for it (nor its size)
         reasons.append(t(lang, "advise.reason.disk_virtual"))
     elif disk is not None:
-        too_small = disk.total_bytes < minimums["disk_min_gb"] * _GB * 0.9
+        too_small = disk.total_bytes < minimums["disk_min_gb"] * _GB * ram_margin
         if disk.rotational or too_small:
             key = "advise.reason.ssd_rotational" if disk.rotational else "advise.reason.ssd_small"
             reasons.append(
@@ -329,7 +314,7 @@ def advise(
             reasons.append(t(lang, "advise.reason.disk_unknown"))
 
     health = _battery_health(machine)
-    battery_floor = float(thresholds.get("battery_health_percent", 60))
+    battery_floor = threshold("battery_worn_percent")
     if health is not None and health < battery_floor:
         reasons.append(
             t(

@@ -141,7 +141,7 @@ def _bucket_ratios(results: list[tuple[str, int, int]]) -> dict[str, list[dict]]
 
 
 def _write_ratios(table: dict[str, list[dict]], corpus: Path) -> Path:
-    path = ROOT / "auditor" / "compress" / "measured_ratios.toml"
+    path = ROOT / "auditor" / "impact" / "measured_ratios.toml"
     lines = [
         "# Output/input size ratios of `auditor compress --for email`, measured by",
         "# benchmarks/compress.py --write-ratios on the corpus described in",

@@ -154,12 +154,12 @@ def _add_keeping_gains(finding: Finding, kept: list[tuple[str, str]]) -> None:
     (`keep_with`: ram, ssd, battery, os for a free system, or nothing when it just meets the
     needs as it is). Per machine, the avoided
     footprint is a new machine's manufacture minus the part's (low: device low − part high),
-    and the euros are a new machine's price minus the part's (needs_profiles.toml [prices]).
+    and the euros are a new machine's price minus the part's (auditor.impact.needs.prices).
     """
-    from auditor.advise import load_profiles
     from auditor.impact import PARTS, manufacturing_co2e_kg, sources_for
+    from auditor.impact.needs import prices as price_ranges
 
-    prices = load_profiles()["prices"]
+    prices = price_ranges()
     co2_low = co2_high = euros_low = euros_high = 0.0
     for device, part in kept:
         if device not in ("laptop", "desktop") or part not in (*PARTS, "os", "nothing"):

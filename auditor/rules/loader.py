@@ -44,6 +44,7 @@ class Param:
     name: str
     default: Any
     doc: dict[str, str]
+    threshold: str = ""  # an auditor.impact threshold, whose value (overrides too) is the default
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,9 @@ class Rule:
     pack: str = ""
 
     def defaults(self) -> dict[str, Any]:
-        return {p.name: p.default for p in self.params}
+        from auditor.impact import threshold  # read at each run: the config may override it
+
+        return {p.name: threshold(p.threshold) if p.threshold else p.default for p in self.params}
 
 
 @dataclass
@@ -88,6 +91,16 @@ def _texts(value: Any) -> dict[str, str] | None:
     if isinstance(value, dict) and all(isinstance(value.get(k), str) for k in ("en", "fr")):
         return {"en": value["en"].strip(), "fr": value["fr"].strip()}
     return None
+
+
+def _threshold(name: Any, param: str, invalid: Any) -> Any:
+    """The value of the auditor.impact threshold a parameter takes as its default."""
+    from auditor.impact import THRESHOLDS
+
+    if name not in THRESHOLDS:
+        known = ", ".join(THRESHOLDS)
+        raise invalid("param_threshold", name=param, threshold=repr(name), known=known)
+    return THRESHOLDS[name]
 
 
 def _empty_store() -> sqlite3.Connection:
@@ -131,11 +144,13 @@ def _parse_rule(raw: dict, where: str, check: sqlite3.Connection) -> Rule:
             raise invalid("texts", setting=key)
     params = []
     for name, spec in raw.get("params", {}).items():
+        if isinstance(spec, dict) and "threshold" in spec and "default" not in spec:
+            spec = {**spec, "default": _threshold(spec["threshold"], name, invalid)}
         if not isinstance(spec, dict) or "default" not in spec or _texts(spec) is None:
             raise invalid("param", name=name)
         if non_finite(spec["default"]) is not None:  # nan: every comparison false, no finding
             raise invalid("param_not_finite", name=name, value=repr(non_finite(spec["default"])))
-        params.append(Param(name, spec["default"], _texts(spec) or {}))
+        params.append(Param(name, spec["default"], _texts(spec) or {}, spec.get("threshold", "")))
     sql = raw["sql"].strip()
     bind = {p.name: p.default for p in params} | {"run_id": 0, "now": "2000-01-01"}
     try:

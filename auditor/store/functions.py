@@ -6,7 +6,7 @@ import sqlite3
 
 
 def _compress_saving(content_type: str | None, filename: str | None, size: int | None) -> int:
-    from auditor.compress.estimate import estimated_saving  # loaded when a rule calls it
+    from auditor.impact.compression import estimated_saving  # loaded when a rule calls it
 
     return estimated_saving(content_type, filename, size)
 

@@ -382,7 +382,7 @@ def test_reports_say_where_to_get_help_in_both_languages(runner, tmp_path):
 
 
 def test_compressible_attachments_rule_estimates_from_measured_ratios(runner, tmp_path):
-    from auditor.compress.estimate import estimated_saving
+    from auditor.impact.compression import estimated_saving
 
     _code, report = scan_json(runner, tmp_path, "--demo", "--no-host")
     finding = next(f for f in report["findings"] if f["rule_id"] == "MAIL008")

@@ -258,8 +258,8 @@ def test_advise_gives_each_machine_its_verdict_in_both_languages(tmp_path, inven
 def test_keeping_hardware_findings_carry_avoided_co2e_and_euros_from_the_sources(
     tmp_path, inventories
 ):
-    from auditor.advise import load_profiles
     from auditor.impact import manufacturing_co2e_kg
+    from auditor.impact.needs import load_profiles
 
     _result, report = scan(tmp_path, "--inventory", str(inventories))
     by_rule = {f["rule_id"]: f for f in report["findings"]}
@@ -284,8 +284,8 @@ def test_keeping_hardware_findings_carry_avoided_co2e_and_euros_from_the_sources
 
 
 def test_an_old_machine_that_meets_office_needs_is_a_keep_it_finding(tmp_path, inventories):
-    from auditor.advise import load_profiles
     from auditor.impact import manufacturing_co2e_kg
+    from auditor.impact.needs import load_profiles
 
     doc = json.loads((inventories / "pc-atelier.json").read_text())
     doc["hardware"]["bios_date"] = "2017-03-01"  # same healthy desktop, nine years old

@@ -13,12 +13,12 @@ from auditor.advise import (
     UnknownNeedError,
     advice_to_dict,
     advise,
-    load_profiles,
     render_advice_text,
 )
 from auditor.collect.host.machine import Machine, judge
 from auditor.collect.host.records import BatteryFacts, DiskFacts, HardwareFacts, HostFacts
 from auditor.impact import manufacturing_co2e_kg
+from auditor.impact.needs import load_profiles
 
 TODAY = date(2026, 11, 27)
 GIB = 1024**3
@@ -316,3 +316,60 @@ def test_every_profile_and_verdict_has_a_label() -> None:
             assert f"advise.profile.{name}" in keys
         for verdict in VERDICTS:
             assert f"advise.verdict.{verdict}" in keys
+
+
+# --------------------------------------------------------------------------------------------
+# One threshold for every reader: `advise`, the rules and the Windows 11 readiness check
+# --------------------------------------------------------------------------------------------
+
+
+def _hw005_batteries(tmp_path, laptop: Machine) -> list:
+    from auditor.rules.engine import run_rules
+    from auditor.rules.loader import load_rules
+    from auditor.store import open_store, writes
+
+    path = tmp_path / "s.db"
+    conn = open_store(path)
+    run = writes.start_run(conn)
+    writes.insert_machine(conn, run, laptop)
+    conn.close()
+    rules = [r for r in load_rules().rules if r.id == "HW005"]
+    findings, errors = run_rules(path, run, rules, now="2026-11-01T00:00:00+00:00")
+    assert errors == []
+    return [row["health_percent"] for f in findings for row in f.evidence]
+
+
+def test_a_config_override_of_the_worn_battery_threshold_moves_advise_and_rule_hw005_alike(
+    tmp_path,
+) -> None:
+    from auditor.impact import override_figures, reset_figures
+
+    laptop = machine(battery=(57.0, 31.0))  # 54 % of its design capacity
+    assert "battery" in kinds(advise(laptop, ["office"], "en"))
+    assert _hw005_batteries(tmp_path / "a", laptop) == [54.4]
+    try:
+        override_figures({"battery_worn_percent": 50})  # what `[impact]` in the config does
+        assert "battery" not in kinds(advise(laptop, ["office"], "en"))
+        assert _hw005_batteries(tmp_path / "b", laptop) == []
+    finally:
+        reset_figures()
+
+
+def test_one_reported_size_margin_for_advise_and_windows11_readiness() -> None:
+    from auditor.impact import override_figures, reset_figures
+
+    def windows10(ram_gib: float) -> Machine:
+        return machine(os_name="Windows", os_version="Windows 10 Pro", os_release="10",
+                       ram_gib=ram_gib, chassis="desktop", battery=None)
+
+    # 4 GB installed, 3.5 GiB reported (graphics keep some): enough for both by default
+    pc = windows10(3.5)
+    assert "ram" not in pc.readiness.blockers
+    assert "ram" not in kinds(advise(pc, ["office"], "en"))
+    try:
+        override_figures({"reported_size_margin": 0.9})
+        pc = windows10(3.5)
+        assert "ram" in pc.readiness.blockers
+        assert "ram" in kinds(advise(pc, ["office"], "en"))
+    finally:
+        reset_figures()

@@ -36,7 +36,7 @@ def _pristine_figures():
 
 
 def test_figures_ship_inside_the_package():
-    data = files("auditor").joinpath("impact_figures.toml").read_text(encoding="utf-8")
+    data = files("auditor.impact").joinpath("figures.toml").read_text(encoding="utf-8")
     assert {t["id"] for t in tomllib.loads(data)["figure"]} == set(FIGURES)
 
 

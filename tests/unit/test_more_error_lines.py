@@ -14,13 +14,14 @@ from pathlib import Path
 
 import pytest
 
-from auditor.advise import UnknownNeedError, combined_minimums, load_profiles
+from auditor.advise import UnknownNeedError, combined_minimums
 from auditor.compress import runner
 from auditor.compress.outcome import Outcome
 from auditor.compress.presets import make_preset
 from auditor.config import EmailSettings
 from auditor.errors import AuditorError, ConfigError, Problem, SourceError, localized
 from auditor.i18n import t
+from auditor.impact.needs import load_profiles
 from auditor.report import send as send_module
 from auditor.report.send import SendError, build_message, send_report
 from auditor.rules.loader import load_rules

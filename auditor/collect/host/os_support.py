@@ -42,6 +42,7 @@ import platformdirs
 
 from auditor.errors import Problem, SourceError
 from auditor.files import atomic_write_text
+from auditor.impact import threshold
 
 API_BASE = "https://endoflife.date/api"
 PRODUCTS = ("windows", "macos", "ubuntu", "debian", "linuxmint", "fedora")
@@ -735,11 +736,10 @@ def update_data(
 
 # Microsoft's minimum: 4 GB of RAM, 64 GB of storage. The OS reports less than what is fitted
 # (memory reserved by firmware and graphics, a filesystem smaller than its disk, recovery
-# partitions), so a little margin keeps a 4 GB / 64 GB machine from being turned away.
+# partitions), so a little margin keeps a 4 GB / 64 GB machine from being turned away: the
+# `reported_size_margin` threshold of auditor/impact/thresholds.toml, which `advise` uses too.
 WIN11_MIN_RAM = 4 * 1024**3
 WIN11_MIN_DISK = 64 * 1000**3
-_RAM_MARGIN = 0.85
-_DISK_MARGIN = 0.85
 
 
 def _intel_core_generation(model: str) -> int | None:
@@ -867,12 +867,12 @@ def windows11_readiness(
 
     if not ram_bytes:
         unknown.append("ram")
-    elif ram_bytes < WIN11_MIN_RAM * _RAM_MARGIN:
+    elif ram_bytes < WIN11_MIN_RAM * threshold("reported_size_margin"):
         blockers.append("ram")
 
     if not system_disk_bytes:
         unknown.append("disk")
-    elif system_disk_bytes < WIN11_MIN_DISK * _DISK_MARGIN:
+    elif system_disk_bytes < WIN11_MIN_DISK * threshold("reported_size_margin"):
         blockers.append("disk")
 
     cpu = cpu_supports_windows11(cpu_model)

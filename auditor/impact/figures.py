@@ -1,9 +1,14 @@
 """Every figure used for impact estimates, with its source. No magic numbers elsewhere.
 
-The figures live in `impact_figures.toml` next to this module (one table per figure: value,
-unit, source, year, URL, status). Published figures disagree by orders of magnitude (see
-eco-figures.md in the project's design notes), so every estimator returns a (low, high) range
-in kg CO2e, and `sources_for` names the figures behind it.
+The figures live in `figures.toml` next to this module (one table per figure: value,
+unit, source, year, URL, status); the thresholds auditor judges machines by (a worn battery,
+the share of an installed size the OS reports) in `thresholds.toml`. The config file's
+`[impact]` table overrides both, so every reader of a threshold (the rules, `advise`, the
+Windows 11 readiness check) sees the same value.
+
+Published figures disagree by orders of magnitude (see eco-figures.md in the project's design
+notes), so every estimator returns a (low, high) range in kg CO2e, and `sources_for` names the
+figures behind it.
 """
 
 from __future__ import annotations
@@ -37,7 +42,7 @@ class Figure:
 
 
 def _load_figures() -> dict[str, Figure]:
-    text = files("auditor").joinpath("impact_figures.toml").read_text(encoding="utf-8")
+    text = files("auditor.impact").joinpath("figures.toml").read_text(encoding="utf-8")
     loaded: dict[str, Figure] = {}
     for table in tomllib.loads(text)["figure"]:
         fig = Figure(
@@ -54,7 +59,7 @@ def _load_figures() -> dict[str, Figure]:
         )
         if fig.id in loaded or fig.status not in STATUSES or not math.isfinite(fig.value):
             raise ValueError(
-                f"impact_figures.toml: duplicate id, bad status or non-finite value in {fig.id!r}"
+                f"figures.toml: duplicate id, bad status or non-finite value in {fig.id!r}"
             )
         loaded[fig.id] = fig
     _check_ranges(loaded)
@@ -75,6 +80,19 @@ def _check_ranges(figures: dict[str, Figure]) -> list[str]:
 FIGURES: dict[str, Figure] = _load_figures()
 
 
+def _load_thresholds() -> dict[str, float]:
+    text = files("auditor.impact").joinpath("thresholds.toml").read_text(encoding="utf-8")
+    return {table["id"]: table["value"] for table in tomllib.loads(text)["threshold"]}
+
+
+THRESHOLDS: dict[str, float] = _load_thresholds()
+
+
+def threshold(threshold_id: str) -> float:
+    """The value of one threshold (`thresholds.toml`, or the config's `[impact]` override)."""
+    return THRESHOLDS[threshold_id]
+
+
 def figure(figure_id: str) -> float:
     return FIGURES[figure_id].value
 
@@ -83,22 +101,25 @@ def reset_figures() -> None:
     """Reload the packaged figures, dropping any override (the dict object is kept)."""
     FIGURES.clear()
     FIGURES.update(_load_figures())
+    THRESHOLDS.clear()
+    THRESHOLDS.update(_load_thresholds())
 
 
 def override_figures(values: dict[str, float]) -> None:
-    """Replace figure values by id (the config file's `[impact]` table).
+    """Replace figure and threshold values by id (the config file's `[impact]` table).
 
     All-or-nothing: an unknown id, a non-number (NaN and infinity included: a report would
     print "nan kg"), a negative number or a range left with low > high raises ConfigError and
     changes nothing. Overridden figures get status "config".
     """
-    unknown = sorted(set(values) - set(FIGURES))
+    unknown = sorted(set(values) - set(FIGURES) - set(THRESHOLDS))
     if unknown:
         raise ConfigError(
             "errors.impact.unknown",
             ids=", ".join(unknown),
         )
     updated = dict(FIGURES)
+    thresholds = dict(THRESHOLDS)
     for fid, value in values.items():
         if (
             isinstance(value, bool)
@@ -111,6 +132,9 @@ def override_figures(values: dict[str, float]) -> None:
                 id=fid,
                 value=repr(value),
             )
+        if fid in THRESHOLDS:
+            thresholds[fid] = value
+            continue
         old = FIGURES[fid]
         updated[fid] = replace(
             old,
@@ -125,6 +149,7 @@ def override_figures(values: dict[str, float]) -> None:
             ids=", ".join(inverted),
         )
     FIGURES.update(updated)
+    THRESHOLDS.update(thresholds)
 
 
 def _range_ids(prefix: str) -> tuple[str, str]:

@@ -38,7 +38,7 @@ _EXTENSIONS = {
 @cache
 def measured_ratios() -> dict:
     """The ratios table: {kind: [{"min_bytes", "ratio"}...]}, plus where it was measured."""
-    text = files("auditor.compress").joinpath("measured_ratios.toml").read_text("utf-8")
+    text = files("auditor.impact").joinpath("measured_ratios.toml").read_text("utf-8")
     return tomllib.loads(text)
 
 

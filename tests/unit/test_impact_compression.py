@@ -6,7 +6,7 @@ import sqlite3
 
 import pytest
 
-from auditor.compress.estimate import (
+from auditor.impact.compression import (
     attachment_kind,
     estimated_saving,
     measured_ratios,
