@@ -3,7 +3,7 @@
 Ghostscript re-distills a whole PDF (`pdfwrite`), which often makes scanned or photo-heavy
 files much lighter than anything done object by object, but it also silently drops form
 fields, bookmarks, tags and the PDF/A profile, can make a file bigger, and exits 0 with an
-empty PDF on an encrypted or broken input. So this module only runs it; pdf.py decides
+empty PDF on an encrypted or broken input. So this module only runs it; pdf/ decides
 whether what it wrote is kept (same pages, fields and bookmarks, smaller, visually equal).
 
 Every run uses -dSAFER (no file access outside what is named on the command line), -dBATCH

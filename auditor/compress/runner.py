@@ -1,6 +1,6 @@
 """Find the files to compress, compress them in parallel, write the results without loss.
 
-Compressing is pure (images.py and pdf.py return bytes); everything that touches the user's
+Compressing is pure (images.py and pdf/ return bytes); everything that touches the user's
 files is here, in the parent process, one file at a time:
 - a light copy is written to a temporary file in the target folder, fsynced, then linked to
   its final name, which fails rather than replace an existing file;

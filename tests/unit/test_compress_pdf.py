@@ -30,7 +30,7 @@ from pypdf.generic import (
 )
 
 from auditor.compress import ghostscript
-from auditor.compress import pdf as pdfmod
+from auditor.compress.pdf import pipeline as pdfmod
 from auditor.compress.pdf import compress_pdf, drawn_sizes, ghostscript_available
 from auditor.compress.presets import make_preset
 
