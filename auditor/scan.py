@@ -6,7 +6,6 @@ stored run afterwards (auditor.report.model), so a stored run can be re-rendered
 
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
 from collections.abc import Callable
@@ -20,6 +19,7 @@ from auditor.plan import prioritise, score
 from auditor.rules.engine import Finding, run_rules
 from auditor.rules.loader import LoadedRules
 from auditor.store import writes
+from auditor.store.store import Store
 
 if TYPE_CHECKING:
     from auditor.collect.host.machine import Machine
@@ -217,8 +217,7 @@ def _read_inventories(folder: Path, errors: list[str], machines: list[Machine]) 
 
 
 def _judge(
-    conn: sqlite3.Connection,
-    db_path: Path,
+    store: Store,
     run_id: int,
     now: str,
     config: Config,
@@ -232,64 +231,26 @@ def _judge(
     from auditor.rules.engine import bound_params, failed_rule_ids
     from auditor.rules.reuse import reusable_findings, rule_digest, unchanged_previous_run
 
+    conn = store.conn
     day = f"{now[:10]}T00:00:00+00:00"
     enabled = [r for r in rules.rules if r.id not in config.disabled_rules]
     digests = {r.id: rule_digest(r, bound_params(r, config.rule_params), day) for r in enabled}
     prev = unchanged_previous_run(conn, run_id)
     settled, reused = reusable_findings(conn, prev, digests, rules.by_id()) if prev else (set(), [])
     findings, errors = run_rules(
-        db_path,
+        store.path,
         run_id,
         [r for r in enabled if r.id not in settled],
         now=day,
         overrides=config.rule_params,
     )
     failed = failed_rule_ids(errors)
-    with conn:
-        conn.executemany(
-            "INSERT INTO rule_runs (run_id, rule_id, digest) VALUES (?, ?, ?)",
-            [(run_id, rid, d) for rid, d in digests.items() if rid not in failed],
-        )
+    store.record_rule_digests(run_id, [(r, d) for r, d in digests.items() if r not in failed])
     return findings + reused, errors
 
 
-def save_findings(conn: sqlite3.Connection, run_id: int, findings: list[Finding]) -> None:
-    with conn:
-        conn.executemany(
-            "INSERT INTO finding_rows (run_id, rule_id, category, severity, effort, gesture, "
-            "plan_group, plan_rank, count, bytes_reclaimable, co2e_kg_per_year_low, "
-            "co2e_kg_per_year_high, minutes, evidence, co2e_kg_avoided_low, "
-            "co2e_kg_avoided_high, euros_low, euros_high) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                (
-                    run_id,
-                    f.rule.id,
-                    f.rule.category,
-                    f.rule.severity,
-                    f.rule.effort,
-                    f.rule.gesture,
-                    f.plan_group,
-                    f.plan_rank,
-                    f.count,
-                    f.bytes_reclaimable,
-                    f.co2e_kg_per_year_low,
-                    f.co2e_kg_per_year_high,
-                    f.minutes,
-                    json.dumps(f.evidence, ensure_ascii=False, default=str),
-                    f.co2e_kg_avoided_low,
-                    f.co2e_kg_avoided_high,
-                    f.euros_low,
-                    f.euros_high,
-                )
-                for f in findings
-            ],
-        )
-
-
 def run_scan(
-    conn: sqlite3.Connection,
-    db_path: Path,
+    store: Store,
     request: ScanRequest,
     config: Config,
     rules: LoadedRules,
@@ -298,11 +259,10 @@ def run_scan(
 ) -> ScanResult:
     """Scan every requested source into a new run and judge it. Never raises for a source."""
     errors: list[str] = list(rules.errors)
+    conn = store.conn
     run_id = writes.start_run(conn)
     try:
-        return _scan_run(
-            conn, db_path, run_id, request, config, rules, errors, progress, imap_progress
-        )
+        return _scan_run(store, run_id, request, config, rules, errors, progress, imap_progress)
     except Exception as exc:  # a bug: the run is marked failed, never left `running`
         conn.rollback()
         errors.append(internal_error(exc))
@@ -311,8 +271,7 @@ def run_scan(
 
 
 def _scan_run(
-    conn: sqlite3.Connection,
-    db_path: Path,
+    store: Store,
     run_id: int,
     request: ScanRequest,
     config: Config,
@@ -321,12 +280,13 @@ def _scan_run(
     progress: Callable[[str], None],
     imap_progress: ImapProgress | None,
 ) -> ScanResult:
+    conn = store.conn
     partial = bool(rules.errors)
     for source in request.mail_sources:
         progress(source.name)
         partial |= not _store_mail(conn, run_id, source, errors)
     if request.imap_accounts:
-        imap_ok, imap_errors = _scan_imap(conn, db_path, run_id, request, imap_progress)
+        imap_ok, imap_errors = _scan_imap(conn, store.path, run_id, request, imap_progress)
         partial |= not imap_ok
         errors.extend(imap_errors)
     machines: list[Machine] = []
@@ -341,13 +301,13 @@ def _scan_run(
             errors.append(exc.problem)
             partial = True
     _store_machines(conn, run_id, machines, errors)
-    started = conn.execute("SELECT started_at FROM runs WHERE id = ?", (run_id,)).fetchone()[0]
-    findings, rule_errors = _judge(conn, db_path, run_id, request.now or started, config, rules)
+    now = request.now or store.started_at(run_id)
+    findings, rule_errors = _judge(store, run_id, now, config, rules)
     errors.extend(rule_errors)
     partial |= bool(rule_errors)
     plan = prioritise(findings)
     run_score = score([f.rule.severity for f in findings])
-    save_findings(conn, run_id, findings)
+    store.save_findings(run_id, findings)
     status = "partial" if partial else "complete"
     writes.finish_run(conn, run_id, status, run_score, errors)
     return ScanResult(run_id, status, findings, plan, run_score, errors)

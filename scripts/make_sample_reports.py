@@ -42,7 +42,7 @@ def demo_report(lang: str) -> dict:
     from auditor.report.model import build_report
     from auditor.rules.loader import load_rules
     from auditor.scan import MailSource, ScanRequest, run_scan
-    from auditor.store import open_store
+    from auditor.store import Store, open_store
 
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "demo.sqlite3"
@@ -52,7 +52,7 @@ def demo_report(lang: str) -> dict:
             request = ScanRequest(scan_host=False, inventory_dirs=[])
             request.mail_sources.append(MailSource("demo", "demo", demo_mailbox_dir()))
             request.now = DEMO_DATE
-            result = run_scan(conn, db, request, Config(), rules)
+            result = run_scan(Store(db, conn), request, Config(), rules)
             report = build_report(
                 conn, result.run_id, lang, rules.by_id(), association=ASSOCIATION
             )

@@ -112,13 +112,11 @@ class Plan:
 def pick_run(conn: sqlite3.Connection, run_id: int | None) -> int:
     """--run ID (complete or partial), else the latest complete run."""
     if run_id is None:
-        row = conn.execute("SELECT max(id) FROM runs WHERE status = 'complete'").fetchone()
+        row = conn.execute("SELECT max(id) FROM finished_runs WHERE status = 'complete'").fetchone()
         if not row or row[0] is None:
             raise StoreError("clean.error.no_run")
         return int(row[0])
-    row = conn.execute(
-        "SELECT status FROM runs WHERE id = ? AND status IN ('complete', 'partial')", (run_id,)
-    ).fetchone()
+    row = conn.execute("SELECT status FROM finished_runs WHERE id = ?", (run_id,)).fetchone()
     if not row:
         raise StoreError("clean.error.unknown_run", run=run_id)
     return run_id

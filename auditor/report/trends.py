@@ -95,7 +95,7 @@ def comparable_runs(conn: sqlite3.Connection, run_id: int) -> list[int]:
     """Earlier finished runs over the same sources, each read completely, newest first."""
     scope = _scope(conn, run_id)
     earlier = conn.execute(
-        "SELECT id FROM runs WHERE id < ? AND status IN ('complete', 'partial') ORDER BY id DESC",
+        "SELECT id FROM finished_runs WHERE id < ? ORDER BY id DESC",
         (run_id,),
     ).fetchall()
     return [

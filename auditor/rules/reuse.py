@@ -16,7 +16,7 @@ import re
 import sqlite3
 from typing import Any
 
-from auditor.rules.engine import Finding
+from auditor.rules.finding import Finding
 from auditor.rules.loader import Rule
 
 # Rules that read machines (new facts every run) or other runs (a comparison over time) are
@@ -38,7 +38,7 @@ def reads_only_mail(rule: Rule) -> bool:
 def unchanged_previous_run(conn: sqlite3.Connection, run_id: int) -> int | None:
     """The previous run whose mail facts equal this run's, if there is one."""
     row = conn.execute(
-        "SELECT max(id) FROM runs WHERE id < ? AND status IN ('complete', 'partial')", (run_id,)
+        "SELECT max(id) FROM finished_runs WHERE id < ?", (run_id,)
     ).fetchone()
     prev = row[0] if row else None
     if prev is None:
@@ -86,19 +86,5 @@ def reusable_findings(
     findings = []
     for row in conn.execute("SELECT * FROM finding_rows WHERE run_id = ?", (prev,)):
         if row["rule_id"] in settled:
-            findings.append(
-                Finding(
-                    rule=rules[row["rule_id"]],
-                    count=row["count"],
-                    evidence=json.loads(row["evidence"]),
-                    bytes_reclaimable=row["bytes_reclaimable"],
-                    co2e_kg_per_year_low=row["co2e_kg_per_year_low"],
-                    co2e_kg_per_year_high=row["co2e_kg_per_year_high"],
-                    minutes=row["minutes"],
-                    co2e_kg_avoided_low=row["co2e_kg_avoided_low"],
-                    co2e_kg_avoided_high=row["co2e_kg_avoided_high"],
-                    euros_low=row["euros_low"],
-                    euros_high=row["euros_high"],
-                )
-            )
+            findings.append(Finding.from_row(row, rules[row["rule_id"]]))
     return settled, findings

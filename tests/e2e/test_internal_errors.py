@@ -10,7 +10,8 @@ import sqlite3
 
 from click.testing import CliRunner
 
-from auditor.cli import EXIT_INTERNAL, main
+from auditor.cli import main
+from auditor.cli.common import EXIT_INTERNAL
 
 SECRET = "hunter2-in-the-exception-text"
 

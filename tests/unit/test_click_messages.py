@@ -60,7 +60,7 @@ def test_click_lines_in_the_chosen_language(args: list[str], expected: list[str]
 
 
 def test_a_help_screen_is_in_one_language_the_help_texts_one(monkeypatch) -> None:
-    from auditor.cli import HELP_LANG
+    from auditor.cli.options import HELP_LANG
 
     result = CliRunner().invoke(main, ["scan", "--lang", "fr", "--help"], prog_name="auditor")
     usage = "Utilisation : auditor scan" if HELP_LANG == "fr" else "Usage: auditor scan"
@@ -102,6 +102,6 @@ def test_lang_fr_gives_a_whole_french_help_screen_whatever_the_locale(args) -> N
     [([], None), (["scan"], None), (["scan", "--lang", "fr"], "fr"), (["--lang=en"], "en")],
 )
 def test_lang_is_read_from_any_command_line(words, lang) -> None:
-    from auditor.cli import _language_asked
+    from auditor.cli.options import language_asked as _language_asked
 
     assert _language_asked(words) == lang

@@ -25,7 +25,7 @@ def test_version_1_store_is_migrated_and_keeps_its_runs_and_hosts(tmp_path):
     old.close()
 
     conn = open_store(path)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 7
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 8
     assert conn.execute("SELECT count(*) FROM clean_items").fetchone()[0] == 0  # v7: clean journal
     row = conn.execute("SELECT hostname, ram_bytes, os_supported FROM hosts").fetchone()
     assert tuple(row) == ("pc1", 4, None)
@@ -33,6 +33,36 @@ def test_version_1_store_is_migrated_and_keeps_its_runs_and_hosts(tmp_path):
     conn.close()
     assert open_readonly(path).execute("SELECT count(*) FROM latest_hosts").fetchone()[0] == 1
 
+
+
+def test_a_version_7_store_learns_finished_runs_and_device_kind(tmp_path):
+    # v8: "a finished run" and "laptop or desktop" are each written once, in the store
+    path = tmp_path / "v7.sqlite3"
+    old = sqlite3.connect(path)
+    for step in MIGRATIONS[:7]:
+        old.executescript(step) if isinstance(step, str) else step(old)
+    old.execute("PRAGMA user_version = 7")
+    for status in ("complete", "partial", "failed", "running"):
+        old.execute(
+            "INSERT INTO runs (started_at, status, tool_version) VALUES ('2026-01-01', ?, '0')",
+            (status,),
+        )
+    hosts = [("pc", None, 1), ("tower", "desktop", 0), ("nas", None, 0), ("book", "laptop", 0)]
+    for name, chassis, battery in hosts:
+        old.execute(
+            "INSERT INTO host_facts (run_id, source, hostname, chassis, battery_present) "
+            "VALUES (2, 'local', ?, ?, ?)",
+            (name, chassis, battery),
+        )
+    old.commit()
+    old.close()
+
+    conn = open_store(path)
+    assert [r[0] for r in conn.execute("SELECT id FROM finished_runs ORDER BY id")] == [1, 2]
+    assert conn.execute("SELECT id FROM latest_run_id").fetchone()[0] == 2
+    kinds = dict(conn.execute("SELECT hostname, device_kind FROM latest_hosts"))
+    assert kinds == {"pc": "laptop", "tower": "desktop", "nas": None, "book": "laptop"}
+    conn.close()
 
 def _shape(conn: sqlite3.Connection) -> dict:
     shape = {}

@@ -13,7 +13,7 @@ from auditor.config import Config
 from auditor.rules import engine
 from auditor.rules.loader import load_rules
 from auditor.scan import ScanRequest, run_scan
-from auditor.store import open_store, writes
+from auditor.store import Store, open_store, writes
 from tests.helpers import RULE, folder, message
 
 ENDLESS = "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) SELECT count(*) FROM r"
@@ -135,16 +135,15 @@ def test_an_endless_rule_fails_alone_and_the_scan_goes_on(tmp_path, monkeypatch)
     box.write_bytes(b"From a@b Mon Jan  1 00:00:00 2024\nSubject: hi\n\nbody\n")
     from auditor.scan import MailSource
 
-    conn = open_store(tmp_path / "s.db")
+    store = Store.open(tmp_path / "s.db")
     started = time.monotonic()
     result = run_scan(
-        conn,
-        tmp_path / "s.db",
+        store,
         ScanRequest(mail_sources=[MailSource("mbox", "box", box)], scan_host=False),
         Config(),
         rules,
     )
-    conn.close()
+    store.close()
     assert time.monotonic() - started < 20
     assert result.status == "partial"
     assert "X101" in {f.rule.id for f in result.findings}
