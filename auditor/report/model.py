@@ -21,6 +21,7 @@ from auditor.impact import (
     storage_co2e_kg_per_year,
 )
 from auditor.plan import GROUPS
+from auditor.rules.finding import report_entry
 from auditor.rules.loader import Rule
 
 SCHEMA_VERSION = 1
@@ -205,33 +206,11 @@ def build_report(
     ):
         rule = rules.get(f["rule_id"])
         plan.setdefault(f["plan_group"], []).append(f["rule_id"])
-        evidence = json.loads(f["evidence"])
         if f["co2e_kg_per_year_low"] is not None:  # storage estimates
             figure_ids |= {"storage_gb_year_low", "storage_gb_year_high"}
         if f["co2e_kg_avoided_low"] is not None:  # hardware kept: the machines' and parts'
-            figure_ids |= _keeping_figures(evidence)
-        findings.append(
-            {
-                "rule_id": f["rule_id"],
-                "category": f["category"],
-                "severity": f["severity"],
-                "effort": f["effort"],
-                "gesture": f["gesture"],
-                "title": rule.title[lang] if rule else f["rule_id"],
-                "why": rule.why[lang] if rule else "",
-                "how": rule.how[lang] if rule else "",
-                "count": f["count"],
-                "evidence": evidence,
-                "bytes_reclaimable": f["bytes_reclaimable"],
-                "co2e_kg_per_year_low": f["co2e_kg_per_year_low"],
-                "co2e_kg_per_year_high": f["co2e_kg_per_year_high"],
-                "minutes": f["minutes"],
-                "co2e_kg_avoided_low": f["co2e_kg_avoided_low"],
-                "co2e_kg_avoided_high": f["co2e_kg_avoided_high"],
-                "euros_low": f["euros_low"],
-                "euros_high": f["euros_high"],
-            }
-        )
+            figure_ids |= _keeping_figures(json.loads(f["evidence"]))
+        findings.append(report_entry(f, rule, lang))
     mailboxes = _mailboxes(conn, run_id)
     climate_block = climate(findings, mailboxes)
     if figure_ids or climate_block["mailbox_storage_kg_per_year"]:

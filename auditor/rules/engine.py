@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from auditor.errors import ConfigError, Problem
+from auditor.rules.finding import Finding
 from auditor.rules.loader import Rule
 from auditor.store.db import open_readonly
 from auditor.store.sandbox import RULE_ROWS, RULE_SECONDS, Limits, Sandbox, SqlRefused
@@ -33,24 +33,6 @@ def failed_rule_ids(errors: list[str]) -> set[str]:
 
 class _NoColumns(Exception):
     """The rule's SQL is not a query (a PRAGMA that was allowed, an empty statement)."""
-
-
-@dataclass
-class Finding:
-    rule: Rule
-    count: int
-    evidence: list[dict[str, Any]]
-    bytes_reclaimable: int | None = None
-    co2e_kg_per_year_low: float | None = None
-    co2e_kg_per_year_high: float | None = None
-    minutes: int | None = None
-    co2e_kg_avoided_low: float | None = None  # one-off: hardware kept instead of replaced
-    co2e_kg_avoided_high: float | None = None
-    euros_low: float | None = None  # one-off: a part bought instead of a new machine
-    euros_high: float | None = None
-    plan_group: str = ""
-    plan_rank: int = 0
-    figures: set[str] = field(default_factory=set)
 
 
 def bound_params(
@@ -136,12 +118,10 @@ def _finding(rule: Rule, cursor: sqlite3.Cursor, sandbox: Sandbox) -> Finding | 
     if has_footprint:
         low, high = storage_co2e_kg_per_year(int(footprint))
         finding.co2e_kg_per_year_low, finding.co2e_kg_per_year_high = low, high
-        finding.figures = {"storage_gb_year_low", "storage_gb_year_high"}
     if has_bytes:
         finding.bytes_reclaimable = int(reclaimable)
         low, high = storage_co2e_kg_per_year(finding.bytes_reclaimable)
         finding.co2e_kg_per_year_low, finding.co2e_kg_per_year_high = low, high
-        finding.figures = {"storage_gb_year_low", "storage_gb_year_high"}
     if kept:
         _add_keeping_gains(finding, kept)
     return finding
@@ -156,7 +136,7 @@ def _add_keeping_gains(finding: Finding, kept: list[tuple[str, str]]) -> None:
     footprint is a new machine's manufacture minus the part's (low: device low − part high),
     and the euros are a new machine's price minus the part's (auditor.impact.needs.prices).
     """
-    from auditor.impact import PARTS, manufacturing_co2e_kg, sources_for
+    from auditor.impact import PARTS, manufacturing_co2e_kg
     from auditor.impact.needs import prices as price_ranges
 
     prices = price_ranges()
@@ -172,9 +152,6 @@ def _add_keeping_gains(finding: Finding, kept: list[tuple[str, str]]) -> None:
         cost_low, cost_high = prices[part] if part in prices else (0.0, 0.0)
         euros_low += max(0.0, new_low - cost_high)
         euros_high += max(0.0, new_high - cost_low)
-        finding.figures |= set(sources_for("manufacturing_co2e_kg", device))
-        if part in PARTS:
-            finding.figures |= {f"manufacturing_{part}_low", f"manufacturing_{part}_high"}
     if co2_high > 0:
         finding.co2e_kg_avoided_low, finding.co2e_kg_avoided_high = co2_low, co2_high
         finding.euros_low, finding.euros_high = euros_low, euros_high
