@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING
 from auditor.config import Config
 from auditor.errors import AuditorError, SourceError, internal_error
 from auditor.plan import prioritise, score
-from auditor.rules.engine import Finding, run_rules
+from auditor.rules.engine import run_rules
+from auditor.rules.finding import Finding
 from auditor.rules.loader import LoadedRules
 from auditor.store import writes
 from auditor.store.store import Store
