@@ -26,7 +26,6 @@ from pathlib import Path
 from auditor.config import Config
 from auditor.errors import ConfigError, Problem
 
-EVERY = ("monthly", "weekly")
 # the first line of the crontab entry: how `install` and `remove` find their own line
 CRON_MARKER = "# auditor schedule:"
 CRON_TIMES = {"monthly": "0 7 1 * *", "weekly": "0 7 * * 1"}  # 07:00 on the 1st / on Mondays

@@ -282,7 +282,6 @@ _HOST_COLUMNS_V2 = (
     ("av_protected", "INTEGER"),
     ("probe_errors", "TEXT NOT NULL DEFAULT '[]'"),
 )
-HOST_COLUMNS_V2 = tuple(name for name, _type in _HOST_COLUMNS_V2)
 
 _V2 = (
     "".join(f"ALTER TABLE host_facts ADD COLUMN {n} {t};\n" for n, t in _HOST_COLUMNS_V2)

@@ -8,7 +8,6 @@ but not finished; a running one is neither.
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -18,7 +17,7 @@ from typing import TYPE_CHECKING
 from auditor.store.db import open_readonly, open_store
 
 if TYPE_CHECKING:
-    from auditor.rules.engine import Finding
+    from auditor.rules.finding import Finding
 
 
 @dataclass
@@ -27,7 +26,6 @@ class Store:
 
     path: Path
     conn: sqlite3.Connection
-    readonly: bool = False
 
     @classmethod
     def open(cls, path: Path) -> Store:
@@ -36,12 +34,9 @@ class Store:
 
     @classmethod
     def open_readonly(cls, path: Path) -> Store:
-        """Open a store that must exist, through a connection that cannot change anything."""
-        return cls(Path(path), open_readonly(path), readonly=True)
-
-    def read_only_view(self) -> Store:
-        """A second, read-only connection on the same file (rules run through one)."""
-        return Store.open_readonly(self.path)
+        """The read-only view of a store that must exist: a connection that cannot change
+        anything (rules and `auditor query` read through one)."""
+        return cls(Path(path), open_readonly(path))
 
     def close(self) -> None:
         self.conn.close()
@@ -86,35 +81,14 @@ class Store:
             )
 
     def save_findings(self, run_id: int, findings: list[Finding]) -> None:
+        """Store each finding as its codec writes it (auditor.rules.finding.Finding.to_row)."""
+        rows = [f.to_row(run_id) for f in findings]
+        if not rows:
+            return
+        columns = list(rows[0])
         with self.conn:
             self.conn.executemany(
-                "INSERT INTO finding_rows (run_id, rule_id, category, severity, effort, "
-                "gesture, plan_group, plan_rank, count, bytes_reclaimable, "
-                "co2e_kg_per_year_low, co2e_kg_per_year_high, minutes, evidence, "
-                "co2e_kg_avoided_low, co2e_kg_avoided_high, euros_low, euros_high) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [_finding_row(run_id, f) for f in findings],
+                f"INSERT INTO finding_rows ({', '.join(columns)}) "
+                f"VALUES ({', '.join(':' + c for c in columns)})",
+                rows,
             )
-
-
-def _finding_row(run_id: int, f: Finding) -> tuple:
-    return (
-        run_id,
-        f.rule.id,
-        f.rule.category,
-        f.rule.severity,
-        f.rule.effort,
-        f.rule.gesture,
-        f.plan_group,
-        f.plan_rank,
-        f.count,
-        f.bytes_reclaimable,
-        f.co2e_kg_per_year_low,
-        f.co2e_kg_per_year_high,
-        f.minutes,
-        json.dumps(f.evidence, ensure_ascii=False, default=str),
-        f.co2e_kg_avoided_low,
-        f.co2e_kg_avoided_high,
-        f.euros_low,
-        f.euros_high,
-    )

@@ -17,7 +17,6 @@ from auditor.errors import Problem, StoreError, to_stored
 
 if TYPE_CHECKING:
     from auditor.collect.host.machine import Machine
-    from auditor.collect.host.records import HostFacts
     from auditor.collect.mail.records import FolderFacts, MessageFacts
 
 
@@ -565,10 +564,3 @@ def insert_machine(
         )
         conn.commit()
     return int(hid)
-
-
-def insert_host(conn: sqlite3.Connection, run_id: int, host: HostFacts) -> int:
-    """A host seen only through the first-cut collector (no probes)."""
-    from auditor.collect.host.machine import Machine
-
-    return insert_machine(conn, run_id, Machine(host))

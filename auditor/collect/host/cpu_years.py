@@ -1,9 +1,9 @@
 """When a processor family first went on sale, from the documented table in cpu_years.toml.
 
 `cpu_launch_year("Intel(R) Core(TM) i5-8250U CPU @ 1.60GHz")` is 2017: the machine is at most
-as old as that. `intel_generation(...)` is the Intel Core generation (8), which Windows 11
-readiness compares with its "8th generation or later" rule. Both answer None for a model the
-table does not know, rather than guessing.
+as old as that. It answers None for a model the table does not know, rather than guessing.
+(Windows 11 readiness reads the Intel Core generation from the model number itself:
+os_support.cpu_supports_windows11.)
 
 The table is data, not code: each row names its family, the regular expression that recognises
 it, the year, and the page the year was checked against (see the comments in the TOML).
@@ -31,7 +31,6 @@ class CpuFamily:
     family: str
     pattern: re.Pattern[str]
     year: int
-    generation: int | None
     note: str | None
     source: str
 
@@ -55,7 +54,6 @@ def cpu_families() -> tuple[CpuFamily, ...]:
             family=row["family"],
             pattern=re.compile(row["pattern"]),
             year=int(row["year"]),
-            generation=row.get("generation"),
             note=row.get("note"),
             source=row["source"],
         )
@@ -79,12 +77,3 @@ def cpu_launch_year(model: str | None) -> int | None:
     row = cpu_family(model)
     return row.year if row else None
 
-
-def intel_generation(model: str | None) -> int | None:
-    """Intel Core generation of a model string (8 for "i5-8250U", 12 for "i7-1255U"), or None.
-
-    None for AMD, Apple, Xeon and the Celeron/Pentium/N-series lines, which have no Core
-    generation: callers deciding Windows 11 support need their own rule for those.
-    """
-    row = cpu_family(model)
-    return row.generation if row else None
