@@ -45,9 +45,9 @@ from typing import Any
 from auditor.collect.host.machine import Machine
 from auditor.errors import ConfigError
 from auditor.i18n import t
+from auditor.i18n.format import format_number, format_significant
 from auditor.impact import PARTS, car_km, figure, manufacturing_co2e_kg, threshold
 from auditor.impact.needs import load_profiles
-from auditor.report.formatting import format_number, format_significant
 
 VERDICTS = ("keep", "upgrade", "free-os", "refurbished", "new")
 MINIMUM_KEYS = (

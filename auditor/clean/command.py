@@ -22,7 +22,7 @@ from auditor.collect.mail.imap import ImapAccount
 from auditor.config import EmailSettings
 from auditor.errors import AuditorError, ConfigError, Problem
 from auditor.i18n import plural, t
-from auditor.report.formatting import format_bytes
+from auditor.i18n.format import format_bytes
 
 EXIT_OK, EXIT_PARTIAL = 0, 3
 

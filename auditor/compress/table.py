@@ -10,8 +10,8 @@ from rich.table import Table
 
 from auditor.compress.runner import FileResult
 from auditor.i18n import plural, t
+from auditor.i18n.format import clean_text, co2_range, format_bytes, format_number
 from auditor.impact import storage_co2e_kg_per_year
-from auditor.report.formatting import clean_text, co2_range, format_bytes, format_number
 
 
 def _shown_name(result: FileResult, cwd: Path) -> str:

@@ -47,7 +47,7 @@ def plural(lang: str, key: str, count: int, **values: object) -> str:
     """`key.one` or `key.other` for `count`: French counts 0 and 1 as singular ("1 fichier",
     "0 fichier"), English only 1 ("1 file", "0 files"). `count` is passed formatted."""
     one = count in (0, 1) if lang == "fr" else count == 1
-    from auditor.report.formatting import format_number
+    from auditor.i18n.format import format_number  # format.py imports `t` from here
 
     return t(lang, f"{key}.{'one' if one else 'other'}", count=format_number(count, lang), **values)
 

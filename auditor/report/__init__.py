@@ -15,7 +15,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from auditor.report.formatting import format_bytes, format_number
+from auditor.i18n.format import format_bytes, format_number
 from auditor.report.render_html import render_html
 from auditor.report.render_json import render_json
 from auditor.report.render_markdown import render_markdown

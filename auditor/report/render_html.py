@@ -16,23 +16,26 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
 from auditor.i18n import t
-from auditor.report.formatting import (
-    SOURCE_NAME_MAX,
+from auditor.i18n.format import (
     UNKNOWN,
     clean_text,
-    climate_lines,
-    code_spans,
-    column_label,
-    disk_cells,
     distinct_labels,
-    error_lines,
-    evidence_note,
-    evidence_table,
-    finding_details,
     format_bytes,
     format_datetime,
     format_number,
     format_percent,
+    shorten_middle,
+)
+from auditor.report.formatting import (
+    SOURCE_NAME_MAX,
+    climate_lines,
+    code_spans,
+    column_label,
+    disk_cells,
+    error_lines,
+    evidence_note,
+    evidence_table,
+    finding_details,
     gains_parts,
     mailbox_cells,
     not_checked_lines,
@@ -42,7 +45,6 @@ from auditor.report.formatting import (
     run_time,
     score_band,
     score_trend,
-    shorten_middle,
     trend_table,
 )
 from auditor.report.svg_charts import Bar, bar_chart, line_chart
@@ -300,7 +302,7 @@ def _finding(finding: dict, lang: str) -> dict:
         "gains": _SEP.join(gains_parts(finding, lang)),
         "why": _lines(finding.get("why")),
         "how": _lines(finding.get("how")),
-        "evidence_headers": [column_label(key, lang) for key in keys],
+        "evidence_headers": [column_label(key, finding) for key in keys],
         "evidence_numeric": numeric,
         "evidence_rows": rows,
         "evidence_note": evidence_note(finding, len(rows), lang),

@@ -10,10 +10,17 @@ from __future__ import annotations
 import re
 
 from auditor.i18n import t
-from auditor.report.formatting import (
-    SOURCE_NAME_MAX,
+from auditor.i18n.format import (
     UNKNOWN,
     clean_text,
+    format_bytes,
+    format_datetime,
+    format_number,
+    format_percent,
+    shorten_middle,
+)
+from auditor.report.formatting import (
+    SOURCE_NAME_MAX,
     climate_lines,
     code_spans,
     column_label,
@@ -22,10 +29,6 @@ from auditor.report.formatting import (
     evidence_note,
     evidence_table,
     finding_details,
-    format_bytes,
-    format_datetime,
-    format_number,
-    format_percent,
     gains_parts,
     mailbox_cells,
     not_checked_lines,
@@ -35,7 +38,6 @@ from auditor.report.formatting import (
     run_time,
     score_band,
     score_trend,
-    shorten_middle,
     trend_table,
 )
 
@@ -223,7 +225,7 @@ def _finding(finding: dict, lang: str) -> list[str]:
             out += ["", f"**{t(lang, f'report.finding.{key}')}** {_md_paragraph(finding[key])}"]
     keys, rows, numeric = evidence_table(finding, lang)
     if rows:
-        headers = [md_escape(column_label(key, lang)) for key in keys]
+        headers = [md_escape(column_label(key, finding)) for key in keys]
         cells = [[md_escape(cell) for cell in row] for row in rows]
         out += [""] + _table(headers, cells, numeric)
     note = evidence_note(finding, len(rows), lang)

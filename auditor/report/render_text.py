@@ -19,10 +19,17 @@ from rich.table import Table
 from rich.text import Text
 
 from auditor.i18n import t
-from auditor.report.formatting import (
-    SOURCE_NAME_MAX,
+from auditor.i18n.format import (
     UNKNOWN,
     clean_text,
+    format_bytes,
+    format_datetime,
+    format_number,
+    format_percent,
+    shorten_middle,
+)
+from auditor.report.formatting import (
+    SOURCE_NAME_MAX,
     climate_lines,
     column_label,
     disk_cells,
@@ -30,10 +37,6 @@ from auditor.report.formatting import (
     evidence_note,
     evidence_table,
     finding_details,
-    format_bytes,
-    format_datetime,
-    format_number,
-    format_percent,
     gains_parts,
     mailbox_cells,
     not_checked_lines,
@@ -43,7 +46,6 @@ from auditor.report.formatting import (
     run_time,
     score_band,
     score_trend,
-    shorten_middle,
     trend_table,
 )
 
@@ -269,7 +271,7 @@ def _finding(finding: dict, console: Console, lang: str) -> None:
     keys, rows, numeric = evidence_table(finding, lang)
     if rows:
         table = _table(
-            *((column_label(k, lang), num) for k, num in zip(keys, numeric, strict=True))
+            *((column_label(k, finding), num) for k, num in zip(keys, numeric, strict=True))
         )
         for row in rows:
             _add_row(table, *row)

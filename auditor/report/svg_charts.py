@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from markupsafe import Markup
 
-from auditor.report.formatting import clean_text
+from auditor.i18n.format import clean_text
 
 WIDTH = 640
 VALUE_WIDTH = 100

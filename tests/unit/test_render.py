@@ -9,6 +9,14 @@ import jsonschema
 import pytest
 from rich.console import Console
 
+from auditor.i18n.format import (
+    clean_text,
+    format_bytes,
+    format_date,
+    format_datetime,
+    format_number,
+    format_significant,
+)
 from auditor.report import (
     RENDERERS,
     load_schema,
@@ -16,14 +24,6 @@ from auditor.report import (
     render_json,
     render_markdown,
     render_text,
-)
-from auditor.report.formatting import (
-    clean_text,
-    format_bytes,
-    format_date,
-    format_datetime,
-    format_number,
-    format_significant,
 )
 from auditor.report.render_markdown import md_escape
 
