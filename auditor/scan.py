@@ -201,7 +201,7 @@ def _read_inventories(folder: Path, errors: list[str], machines: list[Machine]) 
     from datetime import UTC, datetime
 
     from auditor.collect.host.machine import judge
-    from auditor.inventory import read_inventory_dir
+    from auditor.inventory.auditor_format import read_inventory_dir
 
     try:
         found, bad = read_inventory_dir(folder)

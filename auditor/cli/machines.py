@@ -43,7 +43,8 @@ def inventory(fmt: str, output: Path | None, overwrite: bool, lang: str | None) 
     from datetime import UTC, datetime
 
     from auditor.collect.host.machine import collect_machine
-    from auditor.inventory import auditor_inventory, glpi_inventory, write_inventory
+    from auditor.inventory.auditor_format import auditor_inventory, write_inventory
+    from auditor.inventory.glpi import glpi_inventory
 
     lang = language(lang)
     machine = collect_machine()
@@ -121,7 +122,7 @@ def advise(
     wanted = list(needs) or ["office", "video-calls"]
     errors: list[str] = []
     if inventory_dir is not None:
-        from auditor.inventory import read_inventory_dir
+        from auditor.inventory.auditor_format import read_inventory_dir
 
         today = datetime.now(UTC).date()
         from auditor.collect.host.identity import newest_per_machine

@@ -22,7 +22,7 @@ from auditor.collect.host.records import (
     HardwareFacts,
     HostFacts,
 )
-from auditor.inventory import auditor_inventory, write_inventory
+from auditor.inventory.auditor_format import auditor_inventory, write_inventory
 
 ROOT = Path(__file__).resolve().parents[2]
 GIB = 1024**3

@@ -14,7 +14,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from auditor import __version__, inventory
+from auditor import __version__
 from auditor.collect.host.records import (
     AntivirusFacts,
     BatteryFacts,
@@ -25,17 +25,16 @@ from auditor.collect.host.records import (
 )
 from auditor.collect.host.system import collect_host
 from auditor.errors import AuditorError, ConfigError, SourceError
-from auditor.inventory import (
+from auditor.inventory import auditor_format as inventory
+from auditor.inventory.auditor_format import (
     InventoryExistsError,
     MachineInventory,
     auditor_inventory,
-    glpi_inventory,
-    glpi_machine_name,
-    glpi_os_name_and_version,
     read_inventory,
     read_inventory_dir,
     write_inventory,
 )
+from auditor.inventory.glpi import glpi_inventory, glpi_machine_name, glpi_os_name_and_version
 
 GLPI_DATA = Path(__file__).resolve().parents[1] / "data" / "glpi"
 MIB = 1024 * 1024

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from auditor.inventory import auditor_inventory, read_inventory_dir, write_inventory
+from auditor.inventory.auditor_format import auditor_inventory, read_inventory_dir, write_inventory
 from tests.e2e.test_machines import fleet
 
 MESSAGE = b"From: alice@example.org\nSubject: hello\nDate: Mon, 2 Jan 2023 10:00:00 +0000\n\nhi\n"

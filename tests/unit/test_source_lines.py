@@ -17,12 +17,13 @@ from imapclient.exceptions import IMAPClientError
 
 import auditor.collect.mail.imap as imap
 import auditor.collect.mail.localbox as localbox
-from auditor import __version__, inventory
+from auditor import __version__
 from auditor.collect.host.records import HardwareFacts, HostFacts
 from auditor.collect.mail.imap import AccountScanner, ImapAccount, connect
 from auditor.collect.mail.localbox import collect_maildir, collect_mbox
 from auditor.errors import AuditorError, Problem
-from auditor.inventory import (
+from auditor.inventory import auditor_format as inventory
+from auditor.inventory.auditor_format import (
     InventoryExistsError,
     auditor_inventory,
     read_inventory,
