@@ -72,8 +72,9 @@ class Finding:
 def report_entry(row: Mapping[str, Any], rule: Rule | None, lang: str) -> dict[str, Any]:
     """A stored finding as the report's dict (docs/report-json.md, "findings"), in `lang`.
 
-    The rule's texts come from the loaded pack; without it (a rule since removed) the title
-    is its id."""
+    The rule's texts and column headers come from the loaded pack; without it (a rule since
+    removed) the title is its id and columns show their SQL names."""
+    evidence = json.loads(row["evidence"])
     return {
         "rule_id": row["rule_id"],
         **{name: row[name] for name in _RULE_COLUMNS},
@@ -81,6 +82,14 @@ def report_entry(row: Mapping[str, Any], rule: Rule | None, lang: str) -> dict[s
         "why": rule.why[lang] if rule else "",
         "how": rule.how[lang] if rule else "",
         "count": row["count"],
-        "evidence": json.loads(row["evidence"]),
+        "evidence": evidence,
+        "columns": _headers(evidence, rule, lang),
         **{name: row[name] for name in GAINS},
     }
+
+
+def _headers(evidence: list[Any], rule: Rule | None, lang: str) -> dict[str, str]:
+    """The header of each evidence column the rule's pack labels, in `lang`, in column order."""
+    labels = rule.columns if rule else {}
+    names = dict.fromkeys(name for row in evidence if isinstance(row, dict) for name in row)
+    return {name: labels[name].get(lang) or labels[name]["en"] for name in names if name in labels}

@@ -35,7 +35,7 @@ GESTURES = (
     "protect-machines",
 )
 _REQUIRED = ("id", "category", "severity", "effort", "gesture", "title", "why", "how", "sql")
-_KNOWN = set(_REQUIRED) | {"slug", "params", "minutes", "count_column"}
+_KNOWN = set(_REQUIRED) | {"slug", "params", "minutes", "count_column", "columns"}
 PACK_LIMIT = 10_000_000  # bytes: a pack is text; a FIFO or a device named *.toml is refused
 
 
@@ -63,6 +63,9 @@ class Rule:
     minutes: int | None = None
     count_column: str | None = None  # the finding's count is this column's sum, else rows
     pack: str = ""
+    # header of each evidence column, by SQL name then language: the pack's [columns] table,
+    # overridden by the rule's own columns.NAME (a column without one shows its SQL name)
+    columns: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def defaults(self) -> dict[str, Any]:
         from auditor.impact import threshold  # read at each run: the config may override it
@@ -93,6 +96,22 @@ def _texts(value: Any) -> dict[str, str] | None:
     return None
 
 
+def labels(table: Any) -> tuple[dict[str, dict[str, str]], list[str]]:
+    """The evidence column headers of a `columns` table (NAME = { en = "…", fr = "…" }), and
+    the names whose header lacks a non-empty English or French text."""
+    found: dict[str, dict[str, str]] = {}
+    bad: list[str] = []
+    for name, value in (table if isinstance(table, dict) else {}).items():
+        texts = _texts(value)
+        if texts is None or not all(texts.values()):
+            bad.append(name)
+        else:
+            found[name] = texts
+    if table is not None and not isinstance(table, dict):
+        bad.append("columns")
+    return found, bad
+
+
 def _threshold(name: Any, param: str, invalid: Any) -> Any:
     """The value of the auditor.impact threshold a parameter takes as its default."""
     from auditor.impact import THRESHOLDS
@@ -111,8 +130,14 @@ def _empty_store() -> sqlite3.Connection:
     return conn
 
 
-def _parse_rule(raw: dict, where: str, check: sqlite3.Connection) -> Rule:
-    """The rule `raw` of the pack `where`; RuleError (one line) when it is not valid."""
+def _parse_rule(
+    raw: dict,
+    where: str,
+    check: sqlite3.Connection,
+    pack_columns: dict[str, dict[str, str]] | None = None,
+) -> Rule:
+    """The rule `raw` of the pack `where`; RuleError (one line) when it is not valid.
+    `pack_columns`: the headers the pack gives its columns (the rule's own ones win)."""
     rid = raw.get("id", "?")
 
     def invalid(name: str, /, **values: object) -> RuleError:
@@ -151,6 +176,9 @@ def _parse_rule(raw: dict, where: str, check: sqlite3.Connection) -> Rule:
         if non_finite(spec["default"]) is not None:  # nan: every comparison false, no finding
             raise invalid("param_not_finite", name=name, value=repr(non_finite(spec["default"])))
         params.append(Param(name, spec["default"], _texts(spec) or {}, spec.get("threshold", "")))
+    columns, bad = labels(raw.get("columns"))
+    if bad:
+        raise invalid("columns", column=bad[0])
     sql = raw["sql"].strip()
     bind = {p.name: p.default for p in params} | {"run_id": 0, "now": "2000-01-01"}
     try:
@@ -172,6 +200,7 @@ def _parse_rule(raw: dict, where: str, check: sqlite3.Connection) -> Rule:
         minutes=raw.get("minutes"),
         count_column=raw.get("count_column"),
         pack=where,
+        columns={**(pack_columns or {}), **columns},
     )
 
 
@@ -201,6 +230,9 @@ def load_rules(
             if not isinstance(raws, list):
                 loaded.errors.append(Problem("pack.not_tables", at=(str(pack),)))
                 continue
+            pack_columns, bad = labels(data.get("columns"))
+            for name in bad:
+                loaded.errors.append(Problem("pack.columns", at=(str(pack),), column=name))
             for number, raw in enumerate(raws, 1):
                 if not isinstance(raw, dict):
                     loaded.errors.append(
@@ -208,7 +240,7 @@ def load_rules(
                     )
                     continue
                 try:
-                    rule = _parse_rule(raw, str(pack), check)
+                    rule = _parse_rule(raw, str(pack), check, pack_columns)
                 except RuleError as exc:
                     loaded.errors.append(exc.problem)
                     continue

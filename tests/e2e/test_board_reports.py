@@ -156,7 +156,6 @@ def test_the_association_is_named_in_every_formats_title(env):
 
 
 def test_every_evidence_column_of_every_rule_has_a_label_in_both_languages(env):
-    from auditor.i18n import catalog
     from auditor.report.formatting import _redundant_column
     from auditor.rules.engine import bound_params
     from auditor.rules.loader import load_rules
@@ -173,7 +172,7 @@ def test_every_evidence_column_of_every_rule_has_a_label_in_both_languages(env):
                 if _redundant_column(column, columns, [{}]) and column != "account":
                     continue  # never shown
                 for lang in ("en", "fr"):
-                    if not catalog(lang).get(f"report.columns.{column}"):
+                    if not rule.columns.get(column, {}).get(lang):
                         missing.append((rule.id, column, lang))
     finally:
         conn.close()
@@ -189,6 +188,62 @@ def test_a_french_report_has_french_figure_sources_and_column_headers(env):
     assert "par Go stocké pendant un an" in sources and "km en voiture" in sources
     for raw in ("footprint_bytes", "attachments_bytes", "latest"):
         assert raw not in text
+
+
+USER_PACK = """\
+[columns]
+subject = { en = "What it is about", fr = "De quoi il s'agit" }
+
+[[rule]]
+id = "ASSO001"
+category = "mail"
+severity = "low"
+effort = "minutes"
+gesture = "light-emails"
+title.en = "Messages about the general meeting"
+title.fr = "Messages sur l'assemblée générale"
+why.en = "The board wants to find them."
+why.fr = "Le bureau veut les retrouver."
+how.en = "File them in one folder."
+how.fr = "Rangez-les dans un dossier."
+columns.n_attach = { en = "Already read", fr = "Déjà lu" }
+sql = \"\"\"
+SELECT subject, seen AS n_attach, size_bytes AS weight
+FROM messages WHERE run_id = :run_id ORDER BY size_bytes DESC
+\"\"\"
+"""
+
+
+def test_a_user_pack_labels_its_own_evidence_columns_in_both_languages(env):
+    pack = env / "packs"
+    pack.mkdir()
+    (pack / "asso.toml").write_text(USER_PACK, encoding="utf-8")
+    reports = {
+        lang: json_report(env, "scan", "--demo", "--no-host", "--rules", str(pack), "--lang", lang)
+        for lang in ("fr", "en")
+    }
+    finding = next(f for f in reports["fr"]["findings"] if f["rule_id"] == "ASSO001")
+    assert finding["columns"] == {
+        "subject": "De quoi il s'agit",
+        "n_attach": "Déjà lu",
+    }
+    text = render_text_string(reports["fr"], 200)
+    assert "De quoi il s'agit" in text and "Déjà lu" in text
+    assert "weight" in text  # not labelled: shown under its SQL name, as before
+    english = render_text_string(reports["en"], 200)
+    assert "What it is about" in english and "Already read" in english
+
+
+def test_a_pack_column_label_without_french_is_one_line_naming_pack_and_column(env):
+    pack = env / "packs"
+    pack.mkdir()
+    broken = USER_PACK.replace(', fr = "De quoi il s\'agit"', "")
+    (pack / "asso.toml").write_text(broken, encoding="utf-8")
+    result = CliRunner().invoke(main, ["rules", "list", "--rules", str(pack)])
+    assert result.exit_code == 2  # a broken pack, as for any other pack line
+    line = next(line for line in result.output.splitlines() if "asso.toml" in line)
+    assert "column subject" in line and "columns.subject.en and .fr" in line
+    assert "ASSO001" in result.output  # the rule still loads, its column unlabelled
 
 
 def test_rules_list_names_categories_in_french(env):

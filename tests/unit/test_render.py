@@ -107,6 +107,12 @@ def full_report(language: str = "en") -> dict:
                     }
                     for i in range(7)
                 ],
+                "columns": {
+                    "folder": "Folder",
+                    "subject": "Subject",
+                    "date": "Date",
+                    "size_bytes": "Size",
+                },
                 "bytes_reclaimable": 41000000,
                 "co2e_kg_per_year_low": 0.0096,
                 "co2e_kg_per_year_high": 0.08,
