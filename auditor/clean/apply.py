@@ -13,8 +13,6 @@ import re
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from email.parser import BytesHeaderParser
-from email.policy import compat32
 from pathlib import Path
 
 from imapclient.datetime_util import parse_to_datetime
@@ -27,18 +25,23 @@ from auditor.clean.server import remove as remove_messages
 from auditor.collect.mail.imap import ImapAccount, connect
 from auditor.errors import Problem, SourceError
 
-BATCH = 500  # messages per fetch, fsync and server change
+BATCH = 1000  # messages per fetch, fsync and server change
 _MSGID = re.compile(rb"<[^<>\s]*>")
+
+
+# The Message-ID field of a header block, with its folded lines (RFC 5322 3.6.4, 2.2.3).
+_MSGID_FIELD = re.compile(rb"^message-id[ \t]*:(.*(?:\r?\n[ \t].*)*)", re.IGNORECASE | re.MULTILINE)
 
 
 def header_message_id(head: bytes) -> str | None:
     """The Message-ID of a header block, as the scan stores it (`<...>`, else the text)."""
-    value = BytesHeaderParser(policy=compat32).parsebytes(head).get("Message-ID")
-    if value is None:
+    field = _MSGID_FIELD.search(head)
+    if field is None:
         return None
-    text = re.sub(r"\s+", " ", str(value)).strip()
-    match = _MSGID.search(text.encode("utf-8", "surrogateescape"))
-    return match.group(0).decode("utf-8", "replace") if match else (text or None)
+    value = re.sub(rb"\s+", b" ", field.group(1)).strip()
+    match = _MSGID.search(value)
+    text = (match.group(0) if match else value).decode("utf-8", "replace")
+    return text or None
 
 
 def _head(raw: bytes) -> bytes:
@@ -254,9 +257,6 @@ class Applier:
             else:
                 gm = [e.gm_msgid for e in group if e.gm_msgid]
                 removed = remove_messages(client, caps, folder, uids, gm)
-                # a STORE that changes nothing gets no FETCH answer: a message already
-                # \\Deleted (by our own STORE before a cut, or by someone) was there too
-                removed |= {e.uid for e in group if b"\\Deleted" in now.get(e.uid, ())}
                 gone = [e for e in group if e.uid not in removed]
                 if gone:  # expunged by someone else a moment before: not ours to restore
                     self.say("clean.line.gone", at, count=len(gone))

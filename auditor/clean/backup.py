@@ -36,11 +36,12 @@ def sha256(raw: bytes) -> str:
 
 
 def quote(raw: bytes) -> bytes:
-    return _QUOTE.sub(rb">\1", raw)
+    # most messages have no line starting "From " (the header says "From:"): a find in C
+    return _QUOTE.sub(rb">\1", raw) if b"From " in raw else raw
 
 
 def unquote(data: bytes) -> bytes:
-    return _UNQUOTE.sub(rb"\1", data)
+    return _UNQUOTE.sub(rb"\1", data) if b"From " in data else data
 
 
 def safe_name(text: str) -> str:

@@ -70,10 +70,22 @@ def _expunge(client: IMAPClient, uids: Sequence[int]) -> set[int]:
     if not uids:
         return set()
     # not .SILENT: the FETCH answers say which messages really got \Deleted (one another
-    # client expunged a moment ago gets none), RFC 3501 6.4.6
-    answered = client.add_flags(uids, [DELETED])
+    # client expunged a moment ago gets none), RFC 3501 6.4.6; read by the fast parser
+    imap = client._imap
+    tag = imap._command("UID", "STORE", uid_set(uids), "+FLAGS", "(\\Deleted)")
+    typ, data = imap._command_complete("STORE", tag)
+    answers = [d for d in imap.untagged_responses.pop("FETCH", []) if d is not None]
+    if typ != "OK":
+        raise imaplib.IMAP4.error(f"STORE refused: {data!r:.200}")
+    answered = {f.get(b"UID") for _seq, f in parse_fetch(answers)} & set(uids)
+    unsure = [u for u in uids if u not in answered]
+    if unsure:  # no answer when the flag was already set (by our STORE before a cut, or by
+        # someone): NOOP lets the server say what was expunged meanwhile; those still here
+        # are ours to remove
+        client.noop()
+        answered |= set(present(client, unsure))
     client.uid_expunge(uids)  # RFC 4315: only these UIDs
-    return set(answered) & set(uids)
+    return answered
 
 
 def trash_folder(client: IMAPClient) -> str | None:

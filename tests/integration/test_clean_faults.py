@@ -96,7 +96,7 @@ class CuttingProxy:
                         self.on_client(data)
                     dst.sendall(data)
                     state["sent"] += len(data)
-                    self.log.append((who, state["sent"], data[:60]))
+                    self.log.append((who, state["sent"], data[:200]))
         except OSError:
             pass
         for s in both:
@@ -153,10 +153,10 @@ def apply(tmp_path, account, *extra):
     )
 
 
-def finish(tmp_path, account, tries: int = 3):
+def finish(tmp_path, account, *extra, tries: int = 3):
     """Run the same command again until it completes (exit 0)."""
     for _ in range(tries):
-        result = apply(tmp_path, account)
+        result = apply(tmp_path, account, *extra)
         if result.exit_code == 0:
             return result
     raise AssertionError(f"no run completed: {result.output}")
@@ -170,11 +170,11 @@ def journal_states(db) -> Counter:
         conn.close()
 
 
-def check_then_undo(tmp_path, account, before: Counter, planned: int) -> None:
+def check_then_undo(tmp_path, account, before: Counter, removed: int) -> None:
     db = tmp_path / "store.sqlite3"
     after = snapshot(account)
     assert_nothing_lost(before, after, db)
-    assert sum(after.values()) == sum(before.values()) - planned
+    assert sum(after.values()) == sum(before.values()) - removed
     states = journal_states(db)
     notes = (
         sqlite3.connect(db)
@@ -188,24 +188,34 @@ def check_then_undo(tmp_path, account, before: Counter, planned: int) -> None:
 
 
 def cut_points(log: list[tuple[str, int, bytes]], total: int) -> list[int]:
-    """Where to cut: inside the first whole-message fetch answer, right after each command
-    that changes the server (sent, not yet answered: the change happens, the journal does
-    not hear of it), right after its answer, and at even steps over the whole session."""
+    """Where to cut (about 8 points, so the sweep stays short): inside the first
+    whole-message fetch answer; right after the first two commands that change the server
+    and after the last one (sent, not yet answered: the change happens, the journal does not
+    hear of it); right after the first one's answer; and at a quarter and three quarters."""
     points: set[int] = set()
-    fetched = False
-    for i, (who, count, head) in enumerate(log):
-        if who == "s" and b"BODY[]" in head and not fetched:
-            points.add(count - 20)  # inside the literal of the first message
-            fetched = True
-        if who == "c" and (b"UID MOVE" in head or b"UID STORE" in head or b"EXPUNGE" in head):
-            points.add(count)
-            if i + 1 < len(log):
-                points.add(log[i + 1][1])
-    points |= {total * k // 6 for k in range(1, 6)}
+    asked = next(i for i, (who, _n, head) in enumerate(log) if b"BODY.PEEK[]" in head)
+    answer = next(i for i in range(asked + 1, len(log)) if log[i][0] == "s")
+    points.add(log[answer][1] - 20)  # inside the answer: the messages' literals
+    changes = [
+        i
+        for i, (who, _n, head) in enumerate(log)
+        if who == "c" and any(c in head for c in (b"UID MOVE", b"UID STORE", b"EXPUNGE"))
+    ]
+    for i in [*changes[:2], changes[-1]]:
+        points.add(log[i][1])
+    if changes[0] + 1 < len(log):
+        points.add(log[changes[0] + 1][1])
+    points |= {total // 4, total * 3 // 4}
     return sorted(p for p in points if 0 < p < total)
 
 
-def test_a_connection_cut_anywhere_loses_nothing_and_the_same_command_finishes(dovecot, tmp_path):
+# archive: UID STORE + UID EXPUNGE; --to-folder: UID MOVE (the old mail stays on the server)
+@pytest.mark.parametrize(
+    ("extra", "removed"), [((), 14), (("--to-folder", "Old mail"), 6)], ids=["archive", "move"]
+)
+def test_a_connection_cut_anywhere_loses_nothing_and_the_same_command_finishes(
+    dovecot, tmp_path, extra, removed
+):
     proxy = CuttingProxy(dovecot.imap_port)
     try:
         # one full session through the proxy, to know its bytes and its steps
@@ -213,22 +223,24 @@ def test_a_connection_cut_anywhere_loses_nothing_and_the_same_command_finishes(d
         first.mkdir()
         account = prepared(dovecot, first, proxy.port)
         proxy.arm(None)
-        assert apply(first, account).exit_code == 0
+        assert apply(first, account, *extra).exit_code == 0
         total = proxy.log[-1][1]
         points = cut_points(proxy.log, total)
-        assert len(points) >= 8
-        for n, cut in enumerate(points[:10]):
+        assert len(points) >= 6
+        if extra:
+            assert any(b"UID MOVE" in head for _w, _n, head in proxy.log)
+        for n, cut in enumerate(points):
             where = tmp_path / f"cut{n}"
             where.mkdir()
             account = prepared(dovecot, where, proxy.port)
             before = snapshot(account)
             proxy.arm(cut)
-            cut_run = apply(where, account)
+            cut_run = apply(where, account, *extra)
             assert cut_run.exit_code in (0, 3), cut_run.output
             assert_nothing_lost(before, snapshot(account), where / "store.sqlite3")
-            finish(where, account)
-            check_then_undo(where, account, before, planned=14)
-        assert proxy.cuts >= 8
+            finish(where, account, *extra)
+            check_then_undo(where, account, before, removed)
+        assert proxy.cuts >= len(points)
     finally:
         proxy.close()
 
@@ -266,7 +278,7 @@ def test_a_killed_clean_loses_nothing_and_the_same_command_finishes(dovecot, tmp
     assert proc.returncode == -signal.SIGKILL, "the run ended before it could be killed"
     assert_nothing_lost(before, snapshot(account), db)
     finish(tmp_path, account)
-    check_then_undo(tmp_path, account, before, planned=38)
+    check_then_undo(tmp_path, account, before, removed=38)
 
 
 def _mounted(path) -> bool:
@@ -307,7 +319,7 @@ def test_a_full_disk_during_the_backup_removes_nothing_not_saved(dovecot, tmp_pa
         assert_nothing_lost(before, after, tmp_path / "store.sqlite3")
         subprocess.run(["mount", "-o", "remount,size=4m", str(archive)], check=True)
         finish(tmp_path, account)
-        check_then_undo(tmp_path, account, before, planned=8)
+        check_then_undo(tmp_path, account, before, removed=8)
     finally:
         if _mounted(archive):
             subprocess.run(["umount", "-l", str(archive)])
