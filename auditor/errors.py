@@ -13,7 +13,7 @@ import json
 import traceback
 from typing import Any
 
-from auditor.i18n import t
+from auditor.i18n import RENAMED, t
 
 
 def _plain(value: object) -> str | int | float | bool:
@@ -61,8 +61,12 @@ class Problem(str):
         """A stored line back: a Problem, or the plain text stored by an older version."""
         if isinstance(item, dict) and isinstance(item.get("key"), str):
             values = item.get("values") or {}
+            key = item["key"]
+            if key in RENAMED:  # a key of an older catalogue: the line that says the same
+                key, added = RENAMED[key]
+                values = {**values, **added} if isinstance(values, dict) else values
             try:
-                return Problem(item["key"], at=tuple(item.get("at") or ()), **values)
+                return Problem(key, at=tuple(item.get("at") or ()), **values)
             except (KeyError, IndexError, ValueError, TypeError):  # stored by another version
                 return ": ".join((*(item.get("at") or ()), item["key"], json.dumps(values)))
         return str(item)

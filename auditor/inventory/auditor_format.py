@@ -257,7 +257,7 @@ def write_inventory(doc: Mapping[str, Any], path: Path, *, overwrite: bool = Fal
 # Reading auditor's format back
 # --------------------------------------------------------------------------------------------
 
-# What a value should be, by field kind: the middle of `source.inventory.should_be.*` keys.
+# What a value should be, by field kind: a word of source.inventory.kind (the catalogue).
 _EXPECTED = {
     "str": "text",
     "int": "integer",
@@ -269,7 +269,7 @@ _EXPECTED = {
 
 
 def _found(value: Any) -> tuple[str, dict[str, Any]]:
-    """What a JSON value is, as the last part of a `should_be` or `json_is` key and its value.
+    """What a JSON value is (a word of source.inventory.found) and the value to show.
 
     null, true and false are shown as written; a text is shown quoted, cut after 40 characters.
     """
@@ -305,7 +305,7 @@ class _Reader:
         """`place` holds `value` where `expected` (a kind of _EXPECTED, "?" for or null) goes."""
         name = _EXPECTED[expected.rstrip("?")] + ("_or_null" if expected.endswith("?") else "")
         found, shown = _found(value)
-        self.fail(f"source.inventory.should_be.{name}.{found}", place=place, **shown)
+        self.fail("source.inventory.should_be", place=place, expected=name, found=found, **shown)
 
     def value(self, obj: Mapping[str, Any], key: str, kind: str, where: str, required: bool):
         place = f"{where}.{key}" if where else key
@@ -498,7 +498,7 @@ def _current_document(reader: _Reader, doc: Any) -> dict[str, Any]:
     """The document in the current version's shape, or a SourceError saying why not."""
     if not isinstance(doc, dict):
         found, shown = _found(doc)
-        reader.fail(f"source.inventory.json_is.{found}", **shown)
+        reader.fail("source.inventory.json_is", found=found, **shown)
     if doc.get("format") != FORMAT_NAME:
         if _looks_like_glpi(doc):
             reader.fail("source.inventory.glpi")

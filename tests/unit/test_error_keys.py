@@ -105,6 +105,19 @@ def test_a_stored_problem_from_another_version_still_shows() -> None:
     assert Problem.from_json(stored) == 'pc: errors.store.missing: {"other": 1}'
 
 
+def test_a_line_stored_under_a_key_the_catalogue_collapsed_still_reads_whole() -> None:
+    # before 2026-12 a wrong type in an inventory file was one key per (expected, found) pair
+    stored = {"key": "source.inventory.should_be.integer_or_null.text", "at": ["pc.json"],
+              "values": {"place": "host.ram_bytes", "value": '"8 GB"'}}
+    line = Problem.from_json(stored)
+    assert line == 'pc.json: host.ram_bytes should be a whole number or null, not the text "8 GB"'
+    assert line.localized("fr") == (
+        'pc.json : host.ram_bytes devrait être un nombre entier ou null, pas le texte "8 GB"'
+    )
+    old_json_is = Problem.from_json({"key": "source.inventory.json_is.list", "values": {}})
+    assert old_json_is.localized("fr").startswith("ce n'est pas un inventaire d'auditor (le JSON")
+
+
 def test_an_error_is_its_problem() -> None:
     error = AuditorError("errors.config.env_unset", what="asso", env="PW")
     assert str(error) == "asso: environment variable PW is not set"

@@ -353,9 +353,10 @@ def test_bad_files_of_a_folder_are_problems(tmp_path):
     inventories, errors = read_inventory_dir(tmp_path)
     assert inventories == []
     assert [line.key for line in errors] == [
-        "source.inventory.json_is.list",
+        "source.inventory.json_is",
         "source.inventory.empty",
     ]
+    assert errors[0].values["found"] == "list"
     for line, name in zip(errors, ("a.json", "b.json"), strict=True):
         assert_bilingual(line, str(line), str(tmp_path / name))
 
