@@ -178,9 +178,12 @@ def _this_machine() -> Machine:
     """This machine's facts. What a probe could not read (no DMI table, no smartctl) is kept
     with them (host_facts.probe_errors: the report's "Not checked" section), not as a run
     error: the rest of the machine was read, and a --quiet run from cron stays silent."""
-    from auditor.collect.host.machine import collect_machine
+    from datetime import UTC, datetime
 
-    return collect_machine()
+    from auditor.collect.host.machine import collect_machine
+    from auditor.derive import derive
+
+    return derive(collect_machine(), datetime.now(UTC).date())
 
 
 def _store_machines(
@@ -200,7 +203,7 @@ def _read_inventories(folder: Path, errors: list[str], machines: list[Machine]) 
     to `machines`. A bad file is one line and the others still count; False when one was bad."""
     from datetime import UTC, datetime
 
-    from auditor.collect.host.machine import judge
+    from auditor.derive import derive
     from auditor.inventory.auditor_format import read_inventory_dir
 
     try:
@@ -212,7 +215,7 @@ def _read_inventories(folder: Path, errors: list[str], machines: list[Machine]) 
         errors.append(internal_error(exc).under(str(folder)))
         return False
     today = datetime.now(UTC).date()
-    machines += [judge(m.host, m.hardware, m.antivirus, m.batteries, today) for m in found]
+    machines += [derive(m, today) for m in found]
     errors.extend(bad)
     return not bad
 

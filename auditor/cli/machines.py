@@ -70,8 +70,8 @@ def inventory(fmt: str, output: Path | None, overwrite: bool, lang: str | None) 
 @lang_option
 @debug_option
 def update_data(url: str | None, lang: str | None) -> None:
-    from auditor.collect.host.os_support import API_BASE
-    from auditor.collect.host.os_support import update_data as refresh
+    from auditor.impact.os_eol import API_BASE
+    from auditor.impact.os_eol import update_data as refresh
 
     lang = language(lang)
     line = refresh(base_url=url or API_BASE)  # OSDataError is a SourceError: one line, exit 3
@@ -116,7 +116,8 @@ def advise(
 
     from auditor.advise import advice_to_dict, render_advice_text
     from auditor.advise import advise as advise_machine
-    from auditor.collect.host.machine import collect_machine, judge
+    from auditor.collect.host.machine import collect_machine
+    from auditor.derive import derive
 
     lang = language(lang)
     wanted = list(needs) or ["office", "video-calls"]
@@ -128,11 +129,9 @@ def advise(
         from auditor.collect.host.identity import newest_per_machine
 
         found, errors = read_inventory_dir(inventory_dir)
-        machines = newest_per_machine(
-            [judge(m.host, m.hardware, m.antivirus, m.batteries, today) for m in found]
-        )
+        machines = newest_per_machine([derive(m, today) for m in found])
     else:
-        machines = [collect_machine()]
+        machines = [derive(collect_machine(), datetime.now(UTC).date())]
     advices = [advise_machine(m, wanted, lang) for m in machines]
     if fmt == "json":
         text = json.dumps(

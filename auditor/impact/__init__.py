@@ -5,9 +5,11 @@
 - `needs`: needs profiles, the typical refurbished machine, part and machine prices
   (`needs_profiles.toml`);
 - `compression`: what `auditor compress` saves, measured on the benchmark corpus
-  (`measured_ratios.toml`, written by benchmarks/compress.py).
+  (`measured_ratios.toml`, written by benchmarks/compress.py);
+- `os_eol`: operating systems' end-of-support dates (`os_eol.json`), refreshed from
+  endoflife.date by `auditor update-data`.
 
-Nothing here imports from above `auditor.errors` and `auditor.i18n`.
+Nothing here imports from above `auditor.errors`, `auditor.files` and `auditor.i18n`.
 """
 
 from auditor.impact.figures import (

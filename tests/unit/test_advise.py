@@ -15,8 +15,9 @@ from auditor.advise import (
     advise,
     render_advice_text,
 )
-from auditor.collect.host.machine import Machine, judge
+from auditor.collect.host.machine import Machine
 from auditor.collect.host.records import BatteryFacts, DiskFacts, HardwareFacts, HostFacts
+from auditor.derive import derive
 from auditor.impact import manufacturing_co2e_kg
 from auditor.impact.needs import load_profiles
 
@@ -69,7 +70,7 @@ def machine(
         tpm_version=tpm,
     )
     batteries = [BatteryFacts("BAT0", battery[0], battery[1], 300)] if battery else []
-    return judge(host, hardware, [], batteries, TODAY)
+    return derive(Machine(host, hardware, [], batteries), TODAY)
 
 
 def kinds(advice) -> list[str]:

@@ -13,23 +13,25 @@ from pathlib import Path
 
 import pytest
 
-from auditor.collect.host import os_support
 from auditor.collect.host.os_support import (
     WINDOWS_BUILDS,
-    OSDataError,
     Readiness,
     cpu_supports_windows11,
-    embedded_table,
-    load_table,
     parse_os,
-    refresh_table,
-    save_table,
     support_status,
-    update_data,
-    validate_table,
     windows11_readiness,
 )
 from auditor.collect.host.system import macos_version_string, windows_version_string
+from auditor.impact import os_eol
+from auditor.impact.os_eol import (
+    OSDataError,
+    embedded_table,
+    load_table,
+    refresh_table,
+    save_table,
+    update_data,
+    validate_table,
+)
 
 TODAY = date(2026, 11, 27)
 RECORDED = Path(__file__).resolve().parents[1] / "data" / "host" / "endoflife"
@@ -637,7 +639,7 @@ def test_older_or_damaged_user_copy_is_ignored(tmp_path):
 
 def test_support_status_reads_the_user_copy_by_default(api, tmp_path, monkeypatch):
     path = tmp_path / "os_eol.json"
-    monkeypatch.setattr(os_support, "user_table_path", lambda: path)
+    monkeypatch.setattr(os_eol, "user_table_path", lambda: path)
     assert support_status("Linux", "Debian GNU/Linux 12", "", TODAY).eol == date(2028, 6, 30)
     update_data(base_url=f"{api}/api")
     assert json.loads(path.read_text("utf-8"))["fetched"] == date.today().isoformat()
@@ -690,7 +692,7 @@ def test_refresh_without_network_names_the_url(tmp_path):
 )
 def test_unexpected_answers_are_refused(answer):
     with pytest.raises(OSDataError, match="http://127.0.0.1/x.json"):
-        os_support.convert_api_cycles(answer, "http://127.0.0.1/x.json")
+        os_eol.convert_api_cycles(answer, "http://127.0.0.1/x.json")
 
 
 def test_save_table_refuses_an_invalid_table(tmp_path):

@@ -20,7 +20,6 @@ from pathlib import Path
 import psutil
 import pytest
 
-from auditor.collect.host import os_support
 from auditor.collect.host.antivirus import probe_antivirus
 from auditor.collect.host.batteries import batteries_from_macos, linux_batteries, probe_batteries
 from auditor.collect.host.hardware import (
@@ -30,7 +29,11 @@ from auditor.collect.host.hardware import (
     parse_smart_scan,
     probe_hardware,
 )
-from auditor.collect.host.os_support import (
+from auditor.collect.host.system import collect_host
+from auditor.errors import Problem, SourceError
+from auditor.i18n import catalog
+from auditor.impact import os_eol
+from auditor.impact.os_eol import (
     OSDataError,
     convert_api_cycles,
     embedded_table,
@@ -38,9 +41,6 @@ from auditor.collect.host.os_support import (
     update_data,
     validate_table,
 )
-from auditor.collect.host.system import collect_host
-from auditor.errors import Problem, SourceError
-from auditor.i18n import catalog
 
 NOW = datetime(2025, 7, 20, 12, 0, tzinfo=UTC)
 URL = "https://endoflife.date/api/debian.json"
@@ -361,7 +361,7 @@ def test_processes_that_cannot_be_listed(tmp_path: Path, monkeypatch: pytest.Mon
 
 
 # --------------------------------------------------------------------------------------------
-# os_support.py: OSDataError and `auditor update-data`
+# impact/os_eol.py: OSDataError and `auditor update-data`
 # --------------------------------------------------------------------------------------------
 
 
@@ -419,8 +419,8 @@ def test_the_api_cannot_be_reached(monkeypatch: pytest.MonkeyPatch) -> None:
             def urlopen(*_args: object, **_kwargs: object) -> None:
                 raise error
 
-            monkeypatch.setattr(os_support.urllib.request, "urlopen", urlopen)
-            return os_support._fetch_json(URL, 5)
+            monkeypatch.setattr(os_eol.urllib.request, "urlopen", urlopen)
+            return os_eol._fetch_json(URL, 5)
 
         return fetch
 
@@ -450,7 +450,7 @@ def test_the_table_cannot_be_saved(tmp_path: Path) -> None:
 def test_update_data_says_what_it_refreshed_in_both_languages(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(os_support, "refresh_table", lambda *_args: embedded_table())
+    monkeypatch.setattr(os_eol, "refresh_table", lambda *_args: embedded_table())
     line = update_data(tmp_path / "os_eol.json", products=("windows", "debian"))
     path = tmp_path / "os_eol.json"
     assert_bilingual([line], [f"OS support dates refreshed for windows, debian: {path}"])
