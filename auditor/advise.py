@@ -181,6 +181,54 @@ def _specs_text(minimums: dict[str, Any], lang: str) -> str:
     )
 
 
+@dataclass
+class _Draft:
+    """One machine's advice while it is being worked out: what every step reads and adds to."""
+
+    machine: Machine
+    needs: list[str]
+    lang: str
+    data: dict[str, Any]  # the needs file (profiles, refurbished, prices)
+    minimums: dict[str, Any]  # the strictest of the needs
+    chassis: str | None  # "laptop", "desktop" or None (unknown)
+    needs_text: str
+    new: tuple[float, float]  # kg CO2e to make a new machine of this chassis
+    reasons: list[str] = field(default_factory=list)
+    actions: list[dict[str, Any]] = field(default_factory=list)
+
+    def text(self, key: str, **values: object) -> str:
+        return t(self.lang, key, **values)
+
+    def action(self, kind: str, price_key: str, check: bool = False) -> None:
+        low, high = _range(self.data["prices"], price_key)
+        self.actions.append({"kind": kind, "euros_low": low, "euros_high": high, "check": check})
+
+    def finish(self, verdict: str, avoided: tuple[float, float]) -> Advice:
+        return _finish(
+            self.machine, verdict, self.reasons, self.actions, avoided, self.new, self.needs
+        )
+
+
+def _new_footprint(chassis: str | None) -> tuple[float, float]:
+    """A new machine's manufacturing range (impact model): by chassis, both when unknown."""
+    if chassis in ("laptop", "desktop"):
+        return manufacturing_co2e_kg(chassis)
+    laptop, desktop = manufacturing_co2e_kg("laptop"), manufacturing_co2e_kg("desktop")
+    return min(laptop[0], desktop[0]), max(laptop[1], desktop[1])
+
+
+def _ram_gb(machine: Machine) -> float | None:
+    host = machine.host
+    return host.ram_bytes / _GIB if host.ram_bytes else None
+
+
+def _ram_short(draft: _Draft) -> bool:
+    """Less memory than the needs ask, with the margin of what the OS reports."""
+    ram_gb = _ram_gb(draft.machine)
+    margin = threshold("reported_size_margin")
+    return ram_gb is not None and ram_gb < draft.minimums["ram_gb"] * margin
+
+
 def advise(
     machine: Machine,
     needs: list[str],
@@ -189,175 +237,190 @@ def advise(
 ) -> Advice:
     """One verdict, with reasons and priced actions, for `machine` and the `needs`."""
     data = profiles if profiles is not None else load_profiles()
-    minimums = combined_minimums(needs, data)
-    prices = data["prices"]
-    host, hardware = machine.host, machine.hardware
     chassis = _chassis(machine)
-    needs_text = ", ".join(t(lang, f"advise.profile.{n}") for n in needs)
-    reasons: list[str] = []
-    actions: list[dict[str, Any]] = []
+    draft = _Draft(
+        machine=machine,
+        needs=needs,
+        lang=lang,
+        data=data,
+        minimums=combined_minimums(needs, data),
+        chassis=chassis,
+        needs_text=", ".join(t(lang, f"advise.profile.{n}") for n in needs),
+        new=_new_footprint(chassis),
+    )
+    replaced = _replacement(draft)
+    if replaced is not None:
+        return replaced
+    _parts(draft)
+    verdict = _operating_system(draft)
+    return _keep_or_upgrade(draft, verdict)
 
-    def action(kind: str, price_key: str, check: bool = False) -> None:
-        low, high = _range(prices, price_key)
-        actions.append({"kind": kind, "euros_low": low, "euros_high": high, "check": check})
 
-    # New machine footprint (impact model): by chassis, both ranges when unknown.
-    if chassis in ("laptop", "desktop"):
-        new_low, new_high = manufacturing_co2e_kg(chassis)
-    else:
-        laptop, desktop = manufacturing_co2e_kg("laptop"), manufacturing_co2e_kg("desktop")
-        new_low, new_high = min(laptop[0], desktop[0]), max(laptop[1], desktop[1])
-
-    # 1. Processor and memory that parts cannot fix.
+def _replacement(draft: _Draft) -> Advice | None:
+    """1. Processor and memory that parts cannot fix: a refurbished or a new machine."""
+    host, hardware, minimums = draft.machine.host, draft.machine.hardware, draft.minimums
     replace_reasons: list[str] = []
     launch_year = hardware.cpu_launch_year if hardware else None
-    cpu_name = host.cpu_model or t(lang, "advise.unknown_cpu")
+    cpu_name = host.cpu_model or draft.text("advise.unknown_cpu")
     if launch_year is None:
-        reasons.append(t(lang, "advise.reason.cpu_unknown", floor=minimums["cpu_min_year"]))
+        draft.reasons.append(
+            draft.text("advise.reason.cpu_unknown", floor=minimums["cpu_min_year"])
+        )
     elif launch_year < minimums["cpu_min_year"]:
         replace_reasons.append(
-            t(
-                lang,
+            draft.text(
                 "advise.reason.cpu_old",
                 cpu=cpu_name,
                 year=launch_year,
                 floor=minimums["cpu_min_year"],
-                needs=needs_text,
+                needs=draft.needs_text,
             )
         )
     cores = host.cpu_cores_physical or host.cpu_cores_logical
     if cores is not None and cores < minimums["cpu_min_cores"]:
         replace_reasons.append(
-            t(lang, "advise.reason.cpu_cores", cores=cores, floor=minimums["cpu_min_cores"])
+            draft.text("advise.reason.cpu_cores", cores=cores, floor=minimums["cpu_min_cores"])
         )
-
-    ram_margin = threshold("reported_size_margin")
-    ram_gb = host.ram_bytes / _GIB if host.ram_bytes else None
-    ram_short = ram_gb is not None and ram_gb < minimums["ram_gb"] * ram_margin
-    upgradeable = _ram_upgradeable(machine, chassis)
-    if ram_short and upgradeable is False:
+    if _ram_short(draft) and _ram_upgradeable(draft.machine, draft.chassis) is False:
         replace_reasons.append(
-            t(
-                lang,
+            draft.text(
                 "advise.reason.ram_soldered",
-                ram=format_significant(ram_gb, lang),
+                ram=format_significant(_ram_gb(draft.machine), draft.lang),
                 floor=minimums["ram_gb"],
             )
         )
+    if not replace_reasons:
+        return None
+    draft.reasons.extend(replace_reasons)
+    return _replace_with(draft)
 
-    if replace_reasons:
-        refurb = data["refurbished"]
-        too_much = [
-            key
-            for key in ("ram_gb", "cpu_min_year", "cpu_min_cores", "disk_min_gb")
-            if minimums[key] > refurb[key]
-        ]
-        reasons.extend(replace_reasons)
-        if too_much:
-            verdict = "new"
-            reasons.append(
-                t(
-                    lang,
-                    "advise.reason.new",
-                    needs=needs_text,
-                    specs=_specs_text(minimums, lang),
-                    refurb=_specs_text(refurb, lang),
-                )
-            )
-            action(
-                "replace",
-                "new_workstation" if "video-editing" in needs else f"new_{chassis or 'laptop'}",
-            )
-            avoided = (0.0, 0.0)
-        else:
-            verdict = "refurbished"
-            reasons.append(t(lang, "advise.reason.refurbished", specs=_specs_text(minimums, lang)))
-            action("replace", f"refurbished_{chassis or 'laptop'}")
-            share_low = figure(f"refurbished_share_{chassis or 'laptop'}_low")
-            share_high = figure(f"refurbished_share_{chassis or 'laptop'}_high")
-            avoided = (new_low * share_low, new_high * share_high)
-        return _finish(machine, verdict, reasons, actions, avoided, (new_low, new_high), needs)
 
-    # 2. Parts.
-    if ram_short:
-        assert ram_gb is not None
-        key = "advise.reason.ram_add" if upgradeable else "advise.reason.ram_check"
-        reasons.append(
-            t(
-                lang,
-                key,
-                ram=format_significant(ram_gb, lang),
-                floor=minimums["ram_gb"],
-                needs=needs_text,
+def _replace_with(draft: _Draft) -> Advice:
+    """A refurbished machine, unless the needs ask more than a typical one offers: new."""
+    lang, minimums, chassis = draft.lang, draft.minimums, draft.chassis or "laptop"
+    refurb = draft.data["refurbished"]
+    too_much = [
+        key
+        for key in ("ram_gb", "cpu_min_year", "cpu_min_cores", "disk_min_gb")
+        if minimums[key] > refurb[key]
+    ]
+    if too_much:
+        draft.reasons.append(
+            draft.text(
+                "advise.reason.new",
+                needs=draft.needs_text,
+                specs=_specs_text(minimums, lang),
+                refurb=_specs_text(refurb, lang),
             )
         )
-        action("ram", "ram", check=not upgradeable)
+        draft.action(
+            "replace", "new_workstation" if "video-editing" in draft.needs else f"new_{chassis}"
+        )
+        return draft.finish("new", (0.0, 0.0))
+    draft.reasons.append(
+        draft.text("advise.reason.refurbished", specs=_specs_text(minimums, lang))
+    )
+    draft.action("replace", f"refurbished_{chassis}")
+    share_low = figure(f"refurbished_share_{chassis}_low")
+    share_high = figure(f"refurbished_share_{chassis}_high")
+    return draft.finish("refurbished", (draft.new[0] * share_low, draft.new[1] * share_high))
 
-    disk = _system_disk(machine)
-    if disk is not None and machine.host.virtualization:
+
+def _parts(draft: _Draft) -> None:
+    """2. Parts: memory, a solid-state disk, a battery (they combine into one upgrade)."""
+    _memory(draft)
+    _disk(draft)
+    _battery(draft)
+
+
+def _memory(draft: _Draft) -> None:
+    if not _ram_short(draft):
+        return
+    upgradeable = _ram_upgradeable(draft.machine, draft.chassis)
+    key = "advise.reason.ram_add" if upgradeable else "advise.reason.ram_check"
+    draft.reasons.append(
+        draft.text(
+            key,
+            ram=format_significant(_ram_gb(draft.machine), draft.lang),
+            floor=draft.minimums["ram_gb"],
+            needs=draft.needs_text,
+        )
+    )
+    draft.action("ram", "ram", check=not upgradeable)
+
+
+def _disk(draft: _Draft) -> None:
+    disk = _system_disk(draft.machine)
+    if disk is None:
+        return
+    if draft.machine.host.virtualization:
         # a virtual disk lives on the host's storage: no SSD to buy for it (nor its size)
-        reasons.append(t(lang, "advise.reason.disk_virtual"))
-    elif disk is not None:
-        too_small = disk.total_bytes < minimums["disk_min_gb"] * _GB * ram_margin
-        if disk.rotational or too_small:
-            key = "advise.reason.ssd_rotational" if disk.rotational else "advise.reason.ssd_small"
-            reasons.append(
-                t(
-                    lang,
-                    key,
-                    size=_fmt(disk.total_bytes / _GB, lang),
-                    floor=minimums["disk_min_gb"],
-                )
-            )
-            action("ssd", "ssd")
-        elif disk.rotational is None and minimums["disk_ssd"]:
-            reasons.append(t(lang, "advise.reason.disk_unknown"))
-
-    health = _battery_health(machine)
-    battery_floor = threshold("battery_worn_percent")
-    if health is not None and health < battery_floor:
-        reasons.append(
-            t(
-                lang,
-                "advise.reason.battery",
-                health=_fmt(health, lang),
-                floor=_fmt(battery_floor, lang),
+        draft.reasons.append(draft.text("advise.reason.disk_virtual"))
+        return
+    margin = threshold("reported_size_margin")
+    too_small = disk.total_bytes < draft.minimums["disk_min_gb"] * _GB * margin
+    if disk.rotational or too_small:
+        key = "advise.reason.ssd_rotational" if disk.rotational else "advise.reason.ssd_small"
+        draft.reasons.append(
+            draft.text(
+                key,
+                size=_fmt(disk.total_bytes / _GB, draft.lang),
+                floor=draft.minimums["disk_min_gb"],
             )
         )
-        action("battery", "battery")
+        draft.action("ssd", "ssd")
+    elif disk.rotational is None and draft.minimums["disk_ssd"]:
+        draft.reasons.append(draft.text("advise.reason.disk_unknown"))
 
-    # 3. Operating system.
+
+def _battery(draft: _Draft) -> None:
+    health = _battery_health(draft.machine)
+    floor = threshold("battery_worn_percent")  # the one rule HW005 reads too
+    if health is not None and health < floor:
+        draft.reasons.append(
+            draft.text(
+                "advise.reason.battery",
+                health=_fmt(health, draft.lang),
+                floor=_fmt(floor, draft.lang),
+            )
+        )
+        draft.action("battery", "battery")
+
+
+def _operating_system(draft: _Draft) -> str:
+    """3. Operating system: a free OS when there is no free way forward; the verdict so far."""
+    machine = draft.machine
     support = machine.support
-    os_label = support.label if support else host.os_version
-    verdict = "upgrade" if actions else "keep"
+    os_label = support.label if support else machine.host.os_version
+    verdict = "upgrade" if draft.actions else "keep"
     if _os_dead_end(machine):
         verdict = "free-os"
-        key = (
-            "advise.reason.os_macos"
-            if support and support.product == "macos"
-            else ("advise.reason.os_windows")
-        )
-        reasons.append(t(lang, key, os=os_label))
-        action("os", "os")
+        macos = support is not None and support.product == "macos"
+        key = "advise.reason.os_macos" if macos else "advise.reason.os_windows"
+        draft.reasons.append(draft.text(key, os=os_label))
+        draft.action("os", "os")
     elif support is not None and support.supported is False:
         if machine.readiness is not None and machine.readiness.ready:
-            reasons.append(t(lang, "advise.reason.os_win11", os=os_label))
-        elif "Windows 10" in host.os_version:
-            reasons.append(t(lang, "advise.reason.os_win11_check", os=os_label))
+            draft.reasons.append(draft.text("advise.reason.os_win11", os=os_label))
+        elif "Windows 10" in machine.host.os_version:
+            draft.reasons.append(draft.text("advise.reason.os_win11_check", os=os_label))
         else:
-            reasons.append(t(lang, "advise.reason.os_release", os=os_label))
-        action("os", "os")
-    elif support is not None and support.supported is None and minimums["os_supported"]:
-        reasons.append(t(lang, "advise.reason.os_unknown", os=os_label))
+            draft.reasons.append(draft.text("advise.reason.os_release", os=os_label))
+        draft.action("os", "os")
+    elif support is not None and support.supported is None and draft.minimums["os_supported"]:
+        draft.reasons.append(draft.text("advise.reason.os_unknown", os=os_label))
+    return verdict
 
-    # 4. Keep.
+
+def _keep_or_upgrade(draft: _Draft, verdict: str) -> Advice:
+    """4. Keep (nothing missing), or keep with parts: avoids a new machine minus the parts."""
     if verdict == "keep":
-        reasons.insert(0, t(lang, "advise.reason.keep", needs=needs_text))
-    parts = [manufacturing_co2e_kg(a["kind"]) for a in actions if a["kind"] in PARTS]
+        draft.reasons.insert(0, draft.text("advise.reason.keep", needs=draft.needs_text))
+    parts = [manufacturing_co2e_kg(a["kind"]) for a in draft.actions if a["kind"] in PARTS]
     parts_low = sum(low for low, _high in parts)
     parts_high = sum(high for _low, high in parts)
-    avoided = (max(0.0, new_low - parts_high), max(0.0, new_high - parts_low))
-    return _finish(machine, verdict, reasons, actions, avoided, (new_low, new_high), needs)
+    new_low, new_high = draft.new
+    return draft.finish(verdict, (max(0.0, new_low - parts_high), max(0.0, new_high - parts_low)))
 
 
 def _finish(
