@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 from auditor.collect.mail.records import AttachmentFacts, FolderFacts, MessageFacts
+from auditor.errors import AuditorError, Problem
 
 
 def message(key: int, **fields) -> MessageFacts:
@@ -48,3 +51,50 @@ how.en = "h"
 how.fr = "h"
 sql = "{sql}"
 """
+
+
+# Error lines: each is a Problem (catalogue key + values) whose English is the line auditor
+# always printed and whose French is whole, with what it is about first in both.
+
+
+def assert_bilingual(
+    line: str, english: str, about: str | None = None, domain: str = "source"
+) -> Problem:
+    """`line` is a Problem of `domain` whose English is `english` and whose French is whole."""
+    assert isinstance(line, Problem), f"a plain string, not a Problem: {line!r}"
+    assert line.key.startswith(f"{domain}."), line.key
+    assert str(line) == english and line.localized("en") == english
+    french = line.localized("fr")
+    assert french != english, f"{line.key}: the French line is the English one"
+    assert "{" not in french and "}" not in french and "\n" not in french, french
+    if about is not None:
+        assert line.at and line.at[0] == about
+        assert english.startswith(f"{about}: ") and french.startswith(f"{about} : ")
+    return line
+
+
+def raised(call) -> Problem:
+    """The Problem of the AuditorError `call()` raises (its text is the Problem's)."""
+    with pytest.raises(AuditorError) as caught:
+        call()
+    assert str(caught.value) == str(caught.value.problem)
+    return caught.value.problem
+
+
+def assert_config_error_line(error: AuditorError) -> None:
+    """A ConfigError whose English line is the exception's own text, and whose French line is
+    whole, different, and never shows a secret."""
+    from auditor.errors import ConfigError
+
+    assert isinstance(error, ConfigError) and error.key is not None
+    assert error.localized("en") == str(error)
+    french = error.localized("fr")
+    assert french != str(error) and "{" not in french and "\n" not in french
+    assert "secret" not in french and "secret" not in str(error)
+
+
+def raised_error(call) -> AuditorError:
+    """The AuditorError `call()` raises."""
+    with pytest.raises(AuditorError) as caught:
+        call()
+    return caught.value

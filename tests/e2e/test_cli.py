@@ -418,3 +418,54 @@ def test_config_error_lines_follow_the_language(runner, tmp_path):
     assert f"{bad}:2: report.colour: unknown key" in en.output
     missing = run(runner, "history", "--config", str(tmp_path / "nope.toml"), "--lang", "fr")
     assert "fichier de configuration introuvable" in missing.output
+
+
+# A problem met during a scan is stored as a key, so any later report shows it in its language.
+
+
+@pytest.fixture
+def scan_env(tmp_path, monkeypatch):
+    monkeypatch.setenv("AUDITOR_CONFIG", str(tmp_path / "no-config.toml"))
+    monkeypatch.setenv("AUDITOR_DB", str(tmp_path / "store.sqlite3"))
+    return tmp_path
+
+
+def test_a_french_scans_problems_read_in_english_later_and_the_other_way(scan_env):
+    missing = scan_env / "gone.mbox"
+    bad_inventory = scan_env / "inventories"
+    bad_inventory.mkdir()
+    (bad_inventory / "pc.json").write_text("{not json", encoding="utf-8")
+
+    scan = CliRunner().invoke(
+        main,
+        ["scan", "--lang", "fr", "--no-host", "--demo", "--mbox", str(missing)]
+        + ["--inventory", str(bad_inventory), "--format", "json", "-q"],
+    )
+    assert scan.exit_code == 3, scan.output
+    # printed at scan time in the scan's language
+    assert f"auditor: mbox introuvable : {missing}" in scan.output
+
+    store = sqlite3.connect(scan_env / "store.sqlite3")
+    stored = store.execute("SELECT errors FROM runs").fetchone()
+    keys = [item["key"] for item in json.loads(stored[0])]
+    assert "source.mbox.not_found" in keys and len(keys) == 2
+
+    def errors(lang: str) -> list[str]:
+        out = CliRunner().invoke(main, ["report", "--run", "1", "--lang", lang, "--format", "json"])
+        assert out.exit_code == 0, out.output
+        run = json.loads(out.output)["run"]
+        # a failed source's line is said once, with its source (run.sources[].error)
+        return run["errors"] + [s["error"] for s in run["sources"] if s["error"]]
+
+    english, french = errors("en"), errors("fr")
+    assert f"mbox not found: {missing}" in english
+    assert f"mbox introuvable : {missing}" in french
+    assert any(line.startswith(str(bad_inventory / "pc.json") + ": ") for line in english)
+    assert any(line.startswith(str(bad_inventory / "pc.json") + " : ") for line in french)
+
+    markdown = CliRunner().invoke(main, ["report", "--run", "1", "--format", "markdown"])
+    markdown_fr = CliRunner().invoke(
+        main, ["report", "--run", "1", "--format", "markdown", "--lang", "fr"]
+    )
+    assert "mbox not found:" in markdown.output or "mbox introuvable :" in markdown.output
+    assert "mbox introuvable :" in markdown_fr.output and "mbox not found" not in markdown_fr.output

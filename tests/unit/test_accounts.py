@@ -8,6 +8,7 @@ from auditor.accounts import account_from_url, accounts_from_config
 from auditor.collect.mail.imap import is_loopback
 from auditor.config import Account, Config
 from auditor.errors import ConfigError
+from tests.helpers import assert_config_error_line, raised_error
 
 
 def test_imaps_url_gives_tls_on_993(monkeypatch):
@@ -130,3 +131,9 @@ def test_server_without_imap4rev1_is_one_clear_line():
             connect(_account(port=server.getsockname()[1]))
     finally:
         server.close()
+
+
+@pytest.mark.parametrize("url", ["imaps://u:secret@h", "imaps://u@h:xx", "http://h"])
+def test_a_bad_imap_url_is_one_line_in_both_languages_without_its_password(url, monkeypatch):
+    monkeypatch.delenv("AUDITOR_IMAP_PASSWORD", raising=False)
+    assert_config_error_line(raised_error(lambda: account_from_url(url, None, None)))

@@ -9,6 +9,7 @@ import pytest
 
 from auditor.config import load_config, resolve_secret
 from auditor.errors import ConfigError
+from tests.helpers import assert_config_error_line, raised_error
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -132,3 +133,55 @@ def test_the_example_config_is_valid_and_names_real_rules():
     assert [a.name for a in cfg.accounts] == ["Accueil", "Trésorerie"]
     assert cfg.accounts[1].security == "tls" and cfg.accounts[1].port is None
     check_overrides(load_rules().rules, cfg.rule_params, cfg.disabled_rules, cfg.path)
+
+
+def test_an_unset_password_variable_is_one_line_in_both_languages(monkeypatch):
+    monkeypatch.delenv("AUDITOR_TEST_UNSET_VARIABLE", raising=False)
+    error = raised_error(lambda: resolve_secret("asso", env="AUDITOR_TEST_UNSET_VARIABLE"))
+    assert_config_error_line(error)
+
+
+BAD_CONFIGS = {
+    "wrong type": ("store = 3\n", "store: must be a string, not 3"),
+    "not a list": ('[report.email]\nto = "a@b"\n', "report.email.to: must be a list, not 'a@b'"),
+    "bad language": ('[report]\nlanguage = "de"\n', 'report.language: must be one of "fr", "en"'),
+    "bad security": (
+        '[report.email]\nsecurity = "ssl"\n',
+        "report.email.security: must be one of tls, starttls, none",
+    ),
+    "rule not a table": ("[rules]\nMAIL001 = 3\n", "rules.MAIL001: must be a table of parameters"),
+    "impact not a number": ('[impact]\nx = "big"\n', "impact.x: must be a number"),
+    "account without host": (
+        '[[accounts]]\nusername = "u"\n',
+        'accounts: account #1 needs host = "…"',
+    ),
+    "unknown auth": (
+        '[[accounts]]\nhost = "h"\nusername = "u"\nauth = "kerberos"\n',
+        'accounts.auth: must be one of "password", "oauth2"',
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD_CONFIGS))
+def test_config_lines_name_the_file_line_and_setting_in_both_languages(name, tmp_path):
+    text, expected = BAD_CONFIGS[name]
+    path = tmp_path / "auditor.toml"
+    path.write_text(text, encoding="utf-8")
+    error = raised_error(lambda: load_config(path))
+    assert str(error).startswith(f"{path}:") and expected in str(error)
+    french = error.localized("fr")
+    assert french.startswith(str(path)) and french != str(error) and "{" not in french
+
+
+@pytest.mark.parametrize(
+    "ways",
+    [
+        {"command": "false"},
+        {"command": "/nonexistent/password-helper"},
+        {},
+    ],
+)
+def test_password_source_lines_in_both_languages(ways):
+    error = raised_error(lambda: resolve_secret("asso", **ways))
+    assert str(error).startswith("asso: ") and error.localized("fr").startswith("asso : ")
+    assert "{" not in error.localized("fr")

@@ -24,6 +24,7 @@ from auditor.impact import (
     storage_co2e_kg_per_year,
     transfer_co2e_kg,
 )
+from tests.helpers import assert_config_error_line, raised_error
 
 GB = 10**9
 
@@ -202,3 +203,15 @@ def test_report_footer_entries_keep_their_shape():
     assert [e["id"] for e in entries] == ["storage_gb_year_low", "storage_gb_year_high"]
     assert set(entries[0]) == {"id", "label", "source", "url"}
     assert entries[0]["label"] == "0.000235 kg CO2e per GB stored per year"
+
+
+BAD_OVERRIDES = [{"nope": 1}, {"storage_gb_year_high": "x"}, {"storage_gb_year_low": 1e9}]
+
+
+@pytest.mark.parametrize("override", BAD_OVERRIDES)
+def test_a_bad_impact_override_is_one_line_in_both_languages(override):
+    try:
+        error = raised_error(lambda: override_figures(override))
+    finally:
+        reset_figures()
+    assert_config_error_line(error)

@@ -24,7 +24,7 @@ from auditor.collect.host.records import (
     SmartFacts,
 )
 from auditor.collect.host.system import collect_host
-from auditor.errors import AuditorError, ConfigError, SourceError
+from auditor.errors import AuditorError, ConfigError, Problem, SourceError
 from auditor.inventory import auditor_format as inventory
 from auditor.inventory.auditor_format import (
     InventoryExistsError,
@@ -35,6 +35,7 @@ from auditor.inventory.auditor_format import (
     write_inventory,
 )
 from auditor.inventory.glpi import glpi_inventory, glpi_machine_name, glpi_os_name_and_version
+from tests.helpers import assert_bilingual, raised
 
 GLPI_DATA = Path(__file__).resolve().parents[1] / "data" / "glpi"
 MIB = 1024 * 1024
@@ -820,3 +821,266 @@ def test_generated_at_keeps_its_offset(tmp_path):
         windows_laptop().host, generated_at=datetime(2026, 11, 27, 17, 0, tzinfo=paris)
     )
     assert document["generated_at"] == "2026-11-27T17:00:00+01:00"
+
+
+GLPI_EXAMPLE = Path(__file__).resolve().parents[1] / "data" / "glpi" / "computer_1.example.json"
+
+
+# --------------------------------------------------------------------------------------------
+# Files that are not a readable auditor inventory: one line each, in both languages
+# --------------------------------------------------------------------------------------------
+
+
+def host(errors: list[str]) -> HostFacts:
+    return HostFacts(
+        hostname="PC-ACCUEIL",
+        os_name="Linux",
+        os_version="Debian GNU/Linux 12 (bookworm)",
+        os_release="6.1.0-18-amd64",
+        cpu_model=None,
+        cpu_cores_physical=None,
+        cpu_cores_logical=None,
+        ram_bytes=0,
+        boot_time=None,
+        battery_present=False,
+        battery_percent=None,
+        errors=errors,
+    )
+
+
+def document(errors: list[str], hardware_errors: list[str] = ()) -> dict:
+    return auditor_inventory(
+        host(errors),
+        hardware=HardwareFacts(errors=list(hardware_errors)),
+        generated_at=datetime(2026, 11, 27, 16, 0, tzinfo=UTC),
+    )
+
+
+def good() -> dict:
+    return json.loads(json.dumps(document([])))
+
+
+def changed(change) -> str:
+    doc = good()
+    change(doc)
+    return json.dumps(doc)
+
+
+THEIRS = "auditor reads back only its own format, written by `auditor inventory`"
+BAD_FILE_LINES = {
+    "empty": (
+        "",
+        "empty file, not an auditor inventory (write it again with `auditor inventory`)",
+    ),
+    "latin-1": (
+        "caf\xe9".encode("latin-1"),
+        "not JSON (not even UTF-8 text), so not an auditor inventory",
+    ),
+    "cut short": (
+        '{"format": "auditor-inventory",\n"version": 1,',
+        "the JSON stops short at line 2: the file is truncated (an interrupted copy?); "
+        "write it again with `auditor inventory`",
+    ),
+    "not JSON": (
+        "Inventaire du PC\n",
+        "not valid JSON (Expecting value at line 1, column 1)",
+    ),
+    "NaN": ('{"x": NaN}', "not valid JSON (NaN is not a JSON value)"),
+    "nested too deeply": (
+        "[" * 100_000 + "]" * 100_000,
+        "not an auditor inventory (the JSON is nested too deeply)",
+    ),
+    "GLPI": (
+        GLPI_EXAMPLE.read_text(encoding="utf-8"),
+        f"a GLPI inventory, not an auditor one; {THEIRS}",
+    ),
+    "other JSON object": (
+        '{"name": "pc"}',
+        f'not an auditor inventory (no "format": "auditor-inventory"); {THEIRS}',
+    ),
+    "a list": ("[]", f"not an auditor inventory (the JSON is a list); {THEIRS}"),
+    "a number": ("42", f"not an auditor inventory (the JSON is the number 42); {THEIRS}"),
+    "a text": ('"pc"', f'not an auditor inventory (the JSON is the text "pc"); {THEIRS}'),
+    "null": ("null", f"not an auditor inventory (the JSON is null); {THEIRS}"),
+    "newer": (
+        changed(lambda d: d.update(version=7)),
+        f"written by a newer auditor (inventory version 7; auditor {__version__} "
+        "reads versions up to 2): update auditor to read it",
+    ),
+    "version 0": (
+        changed(lambda d: d.update(version=0)),
+        "inventory version 0 does not exist (the first was 1)",
+    ),
+    "missing key": (
+        changed(lambda d: d["host"].pop("hostname")),
+        "required key host.hostname is missing",
+    ),
+    "text for a number": (
+        changed(lambda d: d["host"].update(ram_bytes="8 GB")),
+        'host.ram_bytes should be a whole number, not the text "8 GB"',
+    ),
+    "true for a count": (
+        changed(lambda d: d["host"].update(cpu_cores_logical=True)),
+        "host.cpu_cores_logical should be a whole number or null, not true",
+    ),
+    "a float for an integer": (
+        changed(lambda d: d["host"].update(ram_bytes=1.5)),
+        "host.ram_bytes should be a whole number, not the number 1.5",
+    ),
+    "null for text": (
+        changed(lambda d: d["host"].update(hostname=None)),
+        "host.hostname should be text, not null",
+    ),
+    "an object for a list": (
+        changed(lambda d: d.update(antivirus={"product": "Avast"})),
+        "antivirus should be a list, not an object",
+    ),
+    "a list for an object": (
+        changed(lambda d: d.update(host=[])),
+        "host should be an object, not a list",
+    ),
+    "an error line that is a number": (
+        changed(lambda d: d["host"]["errors"].append(42)),
+        "host.errors[0] should be text, not the number 42",
+    ),
+    "an error line object without key": (
+        changed(lambda d: d["hardware"]["errors"].append({"text": "x"})),
+        'hardware.errors[0] should be text, or an object with a text "key", an object '
+        '"values" and a list of texts "at"',
+    ),
+    "a date that is not one": (
+        changed(lambda d: d.update(generated_at="last Tuesday")),
+        'generated_at should be an ISO 8601 date-time, not the text "last Tuesday"',
+    ),
+}
+
+
+@pytest.mark.parametrize("case", BAD_FILE_LINES)
+def test_each_bad_inventory_file_is_a_bilingual_line_after_its_path(case, tmp_path):
+    content, expected = BAD_FILE_LINES[case]
+    path = tmp_path / "pc-accueil.json"
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content, encoding="utf-8")
+    line = raised(lambda: read_inventory(path))
+    assert_bilingual(line, f"{path}: {expected}", str(path))
+
+
+def test_a_missing_or_too_large_inventory_file(tmp_path, monkeypatch):
+    missing = tmp_path / "missing.json"
+    line = raised(lambda: read_inventory(missing))
+    assert_bilingual(line, f"{missing}: cannot be read (No such file or directory)", str(missing))
+    big = tmp_path / "big.json"
+    big.write_text("[" + "0," * 600_000 + "0]", encoding="utf-8")
+    monkeypatch.setattr(inventory, "_MAX_FILE_BYTES", 1024 * 1024)
+    line = raised(lambda: read_inventory(big))
+    assert_bilingual(line, f"{big}: too large to be an auditor inventory (over 1 MB)", str(big))
+    assert (
+        line.localized("fr")
+        == f"{big} : trop gros pour être un inventaire d'auditor (plus de 1 Mo)"
+    )
+
+
+def test_inventory_folder_lines(tmp_path):
+    missing = tmp_path / "clé-usb"
+    assert_bilingual(
+        raised(lambda: read_inventory_dir(missing)),
+        f"{missing}: inventory folder not found",
+        str(missing),
+    )
+    a_file = tmp_path / "inventory.json"
+    a_file.write_text("{}", encoding="utf-8")
+    assert_bilingual(
+        raised(lambda: read_inventory_dir(a_file)),
+        f"{a_file}: not a folder (give the folder of inventory files)",
+        str(a_file),
+    )
+
+
+def test_bad_files_of_a_folder_are_problems(tmp_path):
+    (tmp_path / "a.json").write_text("[]", encoding="utf-8")
+    (tmp_path / "b.json").write_text("", encoding="utf-8")
+    inventories, errors = read_inventory_dir(tmp_path)
+    assert inventories == []
+    assert [line.key for line in errors] == [
+        "source.inventory.json_is",
+        "source.inventory.empty",
+    ]
+    assert errors[0].values["found"] == "list"
+    for line, name in zip(errors, ("a.json", "b.json"), strict=True):
+        assert_bilingual(line, str(line), str(tmp_path / name))
+
+
+def test_writing_over_an_inventory_or_into_a_file(tmp_path):
+    path = tmp_path / "pc.json"
+    path.write_text("old", encoding="utf-8")
+    with pytest.raises(InventoryExistsError) as caught:
+        write_inventory(document([]), path)
+    assert_bilingual(
+        caught.value.problem,
+        f"{path}: already exists, not overwritten: choose another name, or add --overwrite to "
+        "replace it",
+        str(path),
+    )
+    target = path / "pc.json"
+    line = raised(lambda: write_inventory(document([]), target))
+    assert_bilingual(
+        line, f"{target}: cannot write the inventory ({path} is a file, not a folder)", str(target)
+    )
+
+
+def test_probe_lines_go_through_an_inventory_file_and_come_back_in_french(tmp_path):
+    disk = Problem("source.mail.message_unreadable", at=("disk D:",), number=3, error="EIO")
+    smart = Problem("source.maildir.not_found", path="/dev/sdb")
+    old = "memory: not readable (OSError)"  # a plain line, as older probes wrote them
+    path = tmp_path / "pc.json"
+    write_inventory(document([disk, old], [smart]), path)
+
+    written = json.loads(path.read_text(encoding="utf-8"))
+    assert written["host"]["errors"] == [
+        {
+            "key": "source.mail.message_unreadable",
+            "values": {"number": 3, "error": "EIO"},
+            "at": ["disk D:"],
+            "text": "disk D:: message 3 could not be read: EIO",
+        },
+        old,
+    ]
+    assert written["hardware"]["errors"] == [
+        {
+            "key": "source.maildir.not_found",
+            "values": {"path": "/dev/sdb"},
+            "text": "maildir not found: /dev/sdb",
+        }
+    ]
+
+    machine = read_inventory(path)
+    back_disk, back_old = machine.host.errors
+    assert isinstance(back_disk, Problem) and back_disk == disk
+    assert (
+        back_disk.localized("fr")
+        == disk.localized("fr")
+        == ("disk D: : le message 3 n'a pas pu être lu : EIO")
+    )
+    assert back_old == old and not isinstance(back_old, Problem)
+    (back_smart,) = machine.hardware.errors
+    assert isinstance(back_smart, Problem)
+    assert back_smart.localized("fr") == "Maildir introuvable : /dev/sdb"
+
+
+def test_a_line_from_a_newer_auditor_shows_its_english_text(tmp_path):
+    path = tmp_path / "pc.json"
+    doc = good()
+    doc["host"]["errors"] = [
+        {"key": "errors.host.probe_from_the_future", "values": {}, "text": "gpu: not readable"},
+        {"key": "source.mbox.not_found", "values": {"other": 1}, "text": "mbox not found: x"},
+        {"key": "errors.host.no_text", "at": ["disk"]},
+        {"key": "source.mbox.not_found", "values": {"path": "/m"}},  # no text: not needed
+    ]
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    future, unfit, bare, known = read_inventory(path).host.errors
+    assert future == "gpu: not readable" and not isinstance(future, Problem)
+    assert unfit == "mbox not found: x" and not isinstance(unfit, Problem)
+    assert bare == "disk: errors.host.no_text"
+    assert isinstance(known, Problem) and known.localized("fr") == "mbox introuvable : /m"

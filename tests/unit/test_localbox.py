@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 from pathlib import Path
@@ -11,7 +12,8 @@ import pytest
 
 import auditor.collect.mail.localbox as localbox
 from auditor.collect.mail.localbox import collect_maildir, collect_mbox, special_use_from_name
-from auditor.errors import SourceError
+from auditor.errors import Problem, SourceError
+from tests.helpers import assert_bilingual, raised
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "mail"
 MBOX = DATA / "mbox" / "Inbox.mbox"
@@ -324,3 +326,59 @@ def test_maildir_tmp_is_ignored(tmp_path):
 )
 def test_special_use_is_guessed_from_the_last_path_component(name, expected):
     assert special_use_from_name(name) == expected
+
+
+# --------------------------------------------------------------------------------------------
+# Error lines of mbox and Maildir, in both languages
+# --------------------------------------------------------------------------------------------
+
+
+def test_missing_or_wrong_mail_stores(tmp_path):
+    missing = tmp_path / "nowhere"
+    assert_bilingual(raised(lambda: collect_mbox(missing)), f"mbox not found: {missing}")
+    assert_bilingual(raised(lambda: collect_maildir(missing)), f"maildir not found: {missing}")
+    notes = DATA / "mbox" / "notes.txt"
+    assert_bilingual(
+        raised(lambda: collect_mbox(notes)),
+        f"not an mbox file (no 'From ' line at the start): {notes}",
+    )
+    assert_bilingual(
+        raised(lambda: collect_maildir(tmp_path)),
+        f"not a Maildir (no cur/ and new/ folders): {tmp_path}",
+    )
+
+
+def test_an_mbox_file_that_cannot_be_read_is_a_line_about_its_folder(tmp_path):
+    gone = tmp_path / "Inbox"
+    folder = localbox._read_mbox_file(gone, "Inbox")
+    (line,) = folder.errors
+    assert_bilingual(line, f"Inbox: cannot read {gone}: No such file or directory", "Inbox")
+    assert line.localized("fr") == f"Inbox : impossible de lire {gone} : No such file or directory"
+    assert folder.skipped == 0  # no message was lost: the file itself was not there
+
+
+def test_an_empty_mbox_message_is_a_line_about_its_folder():
+    (folder,) = collect_mbox(DATA / "mbox" / "Truncated.mbox")
+    (line,) = folder.errors
+    assert_bilingual(line, "Truncated: message 1 is empty", "Truncated")
+    assert line.localized("fr") == "Truncated : le message 1 est vide"
+
+
+def test_a_maildir_message_that_cannot_be_read(tmp_path):
+    for sub in ("cur", "new", "tmp"):
+        (tmp_path / sub).mkdir()
+    (tmp_path / "cur" / "1700000000.M1.host:2,S").mkdir()  # a folder where a file should be
+    (folder,) = collect_maildir(tmp_path)
+    (line,) = folder.errors
+    assert_bilingual(
+        line, "INBOX: message 1 (1700000000.M1.host:2,S) could not be read: Is a directory", "INBOX"
+    )
+    assert folder.skipped == 1
+
+
+def test_stored_folder_lines_come_back_in_french():
+    (folder,) = collect_mbox(DATA / "mbox" / "Truncated.mbox")
+    stored = json.loads(json.dumps([line.to_json() for line in folder.errors]))
+    (back,) = [Problem.from_json(item) for item in stored]
+    assert back == folder.errors[0]
+    assert back.localized("fr") == "Truncated : le message 1 est vide"

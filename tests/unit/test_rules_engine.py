@@ -8,7 +8,7 @@ from auditor.errors import ConfigError
 from auditor.rules.engine import bound_params, check_overrides, run_rules
 from auditor.rules.loader import load_rules, packaged_rules_dir
 from auditor.store import open_store, writes
-from tests.helpers import RULE, attachment, folder, message
+from tests.helpers import RULE, assert_config_error_line, attachment, folder, message, raised_error
 
 
 def pack(tmp_path, name, *rules):
@@ -180,3 +180,12 @@ def test_disabled_rules_do_not_run(tmp_path):
     rules = load_rules().rules
     findings, _ = run_rules(path, run, rules, now="2026-11-01", disabled={"MAIL001"})
     assert "MAIL001" not in {f.rule.id for f in findings}
+
+
+BAD_RULE_SETTINGS = [{"NOPE1": {}}, {"MAIL001": {"size": 1}}, {"MAIL001": {"min_bytes": "big"}}]
+
+
+@pytest.mark.parametrize("settings", BAD_RULE_SETTINGS)
+def test_a_bad_rule_setting_is_one_line_in_both_languages(settings):
+    error = raised_error(lambda: check_overrides(load_rules().rules, settings, set()))
+    assert_config_error_line(error)
