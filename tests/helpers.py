@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+
 import pytest
 
 from auditor.collect.mail.records import AttachmentFacts, FolderFacts, MessageFacts
@@ -98,3 +101,42 @@ def raised_error(call) -> AuditorError:
     with pytest.raises(AuditorError) as caught:
         call()
     return caught.value
+
+
+# The machine probes: stand-in programs, fake /sys trees, and their lines.
+
+Outcome = tuple[int, str, str] | BaseException
+
+
+def runner(answers: dict[str, Outcome] | None = None) -> Callable[[list[str], float], tuple]:
+    """A stand-in for the OS's programs: the answer of the first key found in the command line,
+    FileNotFoundError (not installed) for any other command."""
+
+    def run(argv: list[str], _timeout: float) -> tuple[int, str, str]:
+        line = " ".join(argv)
+        for key, outcome in (answers or {}).items():
+            if key in line:
+                if isinstance(outcome, BaseException):
+                    raise outcome
+                return outcome
+        raise FileNotFoundError(2, "No such file or directory", argv[0])
+
+    return run
+
+
+def assert_probe_lines(lines: list[str], english: list[str]) -> None:
+    """Each line is a probe's Problem, its English is `english`, its French whole and
+    different."""
+    assert lines == english
+    for line in lines:
+        assert isinstance(line, Problem), repr(line)
+        assert line.localized("en") == str(line)
+        french = line.localized("fr")
+        assert french != str(line)
+        assert "{" not in french and "}" not in french and "\n" not in french
+        assert line.key.startswith("probe.")
+
+
+def write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlparse
 
+import psutil
 import pytest
 
 from auditor.collect.host import antivirus
@@ -36,6 +37,7 @@ from auditor.collect.host.antivirus import (
     run_command,
 )
 from auditor.collect.host.records import AntivirusFacts
+from tests.helpers import assert_probe_lines, runner
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "host" / "antivirus"
 NOW = datetime(2025, 7, 20, 12, 0, tzinfo=UTC)
@@ -701,3 +703,65 @@ def test_probing_this_machine_for_real_returns_without_raising() -> None:
     assert all(isinstance(p, AntivirusFacts) for p in products)
     assert all(isinstance(note, str) and note.startswith("antivirus: ") for note in notes)
     assert protected(products, datetime.now(UTC)) in (True, False, None)
+
+
+# --------------------------------------------------------------------------------------------
+# Probe failures are lines in both languages
+# --------------------------------------------------------------------------------------------
+
+
+def test_a_damaged_clamav_database(tmp_path: Path) -> None:
+    (tmp_path / "daily.cld").write_bytes(b"not a ClamAV header")
+    _products, notes = probe_antivirus(
+        NOW, runner(), system="Linux", clamav_dirs=[tmp_path], process_names=[]
+    )
+    database = tmp_path / "daily.cld"
+    assert_probe_lines(
+        notes, [f"antivirus: ClamAV database {database} not readable (no ClamAV-VDB header)"]
+    )
+
+
+def test_windows_antivirus_commands_missing_slow_or_failing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SystemRoot", r"C:\Windows")
+    kwargs = {"system": "Windows", "clamav_dirs": [tmp_path], "process_names": []}
+    _none, missing = probe_antivirus(NOW, runner(), **kwargs)
+    slow = runner({"powershell": subprocess.TimeoutExpired("powershell.exe", 10)})
+    _none, late = probe_antivirus(NOW, slow, **kwargs)
+    _none, failing = probe_antivirus(NOW, runner({"powershell": (1, "", "")}), **kwargs)
+    assert_probe_lines(
+        [*missing, *late, *failing],
+        [
+            "antivirus: PowerShell not found",
+            "antivirus: SecurityCenter2 timed out after 10 s",
+            "antivirus: Defender's status timed out after 10 s",
+            "antivirus: SecurityCenter2 not readable (exit 1: no output)",
+            "antivirus: Defender's status not readable (exit 1: no output)",
+        ],
+    )
+
+
+def test_a_mac_where_xprotect_cannot_be_read(tmp_path: Path) -> None:
+    failing = runner({"system_profiler": (1, "", "crashed\nagain"), "defaults": (1, "", "")})
+    _none, notes = probe_antivirus(
+        NOW, failing, system="Darwin", clamav_dirs=[tmp_path], process_names=[]
+    )
+    assert_probe_lines(
+        notes,
+        [
+            "antivirus: XProtect install history not readable (exit 1: crashed)",
+            "antivirus: XProtect version not readable (exit 1: no output)",
+        ],
+    )
+
+
+def test_processes_that_cannot_be_listed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*_args: object, **_kwargs: object) -> None:
+        raise PermissionError("hidepid=2")
+
+    monkeypatch.setattr(psutil, "process_iter", refuse)
+    _none, notes = probe_antivirus(NOW, runner(), system="Linux", clamav_dirs=[tmp_path])
+    assert_probe_lines(
+        notes, ["antivirus: running processes not readable (PermissionError: hidepid=2)"]
+    )

@@ -21,6 +21,7 @@ from auditor.collect.host.batteries import (
     probe_batteries,
 )
 from auditor.collect.host.records import BatteryFacts
+from tests.helpers import assert_probe_lines, runner, write
 from tests.unit.test_hardware import DATA, FakeRunner, fixture_text
 
 
@@ -301,3 +302,71 @@ def test_probing_this_machine_gives_typed_batteries_and_never_raises() -> None:
         assert battery.full_capacity_wh is None or battery.full_capacity_wh >= 0
         assert battery.cycle_count is None or battery.cycle_count > 0
     assert all(isinstance(line, str) and line for line in errors)
+
+
+# --------------------------------------------------------------------------------------------
+# Probe failures are lines in both languages
+# --------------------------------------------------------------------------------------------
+
+
+def test_linux_batteries_without_capacity(tmp_path: Path) -> None:
+    supplies = tmp_path / "class" / "power_supply"
+    write(supplies / "BAT0" / "type", "Battery\n")
+    write(supplies / "BAT1" / "type", "Battery\n")
+    write(supplies / "BAT1" / "charge_full", "4000000\n")
+    batteries, errors = linux_batteries(tmp_path)
+    assert [battery.name for battery in batteries] == ["BAT0", "BAT1"]
+    assert_probe_lines(
+        errors,
+        [
+            "battery BAT0: capacity not readable (no energy_full or charge_full in sysfs)",
+            "battery BAT1: capacity in watt-hours not readable "
+            "(charge given in µAh without voltage_min_design)",
+        ],
+    )
+    assert errors[0].localized("fr") == (
+        "batterie BAT0 : capacité illisible (ni energy_full ni charge_full dans sysfs)"
+    )
+
+
+def test_battery_programs_missing_slow_or_silent() -> None:
+    _none, missing = probe_batteries(runner(), system="Windows")
+    _none, late = probe_batteries(
+        runner({"system_profiler": subprocess.TimeoutExpired("system_profiler", 10)}),
+        system="Darwin",
+    )
+    _none, silent = probe_batteries(runner({"system_profiler": (1, "", "")}), system="Darwin")
+    _none, other = probe_batteries(runner(), system="Plan9")
+    assert_probe_lines(
+        [*missing, *late, *silent, *other],
+        [
+            "battery: not readable (powercfg is not installed)",
+            "battery: not readable (system_profiler did not answer in 10 s)",
+            "battery: not readable (system_profiler: exit code 1)",
+            "battery: not readable (no probe for Plan9)",
+        ],
+    )
+
+
+def test_a_mac_battery_gives_only_a_percentage() -> None:
+    health = {
+        "sppower_battery_cycle_count": 312,
+        "sppower_battery_health_maximum_capacity": "87%",
+    }
+    data = {
+        "SPPowerDataType": [
+            {
+                "sppower_battery_health_info": health,
+                "sppower_battery_model_info": {"sppower_battery_device_name": "bq40z651"},
+            }
+        ]
+    }
+    _batteries, errors = batteries_from_macos(data)
+    assert_probe_lines(
+        errors,
+        [
+            "battery bq40z651: capacity in watt-hours not readable (macOS gives only its "
+            "maximum capacity, 87% of design)",
+        ],
+    )
+    assert "87 % de la capacité d'origine" in errors[0].localized("fr")

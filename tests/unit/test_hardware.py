@@ -48,6 +48,7 @@ from auditor.collect.host.hardware import (
     windows_date_to_iso,
 )
 from auditor.collect.host.records import HardwareFacts, SmartFacts
+from tests.helpers import assert_probe_lines, runner
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "host" / "hardware"
 
@@ -929,3 +930,106 @@ def test_probing_this_machine_gives_typed_facts_and_never_raises() -> None:
     assert all(isinstance(line, str) and line for line in facts.errors)
     age = estimated_age_years(facts, date.today())
     assert age.years is None or age.years >= 0
+
+
+# --------------------------------------------------------------------------------------------
+# Probe failures are lines in both languages
+# --------------------------------------------------------------------------------------------
+
+
+def test_linux_without_dmi_firmware_or_smartctl(tmp_path: Path) -> None:
+    facts = probe_hardware(runner(), tmp_path, system="Linux", cpu_model="", smartctl="smartctl")
+    assert_probe_lines(
+        facts.errors,
+        [
+            f"model and firmware: not readable (no DMI table in {tmp_path / 'class/dmi/id'}; "
+            "some virtual machines have none)",
+            f"uefi: not readable ({tmp_path / 'firmware'} is missing)",
+            "SMART: not readable (smartctl is not installed)",
+        ],
+    )
+
+
+def test_linux_without_efivarfs_and_a_tpm_of_unknown_version(tmp_path: Path) -> None:
+    write(tmp_path / "class/dmi/id/sys_vendor", "LENOVO\n")
+    (tmp_path / "firmware/efi").mkdir(parents=True)  # UEFI, but efivarfs not mounted
+    (tmp_path / "class/tpm/tpm0").mkdir(parents=True)  # a TPM that says no version
+    facts = probe_hardware(runner(), tmp_path, system="Linux", cpu_model="", smartctl="smartctl")
+    assert_probe_lines(
+        facts.errors[:2],
+        [
+            "secure boot: not readable (efivarfs is not mounted)",
+            "tpm: a TPM is present but its version is not readable",
+        ],
+    )
+
+
+def test_windows_hardware_probe_failures() -> None:
+    missing = probe_hardware(runner(), system="Windows", cpu_model="", smartctl="smartctl")
+    late = probe_hardware(
+        runner({"powershell": subprocess.TimeoutExpired("powershell.exe", 20)}),
+        system="Windows",
+        cpu_model="",
+        smartctl="smartctl",
+    )
+    silent = probe_hardware(
+        runner({"powershell": (1, "", "")}), system="Windows", cpu_model="", smartctl="smartctl"
+    )
+    other = probe_hardware(runner(), system="Plan9", cpu_model="", smartctl="smartctl")
+    assert_probe_lines(
+        [missing.errors[0], late.errors[0], silent.errors[0], other.errors[0]],
+        [
+            "model and firmware: not readable (powershell.exe is not installed)",
+            "model and firmware: not readable (powershell.exe did not answer in 20 s)",
+            "model and firmware: not readable (PowerShell: exit code 1)",
+            "model and firmware: not readable (no probe for Plan9)",
+        ],
+    )
+
+
+def test_windows_parts_refused_or_missing() -> None:
+    refused = {"Error": "Access denied", "Kind": "UnauthorizedAccessException", "Code": ""}
+    broken = {"Error": "Invalid class \n Win32_Tpm", "Kind": "CimException", "Code": "5"}
+    facts = hardware_from_windows({"FirmwareType": "UEFI", "SecureBoot": refused, "Tpm": broken})
+    assert_probe_lines(
+        facts.errors,
+        [
+            "bios: not readable (PowerShell gave no answer)",
+            "model: not readable (PowerShell gave no answer)",
+            "model version: not readable (PowerShell gave no answer)",
+            "chassis: not readable (PowerShell gave no answer)",
+            "secure boot: not readable without administrator rights",
+            "tpm: not readable (Invalid class Win32_Tpm)",
+        ],
+    )
+
+
+def test_smart_lines_name_the_disk_first() -> None:
+    _devices, scan = parse_smart_scan(
+        '{"devices": [{"name": "/dev/sdz", "open_error": "No such device"}]}'
+    )
+    _devices, garbled = parse_smart_scan("not json")
+    _devices, empty = parse_smart_scan('{"devices": []}')
+    _fact, silent = parse_smart_device("", "/dev/sda")
+    _fact, closed = parse_smart_device('{"smartctl": {"exit_status": 2}}', "/dev/sda")
+    assert_probe_lines(
+        [*scan, *garbled, *empty, silent, closed, ADMIN_NEEDED],
+        [
+            "SMART /dev/sdz: not readable (No such device)",
+            "SMART: not readable (smartctl gave no JSON (not json))",
+            "SMART: smartctl listed no disk",
+            "SMART /dev/sda: not readable (smartctl gave no output)",
+            "SMART /dev/sda: not readable (smartctl could not open the disk)",
+            "SMART: smartctl needs administrator rights",
+        ],
+    )
+    assert silent is not None
+    assert silent.localized("fr") == "SMART /dev/sda : illisible (smartctl n'a rien répondu)"
+
+
+def test_a_line_of_one_machine_is_named_after_it_in_both_languages() -> None:
+    line = ADMIN_NEEDED.under("pc-accueil")
+    assert str(line) == "pc-accueil: SMART: smartctl needs administrator rights"
+    assert line.localized("fr") == (
+        "pc-accueil : SMART : smartctl a besoin des droits d'administrateur"
+    )

@@ -28,6 +28,7 @@ from auditor.collect.host.system import (
     select_partitions,
     windows_version_string,
 )
+from tests.helpers import assert_probe_lines
 
 # --------------------------------------------------------------------------------------------
 # /proc/cpuinfo
@@ -688,3 +689,49 @@ def test_every_probe_failing(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) ->
     if sys.platform == "linux":
         assert {"os version", "cpu model"} <= prefixes
         assert facts.os_version == "Linux" and facts.cpu_model is None
+
+
+# --------------------------------------------------------------------------------------------
+# Probe failures are lines in both languages
+# --------------------------------------------------------------------------------------------
+
+
+def _boom(*_args: object, **_kwargs: object) -> None:
+    raise RuntimeError("boom\nsecond line")
+
+
+def test_host_probe_failures(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(psutil, "sensors_battery", _boom)
+    monkeypatch.setattr(psutil, "virtual_memory", _boom)
+    facts = collect_host()
+    assert_probe_lines(
+        [line for line in facts.errors if line.startswith(("memory", "battery"))],
+        [
+            "memory: not readable (RuntimeError: boom second line)",
+            "battery: not readable (RuntimeError: boom second line)",
+        ],
+    )
+    memory = next(line for line in facts.errors if line.startswith("memory"))
+    assert memory.localized("fr") == "mémoire vive : illisible (RuntimeError: boom second line)"
+
+
+def test_host_without_a_battery_probe(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delattr(psutil, "sensors_battery")
+    facts = collect_host()
+    assert_probe_lines(
+        [line for line in facts.errors if line.startswith("battery")],
+        ["battery: not readable (psutil has no battery probe on this platform)"],
+    )
+
+
+def test_a_refused_disk(monkeypatch: pytest.MonkeyPatch) -> None:
+    def denied(path: str) -> None:
+        raise PermissionError(13, "Permission denied", path)
+
+    monkeypatch.setattr(psutil, "disk_usage", denied)
+    facts = collect_host()
+    root = "/" if os.name == "posix" else os.environ.get("SystemDrive", "C:") + "\\"
+    detail = f"PermissionError: [Errno 13] Permission denied: {root!r}"
+    lines = [line for line in facts.errors if line.startswith(f"disk {root}:")]
+    assert_probe_lines(lines, [f"disk {root}: not readable ({detail})"])
+    assert lines[0].localized("fr") == f"disque {root} : illisible ({detail})"

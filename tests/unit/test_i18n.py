@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from auditor.i18n import LANGUAGES, _flatten
+from auditor.i18n import LANGUAGES, _flatten, catalog
 
 I18N = Path(__file__).resolve().parents[2] / "auditor" / "i18n"
 DOMAINS = sorted({path.name for lang in LANGUAGES for path in (I18N / lang).glob("*.toml")})
@@ -63,3 +63,25 @@ def test_values_are_non_empty_strings(domain: str) -> None:
         if path.is_file():
             for key, text in load(lang, domain).items():
                 assert text.strip(), f"{lang}/{domain}: {key} is empty"
+
+
+# --------------------------------------------------------------------------------------------
+# The probe catalogue
+# --------------------------------------------------------------------------------------------
+
+
+_NUMBERS = {"seconds": 20.0, "percent": 87.0, "code": 1, "limit": 4194304}
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_every_probe_line_formats(lang: str) -> None:
+    """Every line of the probe catalog fills with the kind of values the probes give it (the
+    `{seconds:g}` ones get numbers), and French follows French typography."""
+    lines = {key: text for key, text in catalog(lang).items() if key.startswith("probe.")}
+    assert len(lines) > 100
+    for key, text in lines.items():
+        names = {field for _, field, _, _ in string.Formatter().parse(text) if field}
+        filled = text.format(**{name: _NUMBERS.get(name, "x") for name in names})
+        assert "{" not in filled and "\n" not in filled, key
+        if lang == "fr":
+            assert ": " not in filled.replace(" : ", "").replace("Error: ", ""), key
