@@ -179,7 +179,11 @@ def evidence_note(finding: dict, shown: int, lang: str) -> str | None:
     return None
 
 
-NEGLIGIBLE_KG = 1.0  # kg CO2e a year: under about 5 km by car, a gain is not a climate matter
+def _negligible_kg() -> float:
+    """kg CO2e a year under which a gain is not a climate matter (an impact threshold)."""
+    from auditor.impact import threshold
+
+    return threshold("negligible_kg_per_year")
 
 
 def _car_km(kg: float) -> float:
@@ -211,9 +215,9 @@ def gains_parts(finding: dict, lang: str) -> list[str]:
     """The known gains of a finding, each one short: "41.0 MB", "0.0096–0.08 kg CO2e/yr
     (at most 0.37 km by car a year)", each CO2e range with the km by car it equals.
 
-    A yearly gain under NEGLIGIBLE_KG says so, with what it is really good for; a one-off
-    gain of zero (nothing avoided) is not printed. `minutes` is the work it takes, not a
-    gain: see `finding_details`.
+    A yearly gain under the `negligible_kg_per_year` threshold says so, with what it is really
+    good for; a one-off gain of zero (nothing avoided) is not printed. `minutes` is the work it
+    takes, not a gain: see `finding_details`.
     """
     parts = []
     if finding.get("bytes_reclaimable") is not None:
@@ -225,7 +229,7 @@ def gains_parts(finding: dict, lang: str) -> list[str]:
     if co2 is not None:
         km = km_text(high if high is not None else low or 0, lang)
         parts.append(t(lang, "report.gains.co2_car", range=co2, km=km))
-        negligible = (high if high is not None else low or 0) < NEGLIGIBLE_KG
+        negligible = (high if high is not None else low or 0) < _negligible_kg()
         if negligible and finding.get("bytes_reclaimable") is not None:  # a gain, not a weight
             parts.append(t(lang, "report.gains.negligible"))
     low, high = finding.get("co2e_kg_avoided_low"), finding.get("co2e_kg_avoided_high")
@@ -459,7 +463,7 @@ def climate_lines(report: dict, lang: str) -> list[str]:
         )
     else:
         lines.append(t(lang, "report.climate.keeping", range=keep_range, km=keep_km))
-    if storage and storage[1] < NEGLIGIBLE_KG:
+    if storage and storage[1] < _negligible_kg():
         lines.append(t(lang, "report.climate.mail_small"))
     return lines
 
