@@ -88,14 +88,19 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         mbox = Path(tmp) / "Inbox.mbox"
         count = realistic_mbox(mbox, args.mb)
-        timings = []
+        timings, cpu = [], []
         for _ in range(args.runs):
-            started = time.perf_counter()
+            started, started_cpu = time.perf_counter(), time.process_time()
             (folder,) = collect_mbox(mbox)
             timings.append(time.perf_counter() - started)
+            cpu.append(time.process_time() - started_cpu)
         assert len(folder.messages) + folder.skipped == count
         size = mbox.stat().st_size / 1024 / 1024
-        print(f"{size:.0f} MB mbox, {count} messages: best {min(timings):.2f} s")
+        # CPU time too: on a shared machine it moves far less than the wall clock
+        print(
+            f"{size:.0f} MB mbox, {count} messages: best {min(timings):.2f} s "
+            f"(CPU {min(cpu):.2f} s)"
+        )
         os.remove(mbox)
         huge = Path(tmp) / "Huge.mbox"
         huge_message_mbox(huge, args.huge_mb)
