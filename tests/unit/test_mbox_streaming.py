@@ -203,3 +203,23 @@ def test_one_300_mb_message_is_read_in_bounded_memory(tmp_path):
     assert result["subject"] == "the film of the party"
     assert result["parts"] == [["2", "party.mp4", "video/mp4", (lines - 1) * 57 + 57]]
     assert result["peak_mb"] < 200
+
+
+def test_a_uuencoded_attachment_is_measured_decoded_whole_or_streamed():
+    import binascii
+
+    data = bytes(range(256)) * 4
+    lines = [binascii.b2a_uu(data[i : i + 45]) for i in range(0, len(data), 45)]
+    raw = (
+        b"From: a@example.org\nSubject: uu\nMIME-Version: 1.0\n"
+        b'Content-Type: multipart/mixed; boundary="u"\n\n--u\nContent-Type: text/plain\n\nhi\n'
+        b'--u\nContent-Type: application/octet-stream; name="data.bin"\n'
+        b"Content-Transfer-Encoding: x-uuencode\n\nbegin 644 data.bin\n"
+        + b"".join(lines)
+        + b"`\nend\n--u--\n"
+    )
+    whole = message_facts(raw, 1, False, flags=("\\Seen",))
+    assert [a.size_bytes for a in whole.attachments] == [len(data)]
+    rng = random.Random(5)
+    for _ in range(5):
+        assert streamed(raw, rng) == whole

@@ -180,25 +180,56 @@ def _one_click(post: str | None, unsubscribe: str | None) -> bool:
     return bool(_HTTPS_URI.search(unsubscribe))
 
 
-def _uu_size(data: bytes, state: _State) -> int:
-    """Decoded length of a uuencoded body (the lines between "begin" and "end")."""
-    size = 0
-    inside = False
-    for line in data.split(b"\n"):
+class UuCounter:
+    """Decoded length of a uuencoded body (the lines between "begin" and "end"), fed in
+    pieces of any size; shared by the whole-message and the streaming readers."""
+
+    __slots__ = ("carry", "inside", "done", "size")
+
+    def __init__(self) -> None:
+        self.carry = b""
+        self.inside = False
+        self.done = False
+        self.size = 0
+
+    def add(self, data: bytes, state: _State) -> None:
+        data = self.carry + data
+        cut = data.rfind(b"\n") + 1
+        self.carry = data[cut:][-4096:]  # a uuencoded line is 62 characters
+        for line in data[:cut].split(b"\n")[:-1]:
+            self._line(line, state)
+
+    def _line(self, line: bytes, state: _State) -> None:
+        if self.done:
+            return
         line = line.rstrip(b"\r")
-        if not inside:
-            inside = line.startswith(b"begin")
-            continue
-        if line.strip() in (b"end", b"`", b""):
-            if line.strip() == b"end":
-                break
-            continue
+        if not self.inside:
+            self.inside = line.startswith(b"begin")
+            return
+        stripped = line.strip()
+        if stripped == b"end":
+            self.done = True
+            return
+        if stripped in (b"`", b""):
+            return
         try:
-            size += len(binascii.a2b_uu(line))
+            self.size += len(binascii.a2b_uu(line))
         except binascii.Error:
             state.flag(mh.R_ENCODING)
-            size += max((line[0] - 32) & 63, 0) if line else 0
-    return size if inside else len(data)
+            self.size += max((line[0] - 32) & 63, 0)
+
+    def result(self, raw_size: int, state: _State) -> int:
+        """The decoded size; the size as given when no "begin" line was found."""
+        if self.carry:
+            self._line(self.carry, state)
+            self.carry = b""
+        return self.size if self.inside else raw_size
+
+
+def _uu_size(data: bytes, state: _State) -> int:
+    counter = UuCounter()
+    counter.add(data, state)
+    return counter.result(len(data), state)
 
 
 def _decoded_size(head: PartHead, data: bytes, state: _State) -> int:

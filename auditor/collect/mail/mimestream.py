@@ -33,19 +33,23 @@ _PREAMBLE, _PARTS, _EPILOGUE, _OPAQUE = "preamble", "parts", "epilogue", "opaque
 class _Body:
     """Counts one body as it streams by: its length and its decoded length (RFC 2045 CTE)."""
 
-    __slots__ = ("cte", "size", "decoded", "base64_chars", "padding", "tail")
+    __slots__ = ("cte", "size", "decoded", "base64_chars", "padding", "tail", "uu", "state")
 
-    def __init__(self, cte: str) -> None:
+    def __init__(self, cte: str, state: mime._State) -> None:
         self.cte = cte
         self.size = 0
         self.decoded = 0
         self.base64_chars = 0
         self.padding = 0
         self.tail = b""
+        self.state = state
+        self.uu = mime.UuCounter() if cte in mime._UU else None
 
     def add(self, block: bytes) -> None:
         self.size += len(block)
-        if self.cte == "base64":
+        if self.uu is not None:
+            self.uu.add(block, self.state)
+        elif self.cte == "base64":
             self.base64_chars += len(block) - len(block.translate(None, _BASE64_CHARS))
             self.padding += block.count(b"=")
         elif self.cte == "quoted-printable":
@@ -71,6 +75,8 @@ class _Body:
         self.tail = self.tail[:-ending]
 
     def decoded_size(self, state: mime._State) -> int:
+        if self.uu is not None:
+            return self.uu.result(self.size, state)
         if self.cte != "base64":
             return self.decoded
         chars = self.base64_chars
@@ -103,7 +109,7 @@ class _Multipart:
         self.children = 0
         self.digest = part.message.subtype == "digest"
         # the whole body, counted in case no delimiter ever comes (then it is text, RFC 2046)
-        self.opaque = _Body(part.message.cte)
+        self.opaque = _Body(part.message.cte, mime._State())
 
 
 class MessageStream:
@@ -257,7 +263,7 @@ class MessageStream:
             and message.cte in _IDENTITY  # an encoded one is not read for defects
         ):
             inner = MessageStream(part.depth + 1)
-        self._leaf = (part, _Body(message.cte), inner)
+        self._leaf = (part, _Body(message.cte, self._state), inner)
 
     def _end_child(self, trim: bool) -> None:
         """The part being read ends (a delimiter, or the end of the message)."""
