@@ -311,7 +311,7 @@ def _scan_run(
     partial |= bool(rule_errors)
     plan = prioritise(findings)
     run_score = score([f.rule.severity for f in findings])
-    store.save_findings(run_id, findings)
+    store.save_findings([f.to_row(run_id) for f in findings])
     status = "partial" if partial else "complete"
     writes.finish_run(conn, run_id, status, run_score, errors)
     return ScanResult(run_id, status, findings, plan, run_score, errors)

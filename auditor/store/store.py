@@ -12,12 +12,9 @@ import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
 from auditor.store.db import open_readonly, open_store
-
-if TYPE_CHECKING:
-    from auditor.rules.finding import Finding
 
 
 @dataclass
@@ -80,9 +77,9 @@ class Store:
                 [(run_id, rid, d) for rid, d in digests],
             )
 
-    def save_findings(self, run_id: int, findings: list[Finding]) -> None:
-        """Store each finding as its codec writes it (auditor.rules.finding.Finding.to_row)."""
-        rows = [f.to_row(run_id) for f in findings]
+    def save_findings(self, rows: list[dict[str, Any]]) -> None:
+        """Store a run's findings, each a row as the finding codec writes it
+        (auditor.rules.finding.Finding.to_row: the store does not import the rules above it)."""
         if not rows:
             return
         columns = list(rows[0])
