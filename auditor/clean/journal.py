@@ -178,11 +178,16 @@ def set_flags(conn: sqlite3.Connection, flags: dict[int, str]) -> None:
 
 
 def mark(conn: sqlite3.Connection, ids: Iterable[int], state: str, note: str | None = None) -> None:
-    _commit(
-        conn,
-        "UPDATE clean_items SET state = ?, note = coalesce(?, note) WHERE id = ?",
-        [(state, note, i) for i in ids],
-    )
+    """One transaction; one statement per 500 ids (SQLite's bound-parameter limit)."""
+    ids = list(ids)
+    with conn:
+        for start in range(0, len(ids), 500):
+            part = ids[start : start + 500]
+            conn.execute(
+                "UPDATE clean_items SET state = ?, note = coalesce(?, note) "
+                f"WHERE id IN ({','.join('?' * len(part))})",
+                [state, note, *part],
+            )
 
 
 def mark_unsubscribe(conn, clean_run: int, account: str, sender: str, state: str, note=None):
