@@ -96,11 +96,29 @@ def assert_config_error_line(error: AuditorError) -> None:
     assert "secret" not in french and "secret" not in str(error)
 
 
-def raised_error(call) -> AuditorError:
-    """The AuditorError `call()` raises."""
-    with pytest.raises(AuditorError) as caught:
+def raised_error(call, kind: type[AuditorError] = AuditorError) -> AuditorError:
+    """The error of `kind` that `call()` raises: its text is its Problem's English line."""
+    with pytest.raises(kind) as caught:
         call()
-    return caught.value
+    error = caught.value
+    assert error.problem.key == error.key and error.localized("en") == str(error)
+    return error
+
+
+def assert_catalog_line(line: str, key_prefix: str) -> str:
+    """`line` is a Problem of the catalog under `key_prefix`; its French text is whole (no
+    key, no placeholder left). Returns the French."""
+    from auditor.errors import localized
+
+    assert isinstance(line, Problem), type(line)
+    assert line.key.startswith(key_prefix), line.key
+    assert line.localized("en") == str(line)
+    french = line.localized("fr")
+    assert french != str(line), line.key
+    assert "{" not in french and "}" not in french and "\n" not in french
+    assert not french.startswith(line.key) and line.key not in french
+    assert localized(line, "fr") == french
+    return french
 
 
 # The machine probes: stand-in programs, fake /sys trees, and their lines.

@@ -13,13 +13,17 @@ from auditor.advise import (
     UnknownNeedError,
     advice_to_dict,
     advise,
+    combined_minimums,
     render_advice_text,
 )
 from auditor.collect.host.machine import Machine
 from auditor.collect.host.records import BatteryFacts, DiskFacts, HardwareFacts, HostFacts
 from auditor.derive import derive
+from auditor.errors import ConfigError
 from auditor.impact import manufacturing_co2e_kg
 from auditor.impact.needs import load_profiles
+from auditor.rules.loader import load_rules
+from tests.helpers import assert_catalog_line, raised_error
 
 TODAY = date(2026, 11, 27)
 GIB = 1024**3
@@ -326,7 +330,6 @@ def test_every_profile_and_verdict_has_a_label() -> None:
 
 def _hw005_batteries(tmp_path, laptop: Machine) -> list:
     from auditor.rules.engine import run_rules
-    from auditor.rules.loader import load_rules
     from auditor.store import open_store, writes
 
     path = tmp_path / "s.db"
@@ -374,3 +377,29 @@ def test_one_reported_size_margin_for_advise_and_windows11_readiness() -> None:
         assert "ram" in kinds(advise(pc, ["office"], "en"))
     finally:
         reset_figures()
+
+
+# --------------------------------------------------------------------------------------------
+# Advise errors are lines of the catalogue
+# --------------------------------------------------------------------------------------------
+
+
+def test_unknown_need_is_a_catalog_line() -> None:
+    error = raised_error(lambda: combined_minimums(["gaming"], load_profiles()), UnknownNeedError)
+    assert isinstance(error, ConfigError) and isinstance(error, ValueError)
+    assert str(error) == (
+        "unknown needs profile: gaming; known: office, video-calls, photo, video-editing"
+    )
+    assert error.localized("fr") == (
+        "profil de besoins inconnu : gaming ; profils connus : office, video-calls, photo, "
+        "video-editing"
+    )
+    assert_catalog_line(error.problem, "advise.error.")
+
+
+def test_no_need_is_a_catalog_line() -> None:
+    error = raised_error(lambda: combined_minimums([], load_profiles()), UnknownNeedError)
+    assert str(error) == (
+        "unknown needs profile: (none given); known: office, video-calls, photo, video-editing"
+    )
+    assert_catalog_line(error.problem, "advise.error.")

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from auditor.errors import ConfigError
+from auditor.errors import ConfigError, Problem
 from auditor.rules.engine import bound_params, check_overrides, run_rules
 from auditor.rules.loader import load_rules, packaged_rules_dir
 from auditor.store import open_store, writes
-from tests.helpers import RULE, assert_config_error_line, attachment, folder, message, raised_error
+from tests.helpers import (
+    RULE,
+    assert_catalog_line,
+    assert_config_error_line,
+    attachment,
+    folder,
+    message,
+    raised_error,
+)
 
 
 def pack(tmp_path, name, *rules):
@@ -189,3 +199,83 @@ BAD_RULE_SETTINGS = [{"NOPE1": {}}, {"MAIL001": {"size": 1}}, {"MAIL001": {"min_
 def test_a_bad_rule_setting_is_one_line_in_both_languages(settings):
     error = raised_error(lambda: check_overrides(load_rules().rules, settings, set()))
     assert_config_error_line(error)
+
+
+# --------------------------------------------------------------------------------------------
+# Rule pack errors are Problems, in both languages
+# --------------------------------------------------------------------------------------------
+
+
+def broken_packs(folder: Path) -> Path:
+    folder.mkdir()
+    (folder / "a_sql.toml").write_text(
+        RULE.format(id="X001", sql="SELECT nope FROM messages WHERE run_id = :run_id")
+    )
+    (folder / "b_syntax.toml").write_text("[[rule]\nid=")
+    (folder / "c_french.toml").write_text(
+        RULE.format(id="X003", sql="SELECT 1").replace('why.fr = "w"\n', "")
+    )
+    (folder / "d_dup.toml").write_text(RULE.format(id="MAIL001", sql="SELECT 1"))
+    (folder / "e_severity.toml").write_text(
+        RULE.format(id="X005", sql="SELECT 1").replace('"low"', '"urgent"')
+    )
+    (folder / "f_missing.toml").write_text('[[rule]]\nid = "X006"\n')
+    (folder / "g_table.toml").write_text('[rule]\nid = "X007"\n')
+    (folder / "h_item.toml").write_text('rule = ["X008"]\n')
+    return folder
+
+
+def test_rule_pack_errors_are_problems(tmp_path) -> None:
+    folder = broken_packs(tmp_path / "packs")
+    loaded = load_rules([folder, tmp_path / "absent"])
+    by_file = {}
+    for line in loaded.errors:
+        assert_catalog_line(line, "pack.")
+        by_file[Path(line.at[0]).name] = line
+    assert set(by_file) == {
+        "a_sql.toml",
+        "b_syntax.toml",
+        "c_french.toml",
+        "d_dup.toml",
+        "e_severity.toml",
+        "f_missing.toml",
+        "g_table.toml",
+        "h_item.toml",
+        "absent",
+    }
+    assert (
+        by_file["a_sql.toml"]
+        == f"{folder / 'a_sql.toml'}: rule X001: invalid SQL (no such column: nope)"
+    )
+    assert by_file["a_sql.toml"].localized("fr") == (
+        f"{folder / 'a_sql.toml'} : règle X001 : requête SQL invalide (no such column: nope)"
+    )
+    assert by_file["b_syntax.toml"].startswith(
+        f"{folder / 'b_syntax.toml'}: cannot read this rule pack ("
+    )
+    assert by_file["c_french.toml"].endswith(": rule X003: why needs both en and fr texts")
+    assert by_file["d_dup.toml"].key == "pack.rule.duplicate"
+    assert by_file["d_dup.toml"].endswith(
+        f"rule MAIL001: id already used in {by_file['d_dup.toml'].values['other']}; ignored"
+    )
+    assert by_file["e_severity.toml"].endswith(
+        ": rule X005: severity must be one of info, low, medium, high, critical, not 'urgent'"
+    )
+    assert by_file["f_missing.toml"].endswith(
+        ": rule X006: missing category, severity, effort, gesture, title, why, how, sql"
+    )
+    assert by_file["g_table.toml"].key == "pack.not_tables"
+    assert by_file["h_item.toml"].endswith(": rule #1: must be a [[rule]] table")
+    assert by_file["absent"] == f"{tmp_path / 'absent'}: rules folder not found"
+    assert (
+        by_file["absent"].localized("fr")
+        == f"{tmp_path / 'absent'} : dossier de règles introuvable"
+    )
+    assert "MAIL001" in {r.id for r in loaded.rules}  # the built-in packs still load
+
+
+def test_rule_pack_errors_survive_the_store(tmp_path) -> None:
+    loaded = load_rules([tmp_path / "absent"])
+    (line,) = loaded.errors
+    back = Problem.from_json(line.to_json())
+    assert back == line and back.localized("fr") == line.localized("fr")
