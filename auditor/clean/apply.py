@@ -191,17 +191,24 @@ class Applier:
         if done:
             self._verify(client, at, done)
 
+    def _gmail_seen(self) -> set[int]:
+        """X-GM-MSGIDs this run already saved: Gmail shows one message in each of its label
+        folders; it is saved and acted on once (deleting it removes every label)."""
+        return journal.gmail_ids(self.conn, self.run)
+
     def _save(self, client, caps, at, planned: list[Entry]) -> None:
         items = "UID RFC822.SIZE FLAGS INTERNALDATE BODY.PEEK[]"
         if caps.gmail:
             items += " X-GM-MSGID"
         got = fetch(client, [e.uid for e in planned], items)
-        keep, gone, changed = [], [], []
+        keep, gone, changed, labels = [], [], [], []
         for e in planned:
             f = got.get(e.uid)
             raw = f.get(b"BODY[]") if f else None
             if f is None or raw is None:
                 gone.append(e.id)
+            elif caps.gmail and f.get(b"X-GM-MSGID") in self._gmail_seen():
+                labels.append(e.id)  # one Gmail message seen under another label
             elif f.get(b"RFC822.SIZE") != e.size_bytes or (
                 header_message_id(_head(raw)) != e.message_id
             ):
@@ -214,6 +221,8 @@ class Applier:
         if changed:
             self.say("clean.line.changed", at, count=len(changed))
             journal.mark(self.conn, changed, "skipped", "changed since the scan")
+        if labels:
+            journal.mark(self.conn, labels, "skipped", "same Gmail message, another label")
         if not keep:
             return
         writes = []

@@ -199,6 +199,17 @@ def mark_unsubscribe(conn, clean_run: int, account: str, sender: str, state: str
     )
 
 
+def gmail_ids(conn: sqlite3.Connection, clean_run: int) -> set[int]:
+    return {
+        r[0]
+        for r in conn.execute(
+            "SELECT gm_msgid FROM clean_items WHERE clean_run = ? AND gm_msgid IS NOT NULL "
+            "AND state != 'skipped'",
+            (clean_run,),
+        )
+    }
+
+
 def finish_run(conn: sqlite3.Connection, clean_run: int, status: str) -> None:
     _commit(
         conn,

@@ -154,10 +154,15 @@ def _uidvalidity(conn: sqlite3.Connection, account: str, folder: str) -> int | N
 _COLUMNS = "uid, size_bytes, message_id, internal_date"
 
 
+# Virtual folders (RFC 6154 \\All, \\Flagged: Gmail's [Gmail]/All Mail, Starred) show
+# messages that live in another folder too: acting there would act on every label at once.
+_REAL = "coalesce(special_use, '') NOT IN ('All', 'Flagged')"
+
+
 def _messages(conn, run_id, account, folder, where, params, limit=-1) -> list[sqlite3.Row]:
     return conn.execute(
         f"SELECT folder, {_COLUMNS} FROM messages WHERE run_id = ? AND account = ? "
-        f"AND folder = ? AND {where} ORDER BY julianday(internal_date), uid LIMIT ?",
+        f"AND folder = ? AND {_REAL} AND {where} ORDER BY julianday(internal_date), uid LIMIT ?",
         (run_id, account, folder, *params, limit),
     ).fetchall()
 
@@ -253,7 +258,7 @@ def build_plan(
         groups: dict[str, list[sqlite3.Row]] = defaultdict(list)
         for row in conn.execute(
             f"SELECT folder, {_COLUMNS} FROM messages WHERE run_id = ? AND account = ? "
-            "AND folder = ? AND message_id IN (SELECT message_id FROM messages WHERE "
+            f"AND folder = ? AND {_REAL} AND message_id IN (SELECT message_id FROM messages WHERE "
             "run_id = ? AND account = ? AND folder = ? AND message_id IS NOT NULL "
             "GROUP BY message_id HAVING count(*) > 1) ORDER BY message_id, uid",
             (run_id, account, folder, run_id, account, folder),
@@ -278,7 +283,8 @@ def build_plan(
             for row in conn.execute(
                 f"SELECT folder, {_COLUMNS} FROM messages WHERE run_id = ? AND account = ? "
                 "AND from_addr IS ? AND list_unsubscribe IS NOT NULL "
-                "AND coalesce(special_use, '') NOT IN ('Trash', 'Junk') ORDER BY folder, uid",
+                f"AND coalesce(special_use, '') NOT IN ('Trash', 'Junk') AND {_REAL} "
+                "ORDER BY folder, uid",
                 (run_id, account, sender),
             ):
                 if _wanted(sel, account, row["folder"]):
