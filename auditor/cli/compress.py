@@ -120,9 +120,9 @@ def compress(
     )
     for r in results:
         if r.error:
-            click.echo(f"auditor: {t(lang, r.error, **r.error_args)}", err=True)
+            click.echo(f"auditor: {r.error.localized(lang)}", err=True)
         elif r.outcome.status == "skipped":
-            reason = t(lang, r.outcome.reason, **r.outcome.reason_args)
+            reason = r.outcome.reason.localized(lang) if r.outcome.reason else ""
             click.echo(f"auditor: {t(lang, 'errors.at', where=r.source, line=reason)}", err=True)
     if not quiet:
         render_table(results, lang, dry_run, Console(soft_wrap=False))

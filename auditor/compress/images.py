@@ -56,6 +56,7 @@ from PIL import Image, ImageCms, ImageOps, ImageSequence
 from auditor.compress.outcome import Outcome
 from auditor.compress.presets import Preset
 from auditor.compress.quality import guard_size, ssim
+from auditor.errors import Problem
 
 ENGINE = "pillow"
 K = "compress_image."  # prefix of every i18n key of this module
@@ -180,8 +181,7 @@ def _outcome(status: str, size: int, reason: str, **args: object) -> Outcome:
     return Outcome(
         status,  # type: ignore[arg-type]
         size,
-        reason=reason,
-        reason_args={key: str(value) for key, value in args.items()},
+        reason=Problem(reason, **{key: str(value) for key, value in args.items()}),
         engine=ENGINE,
     )
 

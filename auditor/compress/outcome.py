@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from auditor.errors import Problem
+
 Status = Literal["smaller", "kept", "skipped"]
 # smaller: `data` holds a smaller output that passed the quality guard
 # kept:    the file is fine as it is (not smaller, not good enough, already light...)
@@ -18,8 +20,7 @@ class Outcome:
     data: bytes | None = None  # the output file's bytes, only when status == "smaller"
     suffix: str = ""  # the output's extension (".jpg", ".webp", ".pdf", ".png"...)
     ssim: float | None = None  # lowest similarity measured for the kept output
-    reason: str = ""  # full i18n key (e.g. "compress_image.not_smaller"); "" when smaller
-    reason_args: dict[str, str] = field(default_factory=dict)  # values for the reason text
+    reason: Problem | None = None  # why the original stays (None when smaller)
     notes: list[str] = field(default_factory=list)  # full i18n keys (e.g. location removed)
     engine: str = ""  # "pillow", "pypdf", "ghostscript"
 

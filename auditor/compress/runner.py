@@ -20,12 +20,13 @@ import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from auditor.compress.outcome import Outcome
 from auditor.compress.presets import Preset
+from auditor.errors import Problem
 from auditor.files import fsync_directory, open_regular, publish_new
 
 LIGHT = ".light"  # photo.jpg -> photo.light.jpg
@@ -47,8 +48,7 @@ class FileResult:
     outcome: Outcome
     target: Path | None = None  # where the light copy was (or, in a dry run, would be) written
     written: bool = False
-    error: str = ""  # i18n key (compress.write.*) of a write that failed; the original untouched
-    error_args: dict[str, str] = field(default_factory=dict)
+    error: Problem | None = None  # a write that failed (compress.write.*); the original untouched
     size_after: int = 0  # the light copy's size; the original's when nothing was kept
 
     @property
@@ -120,8 +120,7 @@ def compress_one(path: Path, preset: Preset, engine: str = "auto") -> tuple[str,
         outcome = Outcome(
             "kept",
             outcome.size_before,
-            reason="compress.reason.already_light",
-            reason_args={"percent": f"{MIN_SAVING * 100:g}"},
+            reason=Problem("compress.reason.already_light", percent=f"{MIN_SAVING * 100:g}"),
             engine=outcome.engine,
         )
     return kind, outcome
@@ -135,8 +134,7 @@ def _compress_one(path: Path, preset: Preset, engine: str) -> tuple[str, Outcome
         return kind, Outcome(
             "skipped",
             0,
-            reason="compress.reason.unreadable",
-            reason_args={"error": exc.strerror or str(exc)},
+            reason=Problem("compress.reason.unreadable", error=exc.strerror or str(exc)),
         )
     if kind == "pdf":
         from auditor.compress.pdf import compress_pdf
@@ -146,7 +144,7 @@ def _compress_one(path: Path, preset: Preset, engine: str) -> tuple[str, Outcome
         from auditor.compress.images import compress_image
 
         return kind, compress_image(path, preset)
-    return kind, Outcome("skipped", size, reason="compress.reason.unsupported")
+    return kind, Outcome("skipped", size, reason=Problem("compress.reason.unsupported"))
 
 
 def target_path(
@@ -255,13 +253,12 @@ def write_result(result: FileResult, in_place: bool = False, keep_backup: bool =
         fsync_directory(target.parent)
         result.written = True
     except FileExistsError as exc:  # the file that exists: the copy, or in place the backup
-        result.error = "compress.write.exists"
-        result.error_args = {"path": str(exc.filename or target)}
+        result.error = Problem("compress.write.exists", path=str(exc.filename or target))
     except _Mismatch:
-        result.error, result.error_args = "compress.write.mismatch", {"path": str(target)}
+        result.error = Problem("compress.write.mismatch", path=str(target))
     except OSError as exc:
-        result.error = "compress.write.failed"
-        result.error_args = {"path": str(target), "error": str(exc.strerror or exc)}
+        error = str(exc.strerror or exc)
+        result.error = Problem("compress.write.failed", path=str(target), error=error)
 
 
 def _replace_in_place(source: Path, target: Path, data: bytes, keep_backup: bool) -> None:
@@ -326,8 +323,7 @@ def compress_paths(
             result.target = target_path(source, root, outcome.suffix, out_dir, in_place)
             if dry_run:
                 if not in_place and result.target.exists():
-                    result.error = "compress.write.would_exist"
-                    result.error_args = {"path": str(result.target)}
+                    result.error = Problem("compress.write.would_exist", path=str(result.target))
             else:
                 write_result(result, in_place, keep_backup)
             if not result.error:
@@ -344,9 +340,7 @@ def compress_paths(
         earlier = already_done(source, root, out_dir, in_place)
         if earlier is not None:
             reason, marker = earlier
-            outcome = Outcome(
-                "kept", _size(source), reason=reason, reason_args={"path": str(marker)}
-            )
+            outcome = Outcome("kept", _size(source), reason=Problem(reason, path=str(marker)))
             finished[index] = (sniff(source), outcome)
     if workers == 1:
         for index, (source, root) in enumerate(files):
@@ -396,7 +390,7 @@ def _compress_tracked(index: int, path: Path, preset: Preset, engine: str) -> tu
 
 
 def _failed(source: Path, reason: str, **args: str) -> tuple[str, Outcome]:
-    return "other", Outcome("skipped", _size(source), reason=reason, reason_args=args)
+    return "other", Outcome("skipped", _size(source), reason=Problem(reason, **args))
 
 
 def _pool_pass(

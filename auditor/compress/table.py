@@ -25,12 +25,13 @@ def result_line(result: FileResult, lang: str, dry_run: bool) -> str:
     """What happened to one file, in words: "written: photo.light.jpg" or the reason kept."""
     outcome = result.outcome
     if result.error:
-        return t(lang, result.error, **result.error_args)
+        return result.error.localized(lang)
     if outcome.status == "smaller":
         key = "compress.table.would_write" if dry_run else "compress.table.written"
         text = t(lang, key, path=result.target.name if result.target else "")
     else:
-        text = t(lang, outcome.reason or f"compress.status.{outcome.status}", **outcome.reason_args)
+        reason = outcome.reason
+        text = reason.localized(lang) if reason else t(lang, f"compress.status.{outcome.status}")
     notes = [t(lang, note) for note in outcome.notes]
     return "; ".join([text, *notes])
 

@@ -37,9 +37,9 @@ def _stored_line(text: str | None, lang: str) -> str | None:
         return text
 
 
-def _source_error(text: str | None, name: str, lang: str) -> str | None:
-    """A source's stored error in `lang`, without repeating the source's own name first
-    (the report already says which source it is)."""
+def _source_problem(text: str | None, name: str) -> str | None:
+    """A source's stored error, without repeating the source's own name first (the report
+    already says which source it is): a Problem, or the text an older version stored."""
     if text is None or not text.startswith("{"):
         return text
     try:
@@ -48,7 +48,18 @@ def _source_error(text: str | None, name: str, lang: str) -> str | None:
         return text
     if isinstance(problem, Problem) and problem.at[:1] == (name,):
         problem = Problem(problem.key, at=problem.at[1:], **problem.values)
-    return localized(problem, lang)
+    return problem
+
+
+def keyed(line: str | None) -> dict[str, Any] | None:
+    """The catalogue key and values of a line (docs/report-json.md, "Keys beside sentences"):
+    what a monitoring tool matches on, whatever the report's language. A line stored as plain
+    text by an older version has no key (null)."""
+    if line is None:
+        return None
+    if not isinstance(line, Problem):
+        return {"key": None, "values": {}, "at": []}
+    return {"key": line.key, "values": dict(line.values), "at": list(line.at)}
 
 
 def _run(conn: sqlite3.Connection, run_id: int, lang: str) -> dict[str, Any]:
@@ -60,31 +71,43 @@ def _run(conn: sqlite3.Connection, run_id: int, lang: str) -> dict[str, Any]:
         "JOIN sources s ON s.id = rs.source_id WHERE rs.run_id = ? ORDER BY s.id",
         (run_id,),
     ):
+        problem = _source_problem(r["error"], r["account"])
         sources.append(
             {
                 "kind": r["kind"],
                 "name": r["account"],
                 "status": r["status"],
-                "error": _source_error(r["error"], r["account"], lang),
+                "error": localized(problem, lang) if problem is not None else None,
+                "error_key": keyed(problem),
             }
         )
         if r["status"] != "ok" and r["error"]:
             failures.add(_stored_line(r["error"], lang))
     for host in conn.execute("SELECT source FROM host_facts WHERE run_id = ?", (run_id,)):
-        sources.append({"kind": "host", "name": host["source"], "status": "ok", "error": None})
-    errors = [localized(Problem.from_json(e), lang) for e in json.loads(row["errors"])]
+        sources.append(
+            {
+                "kind": "host",
+                "name": host["source"],
+                "status": "ok",
+                "error": None,
+                "error_key": None,
+            }
+        )
+    # a failed source is said once, with its source (not again as a run error)
+    problems = [Problem.from_json(e) for e in json.loads(row["errors"])]
+    problems = [p for p in problems if localized(p, lang) not in failures]
     return {
         "id": run_id,
         "started_at": row["started_at"],
         "finished_at": row["finished_at"],
         "status": row["status"] if row["status"] in ("complete", "partial") else "partial",
         "sources": sources,
-        # a failed source is said once, with its source (not again as a run error)
-        "errors": [e for e in errors if e not in failures],
+        "errors": [localized(p, lang) for p in problems],
+        "error_keys": [keyed(p) for p in problems],
     }
 
 
-def _not_checked(conn: sqlite3.Connection, run_id: int, lang: str) -> list[str]:
+def _not_checked(conn: sqlite3.Connection, run_id: int) -> list[str]:
     """What a machine's probes could not read (no DMI table, no smartctl...): the rest of
     the report stands, so these are no run errors; one line each, after the machine's name."""
     lines = []
@@ -92,7 +115,7 @@ def _not_checked(conn: sqlite3.Connection, run_id: int, lang: str) -> list[str]:
         "SELECT hostname, probe_errors FROM host_facts WHERE run_id = ? ORDER BY id", (run_id,)
     ):
         for item in json.loads(h["probe_errors"] or "[]"):
-            lines.append(localized(under(Problem.from_json(item), h["hostname"] or "?"), lang))
+            lines.append(under(Problem.from_json(item), h["hostname"] or "?"))
     return lines
 
 
@@ -221,6 +244,7 @@ def build_report(
     order = {rid: i for i, rid in enumerate(plan["urgent"] + plan["quick_wins"] + plan["to_plan"])}
     findings.sort(key=lambda f: order.get(f["rule_id"], len(order)))
     score = conn.execute("SELECT score FROM runs WHERE id = ?", (run_id,)).fetchone()[0]
+    not_checked = _not_checked(conn, run_id)
     return {
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": "auditor", "version": __version__},
@@ -230,7 +254,8 @@ def build_report(
         "run": _run(conn, run_id, lang),
         "score": score if score is not None else 0,
         "hosts": _hosts(conn, run_id),
-        "not_checked": _not_checked(conn, run_id, lang),
+        "not_checked": [localized(line, lang) for line in not_checked],
+        "not_checked_keys": [keyed(line) for line in not_checked],
         "mailboxes": mailboxes,
         "findings": findings,
         "plan": {g: plan.get(g, []) for g in GROUPS},

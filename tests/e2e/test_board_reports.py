@@ -106,6 +106,22 @@ def test_a_failed_source_is_said_once_in_the_reports_language(env):
     assert "Le climat" not in text  # nothing was read: no figure to weigh
 
 
+def test_a_failed_source_carries_the_same_key_beside_its_sentence_in_every_language(env):
+    mbox = env / "absent.mbox"
+    reports = {
+        lang: json_report(env, "scan", "--no-host", "--mbox", str(mbox), "--lang", lang)
+        for lang in ("fr", "en")
+    }
+    sources = {lang: report["run"]["sources"][0] for lang, report in reports.items()}
+    assert sources["fr"]["error"] != sources["en"]["error"]  # two languages...
+    assert sources["fr"]["error_key"] == sources["en"]["error_key"]  # ...one key to match on
+    assert sources["en"]["error_key"]["key"].startswith("source.mbox.")
+    for report in reports.values():
+        run = report["run"]
+        assert len(run["error_keys"]) == len(run["errors"])
+        assert len(report["not_checked_keys"]) == len(report["not_checked"])
+
+
 def test_report_of_an_old_run_shows_when_it_ran_not_when_it_was_rendered(env):
     json_report(env, "scan", "--demo", "--no-host")
     with sqlite3.connect(env / "store.sqlite3") as conn:

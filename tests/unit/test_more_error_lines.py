@@ -20,7 +20,6 @@ from auditor.compress.outcome import Outcome
 from auditor.compress.presets import make_preset
 from auditor.config import EmailSettings
 from auditor.errors import AuditorError, ConfigError, Problem, SourceError, localized
-from auditor.i18n import t
 from auditor.impact.needs import load_profiles
 from auditor.report import send as send_module
 from auditor.report.send import SendError, build_message, send_report
@@ -332,11 +331,11 @@ def test_a_copy_that_reads_back_wrong_is_a_catalog_line(tmp_path, monkeypatch) -
     )
     monkeypatch.setattr(runner.Path, "read_bytes", lambda self: b"garbled")
     runner.write_result(result)
-    assert not result.written and result.error == "compress.write.mismatch"
+    assert not result.written and result.error.key == "compress.write.mismatch"
     assert not (tmp_path / "out.jpg").exists()
     assert [p.name for p in tmp_path.iterdir()] == ["photo.jpg"]  # no temporary file left
-    english = t("en", result.error, **result.error_args)
-    french = t("fr", result.error, **result.error_args)
+    english = result.error.localized("en")
+    french = result.error.localized("fr")
     assert english.startswith(f"{tmp_path / 'out.jpg'}: the written copy differs")
     assert french != english and "{" not in french
 

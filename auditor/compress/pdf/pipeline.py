@@ -56,6 +56,7 @@ from auditor.compress.pdf.images import lighten_images
 from auditor.compress.pdf.writing import drop_pdfa_claim, recompress_streams, serialize
 from auditor.compress.presets import Preset
 from auditor.compress.quality import ssim
+from auditor.errors import Problem
 
 RENDER_DPI = 72  # the guard compares pages as seen at 100 % zoom on a screen
 
@@ -70,8 +71,7 @@ class _Skip(Exception):
     def __init__(self, status: str, reason: str, **args: str) -> None:
         super().__init__(reason)
         self.status = status
-        self.reason = _K + reason
-        self.args_ = args
+        self.reason = Problem(f"compress_pdf.{reason}", **args)
 
 
 # ---------------------------------------------------------------- public API
@@ -91,9 +91,8 @@ def compress_pdf(path: Path, preset: Preset, engine: str = "auto") -> Outcome:
     try:
         data = Path(path).read_bytes()
     except OSError as exc:
-        return Outcome(
-            "skipped", 0, reason=_K + "unreadable", reason_args={"error": exc.strerror or str(exc)}
-        )
+        error = exc.strerror or str(exc)
+        return Outcome("skipped", 0, reason=Problem("compress_pdf.unreadable", error=error))
     with _captured_pypdf_log() as log:
         try:
             return _compress(data, preset, engine, log)
@@ -102,13 +101,12 @@ def compress_pdf(path: Path, preset: Preset, engine: str = "auto") -> Outcome:
                 skip.status,  # type: ignore[arg-type]
                 len(data),
                 reason=skip.reason,
-                reason_args=skip.args_,
             )
         except (MemoryError, RecursionError) as exc:
             error = type(exc).__name__
         except Exception as exc:  # noqa: BLE001 - a bad PDF can break pypdf anywhere
             error = f"{type(exc).__name__}: {exc}"[:200]
-    return Outcome("skipped", len(data), reason=_K + "unreadable", reason_args={"error": error})
+    return Outcome("skipped", len(data), reason=Problem("compress_pdf.unreadable", error=error))
 
 
 # ---------------------------------------------------------------- orchestration
@@ -182,25 +180,27 @@ def _choose(
     guard: _Guard,
 ) -> Outcome:
     """The smallest candidate that keeps the structure and looks the same, or why none does."""
-    rejection: tuple[str, dict[str, str]] | None = None
+    rejection: Problem | None = None
     for candidate in sorted(candidates, key=lambda c: len(c.data)):
         if len(candidate.data) >= size:
             break
         if not _keeps_structure(candidate.data, source):
-            rejection = rejection or ("lost_structure", {"engine": candidate.engine})
+            rejection = rejection or Problem("compress_pdf.lost_structure", engine=candidate.engine)
             continue
         notes = list(candidate.notes)
         lowest = guard.lowest_page_ssim(candidate.data)
         if lowest is None:  # no renderer: each re-encoded image was checked on its own
             if candidate.engine != "pypdf":
-                rejection = rejection or ("no_renderer", {})
+                rejection = rejection or Problem("compress_pdf.no_renderer")
                 continue
             lowest = candidate.image_ssim
             if lowest is not None:
                 notes.append(_K + "images_checked")
         if lowest is not None and lowest < preset.ssim_min:
-            if rejection is None or rejection[0] != "quality":
-                rejection = ("quality", {"ssim": f"{lowest:.3f}", "min": f"{preset.ssim_min}"})
+            if rejection is None or rejection.key != _K + "quality":
+                rejection = Problem(
+                    "compress_pdf.quality", ssim=f"{lowest:.3f}", min=f"{preset.ssim_min}"
+                )
             continue
         return Outcome(
             "smaller",
@@ -213,11 +213,10 @@ def _choose(
         )
     engine = candidates[0].engine if candidates else ""
     if rejection is not None:
-        reason, args = rejection
-        return Outcome("kept", size, reason=_K + reason, reason_args=args, engine=engine)
+        return Outcome("kept", size, reason=rejection, engine=engine)
     if failures and not candidates:
-        return Outcome("skipped", size, reason=_K + failures[0])
-    return Outcome("kept", size, reason=_K + "not_smaller", engine=engine)
+        return Outcome("skipped", size, reason=Problem(f"compress_pdf.{failures[0]}"))
+    return Outcome("kept", size, reason=Problem("compress_pdf.not_smaller"), engine=engine)
 
 
 # ---------------------------------------------------------------- reading and checking
