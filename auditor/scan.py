@@ -147,16 +147,17 @@ def _scan_imap_account(
 
 
 def _scan_imap(
-    conn: sqlite3.Connection,
-    db_path: Path,
+    store: Store,
     run_id: int,
     request: ScanRequest,
     progress: ImapProgress | None,
 ) -> tuple[bool, list[str]]:
-    """Every account in parallel (bounded), each on one connection. False if one failed."""
+    """Every account in parallel (bounded), each on a connection of its own to the store's
+    file. False if one failed."""
     from concurrent.futures import ThreadPoolExecutor
 
     # sources are created here, in one thread, before the workers start
+    conn, db_path = store.conn, store.path
     jobs = [(writes.source_id(conn, "imap", a.name, a.locator), a) for a in request.imap_accounts]
     conn.commit()
     ok, errors = True, []
@@ -290,7 +291,7 @@ def _scan_run(
         progress(source.name)
         partial |= not _store_mail(conn, run_id, source, errors)
     if request.imap_accounts:
-        imap_ok, imap_errors = _scan_imap(conn, store.path, run_id, request, imap_progress)
+        imap_ok, imap_errors = _scan_imap(store, run_id, request, imap_progress)
         partial |= not imap_ok
         errors.extend(imap_errors)
     machines: list[Machine] = []
