@@ -23,21 +23,16 @@ from auditor.i18n.format import (
     format_bytes,
     format_datetime,
     format_number,
-    format_percent,
     shorten_middle,
 )
+from auditor.report import sections
 from auditor.report.formatting import (
     SOURCE_NAME_MAX,
     climate_lines,
     code_spans,
-    column_label,
-    disk_cells,
     error_lines,
-    evidence_note,
-    evidence_table,
     finding_details,
     gains_parts,
-    mailbox_cells,
     not_checked_lines,
     plan_sections,
     reclaimable_line,
@@ -198,51 +193,21 @@ def _machines_chart(report: dict, lang: str) -> dict | None:
 
 def _hosts(report: dict, lang: str) -> list[dict]:
     out = []
-    for host in report.get("hosts") or []:
-        system = " ".join(clean_text(v) for v in (host.get("os_name"), host.get("os_version")) if v)
-        cpu = clean_text(host.get("cpu_model")) if host.get("cpu_model") else UNKNOWN
-        if host.get("cpu_cores_logical") is not None:
-            threads = format_number(host["cpu_cores_logical"], lang)
-            cpu += f" ({t(lang, 'report.host.threads', count=threads)})"
-        facts = [
-            (t(lang, "report.host.system"), system or UNKNOWN),
-            (t(lang, "report.host.processor"), cpu),
-            (t(lang, "report.host.memory"), format_bytes(host.get("ram_bytes"), lang)),
-        ]
-        if host.get("battery_percent") is not None:
-            facts.append(
-                (t(lang, "report.host.battery"), format_percent(host["battery_percent"], lang))
-            )
+    for host in sections.hosts(report, lang):
+        facts = [(t(lang, fact.label_key), fact.value) for fact in host.facts]
         disks = []
-        for disk in host.get("disks") or []:
-            mount = clean_text(disk.get("mountpoint"), 60)
-            if disk.get("is_system"):
-                mount += f" ({t(lang, 'report.disk.system')})"
-            disks.append([mount, *disk_cells(disk, lang)])
-        out.append(
-            {"hostname": clean_text(host.get("hostname"), 80), "facts": facts, "disks": disks}
-        )
+        for disk in host.disks:
+            mount = disk.mountpoint + (f" ({disk.system})" if disk.system else "")
+            disks.append([mount, *disk.cells])
+        out.append({"hostname": host.hostname, "facts": facts, "disks": disks})
     return out
 
 
-MAILBOX_KEYS = (
-    "account",
-    "folders",
-    "messages",
-    "size",
-    "attachments",
-    "attachment_size",
-    "unread",
-    "malformed",
-    "skipped",
-)
-
-
 def _mailboxes(report: dict, lang: str) -> dict | None:
-    mailboxes = report.get("mailboxes") or []
-    if not mailboxes:
+    summary = sections.mailboxes(report, lang)
+    if summary is None:
         return None
-    rows = [mailbox_cells(box, lang) for box in mailboxes]
+    mailboxes = report.get("mailboxes") or []
     chart = None
     sized = [box for box in mailboxes if (box.get("size_bytes") or 0) > 0]
     if sized:
@@ -283,15 +248,15 @@ def _mailboxes(report: dict, lang: str) -> dict | None:
             ),
         )
     return {
-        "headers": [t(lang, f"report.mailbox.{k}") for k in MAILBOX_KEYS],
-        "numeric": [k != "account" for k in MAILBOX_KEYS],
-        "rows": rows,
+        "headers": summary.headers,
+        "numeric": summary.numeric,
+        "rows": summary.rows,
         "chart": chart,
     }
 
 
 def _finding(finding: dict, lang: str) -> dict:
-    keys, rows, numeric = evidence_table(finding, lang)
+    examples, note = sections.evidence(finding, lang)
     severity = finding.get("severity")
     return {
         "severity": severity if severity in SEVERITIES else "info",
@@ -302,10 +267,10 @@ def _finding(finding: dict, lang: str) -> dict:
         "gains": _SEP.join(gains_parts(finding, lang)),
         "why": _lines(finding.get("why")),
         "how": _lines(finding.get("how")),
-        "evidence_headers": [column_label(key, finding) for key in keys],
-        "evidence_numeric": numeric,
-        "evidence_rows": rows,
-        "evidence_note": evidence_note(finding, len(rows), lang),
+        "evidence_headers": examples.headers,
+        "evidence_numeric": examples.numeric,
+        "evidence_rows": examples.rows,
+        "evidence_note": note,
     }
 
 

@@ -13,24 +13,17 @@ from auditor.i18n import t
 from auditor.i18n.format import (
     UNKNOWN,
     clean_text,
-    format_bytes,
     format_datetime,
-    format_number,
-    format_percent,
     shorten_middle,
 )
+from auditor.report import sections
 from auditor.report.formatting import (
     SOURCE_NAME_MAX,
     climate_lines,
     code_spans,
-    column_label,
-    disk_cells,
     error_lines,
-    evidence_note,
-    evidence_table,
     finding_details,
     gains_parts,
-    mailbox_cells,
     not_checked_lines,
     plan_sections,
     reclaimable_line,
@@ -152,60 +145,33 @@ def _trend(report: dict, lang: str) -> list[str]:
 
 
 def _hosts(report: dict, lang: str) -> list[str]:
-    hosts = report.get("hosts") or []
-    if not hosts:
+    machines = sections.hosts(report, lang, md_escape)
+    if not machines:
         return []
     out = ["", f"## {t(lang, 'report.section.hosts')}"]
-    for host in hosts:
-        out += ["", f"### {md_escape(host.get('hostname'), 80)}", ""]
-        system = " ".join(clean_text(v) for v in (host.get("os_name"), host.get("os_version")) if v)
-        cpu = clean_text(host.get("cpu_model")) if host.get("cpu_model") else UNKNOWN
-        if host.get("cpu_cores_logical") is not None:
-            threads = format_number(host["cpu_cores_logical"], lang)
-            cpu += f" ({t(lang, 'report.host.threads', count=threads)})"
-        out.append(f"- **{_colon(lang, 'report.host.system')}** {md_escape(system or UNKNOWN)}")
-        out.append(f"- **{_colon(lang, 'report.host.processor')}** {md_escape(cpu)}")
-        memory = format_bytes(host.get("ram_bytes"), lang)
-        out.append(f"- **{_colon(lang, 'report.host.memory')}** {memory}")
-        if host.get("battery_percent") is not None:
-            battery = format_percent(host["battery_percent"], lang)
-            out.append(f"- **{_colon(lang, 'report.host.battery')}** {battery}")
-        disks = host.get("disks") or []
-        if not disks:
+    for host in machines:
+        out += ["", f"### {md_escape(host.hostname)}", ""]
+        for fact in host.facts:
+            value = md_escape(fact.value) if fact.untrusted else fact.value
+            out.append(f"- **{_colon(lang, fact.label_key)}** {value}")
+        if not host.disks:
             continue
         rows = []
-        for disk in disks:
-            mount = md_escape(disk.get("mountpoint"), 60)
-            if disk.get("is_system"):
-                mount += f" ({t(lang, 'report.disk.system')})"
-            rows.append([mount, *disk_cells(disk, lang, md_escape)])
-        headers = [
-            t(lang, f"report.disk.{k}")
-            for k in ("mountpoint", "device", "used", "size", "use", "type")
-        ]
-        out += [""] + _table(headers, rows, [False, False, True, True, True, False])
+        for disk in host.disks:
+            mount = md_escape(disk.mountpoint)
+            if disk.system:
+                mount += f" ({disk.system})"
+            rows.append([mount, *disk.cells])
+        out += [""] + _table(host.disk_headers, rows, list(sections.DISK_NUMERIC))
     return out
 
 
 def _mailboxes(report: dict, lang: str) -> list[str]:
-    mailboxes = report.get("mailboxes") or []
-    if not mailboxes:
+    summary = sections.mailboxes(report, lang, md_escape)
+    if summary is None:
         return []
-    keys = (
-        "account",
-        "folders",
-        "messages",
-        "size",
-        "attachments",
-        "attachment_size",
-        "unread",
-        "malformed",
-        "skipped",
-    )
-    rows = [mailbox_cells(box, lang, md_escape) for box in mailboxes]
-    headers = [t(lang, f"report.mailbox.{k}") for k in keys]
-    numeric = [k != "account" for k in keys]
-    return ["", f"## {t(lang, 'report.section.mailboxes')}", ""] + _table(headers, rows, numeric)
+    table = _table(summary.headers, summary.rows, summary.numeric)
+    return ["", f"## {t(lang, 'report.section.mailboxes')}", ""] + table
 
 
 def _finding(finding: dict, lang: str) -> list[str]:
@@ -223,12 +189,11 @@ def _finding(finding: dict, lang: str) -> list[str]:
     for key in ("why", "how"):
         if finding.get(key):
             out += ["", f"**{t(lang, f'report.finding.{key}')}** {_md_paragraph(finding[key])}"]
-    keys, rows, numeric = evidence_table(finding, lang)
-    if rows:
-        headers = [md_escape(column_label(key, finding)) for key in keys]
-        cells = [[md_escape(cell) for cell in row] for row in rows]
-        out += [""] + _table(headers, cells, numeric)
-    note = evidence_note(finding, len(rows), lang)
+    examples, note = sections.evidence(finding, lang)
+    if examples.rows:
+        headers = [md_escape(header) for header in examples.headers]
+        cells = [[md_escape(cell) for cell in row] for row in examples.rows]
+        out += [""] + _table(headers, cells, examples.numeric)
     if note:
         out += ["", f"_{note}_"]
     return out

@@ -22,23 +22,16 @@ from auditor.i18n import t
 from auditor.i18n.format import (
     UNKNOWN,
     clean_text,
-    format_bytes,
     format_datetime,
-    format_number,
-    format_percent,
     shorten_middle,
 )
+from auditor.report import sections
 from auditor.report.formatting import (
     SOURCE_NAME_MAX,
     climate_lines,
-    column_label,
-    disk_cells,
     error_lines,
-    evidence_note,
-    evidence_table,
     finding_details,
     gains_parts,
-    mailbox_cells,
     not_checked_lines,
     plan_sections,
     reclaimable_line,
@@ -171,66 +164,38 @@ def _trend(report: dict, console: Console, lang: str) -> None:
 
 
 def _hosts(report: dict, console: Console, lang: str) -> None:
-    hosts = report.get("hosts") or []
-    if not hosts:
+    machines = sections.hosts(report, lang)
+    if not machines:
         return
     _heading(console, t(lang, "report.section.hosts"))
-    for host in hosts:
+    for host in machines:
         _out(console)
-        _out(console, Text(clean_text(host.get("hostname"), 80), style="bold"))
+        _out(console, Text(host.hostname, style="bold"))
         grid = Table.grid(padding=(0, 2))
         grid.add_column(style="dim")
         grid.add_column(overflow="fold")
-        system = " ".join(clean_text(v) for v in (host.get("os_name"), host.get("os_version")) if v)
-        _add_row(grid, t(lang, "report.host.system"), system or UNKNOWN)
-        cpu = clean_text(host.get("cpu_model")) if host.get("cpu_model") else UNKNOWN
-        if host.get("cpu_cores_logical") is not None:
-            threads = format_number(host["cpu_cores_logical"], lang)
-            cpu += f" ({t(lang, 'report.host.threads', count=threads)})"
-        _add_row(grid, t(lang, "report.host.processor"), cpu)
-        _add_row(grid, t(lang, "report.host.memory"), format_bytes(host.get("ram_bytes"), lang))
-        if host.get("battery_percent") is not None:
-            battery = format_percent(host["battery_percent"], lang)
-            _add_row(grid, t(lang, "report.host.battery"), battery)
+        for fact in host.facts:
+            _add_row(grid, t(lang, fact.label_key), fact.value)
         _out(console, grid, indent=2)
-        disks = host.get("disks") or []
-        if not disks:
+        if not host.disks:
             continue
-        table = _table(
-            (t(lang, "report.disk.mountpoint"), False),
-            (t(lang, "report.disk.device"), False),
-            (t(lang, "report.disk.used"), True),
-            (t(lang, "report.disk.size"), True),
-            (t(lang, "report.disk.use"), True),
-            (t(lang, "report.disk.type"), False),
-        )
-        for disk in disks:
-            mount: list[Piece] = [clean_text(disk.get("mountpoint"), 60)]
-            if disk.get("is_system"):
-                mount.append((f" ({t(lang, 'report.disk.system')})", "dim"))
-            _add_row(table, _line(*mount), *disk_cells(disk, lang))
+        table = _table(*zip(host.disk_headers, sections.DISK_NUMERIC, strict=True))
+        for disk in host.disks:
+            mount: list[Piece] = [disk.mountpoint]
+            if disk.system:
+                mount.append((f" ({disk.system})", "dim"))
+            _add_row(table, _line(*mount), *disk.cells)
         _out(console, table, indent=2)
 
 
 def _mailboxes(report: dict, console: Console, lang: str) -> None:
-    mailboxes = report.get("mailboxes") or []
-    if not mailboxes:
+    summary = sections.mailboxes(report, lang)
+    if summary is None:
         return
     _heading(console, t(lang, "report.section.mailboxes"))
-    table = _table(
-        (t(lang, "report.mailbox.account"), False),
-        (t(lang, "report.mailbox.folders"), True),
-        (t(lang, "report.mailbox.messages"), True),
-        (t(lang, "report.mailbox.size"), True),
-        (t(lang, "report.mailbox.attachments"), True),
-        (t(lang, "report.mailbox.attachment_size"), True),
-        (t(lang, "report.mailbox.unread"), True),
-        (t(lang, "report.mailbox.malformed"), True),
-        (t(lang, "report.mailbox.skipped"), True),
-        stacked=True,
-    )
-    for mailbox in mailboxes:
-        _add_row(table, *mailbox_cells(mailbox, lang))
+    table = _table(*zip(summary.headers, summary.numeric, strict=True), stacked=True)
+    for row in summary.rows:
+        _add_row(table, *row)
     _out(console, table, indent=2)
 
 
@@ -268,15 +233,12 @@ def _finding(finding: dict, console: Console, lang: str) -> None:
             lines = [clean_text(part) for part in str(finding[key]).splitlines()]
             text = "\n".join(line for line in lines if line.strip())
             _out(console, _labelled(t(lang, f"report.finding.{key}"), text), indent=2)
-    keys, rows, numeric = evidence_table(finding, lang)
-    if rows:
-        table = _table(
-            *((column_label(k, finding), num) for k, num in zip(keys, numeric, strict=True))
-        )
-        for row in rows:
+    examples, note = sections.evidence(finding, lang)
+    if examples.rows:
+        table = _table(*zip(examples.headers, examples.numeric, strict=True))
+        for row in examples.rows:
             _add_row(table, *row)
         _out(console, table, indent=4)
-    note = evidence_note(finding, len(rows), lang)
     if note:
         _out(console, Text(note, style="dim"), indent=4)
 
