@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
 import shutil
 import signal
 import socket
@@ -60,6 +61,7 @@ class CuttingProxy:
         self.on_client: Callable[[bytes], None] | None = None
         self.log: list[tuple[str, int, bytes]] = []
         self.cuts = 0
+        self.strip_move = False
         threading.Thread(target=self._serve, daemon=True).start()
 
     def arm(self, cut_at: int | None) -> None:
@@ -85,6 +87,8 @@ class CuttingProxy:
                 data = src.recv(65536)
                 if not data:
                     break
+                if who == "s" and self.strip_move and b"CAPABILITY" in data:
+                    data = re.sub(rb" MOVE(?=[ \]\r])", b"", data)  # a server without MOVE
                 with state["lock"]:
                     limit = state["limit"]
                     if limit is not None and state["sent"] + len(data) >= limit:
@@ -407,5 +411,33 @@ def test_an_undo_cut_anywhere_and_run_again_puts_back_each_message_once(dovecot,
             again = cli(where, account, "clean", "--undo", "1")
             assert again.exit_code == 0, again.output
             assert snapshot(account) == before  # no duplicate, nothing missing
+    finally:
+        proxy.close()
+
+
+def test_without_move_a_cut_between_copy_and_expunge_makes_no_second_copy(dovecot, tmp_path):
+    proxy = CuttingProxy(dovecot.imap_port)
+    proxy.strip_move = True  # UID COPY + \\Deleted + UID EXPUNGE (RFC 4315), not UID MOVE
+    extra = ("--to-folder", "Old mail")
+    try:
+        first = tmp_path / "measure"
+        first.mkdir()
+        account = prepared(dovecot, first, proxy.port)
+        proxy.arm(None)
+        assert apply(first, account, *extra).exit_code == 0
+        heads = [head for _w, _n, head in proxy.log]
+        assert any(b"UID COPY" in h for h in heads) and not any(b"UID MOVE" in h for h in heads)
+        copy = next(i for i, (who, _n, h) in enumerate(proxy.log) if b"UID COPY" in h)
+        for n, cut in enumerate((proxy.log[copy][1], proxy.log[copy + 1][1])):
+            where = tmp_path / f"cut{n}"
+            where.mkdir()
+            account = prepared(dovecot, where, proxy.port)
+            before = snapshot(account)
+            proxy.arm(cut)  # the copy is made (or not); the journal does not hear of it
+            assert apply(where, account, *extra).exit_code == 3
+            finish(where, account, *extra)
+            after = snapshot(account)
+            assert sum(1 for k in after.elements() if k[0] == "Old mail") == 8  # not 8 + 3
+            check_then_undo(where, account, before, removed=6)
     finally:
         proxy.close()
