@@ -43,7 +43,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from auditor.collect.host.machine import Machine
-from auditor.errors import ConfigError
+from auditor.errors import ConfigError, Problem
 from auditor.i18n import t
 from auditor.i18n.format import format_number, format_significant
 from auditor.impact import PARTS, car_km, figure, manufacturing_co2e_kg, threshold
@@ -83,6 +83,9 @@ class Advice:
     co2e_new_kg_low: float
     co2e_new_kg_high: float
     needs: list[str] = field(default_factory=list)
+    # each reason's catalogue key and values, beside its sentence (advise --format json): what
+    # a tool matches on, whatever the language
+    reason_keys: list[dict[str, Any]] = field(default_factory=list)
 
 
 def combined_minimums(needs: list[str], profiles: dict[str, Any]) -> dict[str, Any]:
@@ -193,20 +196,35 @@ class _Draft:
     chassis: str | None  # "laptop", "desktop" or None (unknown)
     needs_text: str
     new: tuple[float, float]  # kg CO2e to make a new machine of this chassis
-    reasons: list[str] = field(default_factory=list)
+    reasons: list[Problem] = field(default_factory=list)
     actions: list[dict[str, Any]] = field(default_factory=list)
 
     def text(self, key: str, **values: object) -> str:
         return t(self.lang, key, **values)
+
+    def reason(self, key: str, **values: object) -> Problem:
+        """A reason as a catalogue key and values, said in the requested language at the end
+        (values such as sizes are already formatted for that language)."""
+        return Problem(key, **values)
 
     def action(self, kind: str, price_key: str, check: bool = False) -> None:
         low, high = _range(self.data["prices"], price_key)
         self.actions.append({"kind": kind, "euros_low": low, "euros_high": high, "check": check})
 
     def finish(self, verdict: str, avoided: tuple[float, float]) -> Advice:
-        return _finish(
-            self.machine, verdict, self.reasons, self.actions, avoided, self.new, self.needs
+        advice = _finish(
+            self.machine,
+            verdict,
+            [reason.localized(self.lang) for reason in self.reasons],
+            self.actions,
+            avoided,
+            self.new,
+            self.needs,
         )
+        advice.reason_keys = [
+            {"key": reason.key, "values": dict(reason.values)} for reason in self.reasons
+        ]
+        return advice
 
 
 def _new_footprint(chassis: str | None) -> tuple[float, float]:
@@ -259,16 +277,16 @@ def advise(
 def _replacement(draft: _Draft) -> Advice | None:
     """1. Processor and memory that parts cannot fix: a refurbished or a new machine."""
     host, hardware, minimums = draft.machine.host, draft.machine.hardware, draft.minimums
-    replace_reasons: list[str] = []
+    replace_reasons: list[Problem] = []
     launch_year = hardware.cpu_launch_year if hardware else None
     cpu_name = host.cpu_model or draft.text("advise.unknown_cpu")
     if launch_year is None:
         draft.reasons.append(
-            draft.text("advise.reason.cpu_unknown", floor=minimums["cpu_min_year"])
+            draft.reason("advise.reason.cpu_unknown", floor=minimums["cpu_min_year"])
         )
     elif launch_year < minimums["cpu_min_year"]:
         replace_reasons.append(
-            draft.text(
+            draft.reason(
                 "advise.reason.cpu_old",
                 cpu=cpu_name,
                 year=launch_year,
@@ -279,11 +297,11 @@ def _replacement(draft: _Draft) -> Advice | None:
     cores = host.cpu_cores_physical or host.cpu_cores_logical
     if cores is not None and cores < minimums["cpu_min_cores"]:
         replace_reasons.append(
-            draft.text("advise.reason.cpu_cores", cores=cores, floor=minimums["cpu_min_cores"])
+            draft.reason("advise.reason.cpu_cores", cores=cores, floor=minimums["cpu_min_cores"])
         )
     if _ram_short(draft) and _ram_upgradeable(draft.machine, draft.chassis) is False:
         replace_reasons.append(
-            draft.text(
+            draft.reason(
                 "advise.reason.ram_soldered",
                 ram=format_significant(_ram_gb(draft.machine), draft.lang),
                 floor=minimums["ram_gb"],
@@ -306,7 +324,7 @@ def _replace_with(draft: _Draft) -> Advice:
     ]
     if too_much:
         draft.reasons.append(
-            draft.text(
+            draft.reason(
                 "advise.reason.new",
                 needs=draft.needs_text,
                 specs=_specs_text(minimums, lang),
@@ -318,7 +336,7 @@ def _replace_with(draft: _Draft) -> Advice:
         )
         return draft.finish("new", (0.0, 0.0))
     draft.reasons.append(
-        draft.text("advise.reason.refurbished", specs=_specs_text(minimums, lang))
+        draft.reason("advise.reason.refurbished", specs=_specs_text(minimums, lang))
     )
     draft.action("replace", f"refurbished_{chassis}")
     share_low = figure(f"refurbished_share_{chassis}_low")
@@ -339,7 +357,7 @@ def _memory(draft: _Draft) -> None:
     upgradeable = _ram_upgradeable(draft.machine, draft.chassis)
     key = "advise.reason.ram_add" if upgradeable else "advise.reason.ram_check"
     draft.reasons.append(
-        draft.text(
+        draft.reason(
             key,
             ram=format_significant(_ram_gb(draft.machine), draft.lang),
             floor=draft.minimums["ram_gb"],
@@ -355,14 +373,14 @@ def _disk(draft: _Draft) -> None:
         return
     if draft.machine.host.virtualization:
         # a virtual disk lives on the host's storage: no SSD to buy for it (nor its size)
-        draft.reasons.append(draft.text("advise.reason.disk_virtual"))
+        draft.reasons.append(draft.reason("advise.reason.disk_virtual"))
         return
     margin = threshold("reported_size_margin")
     too_small = disk.total_bytes < draft.minimums["disk_min_gb"] * _GB * margin
     if disk.rotational or too_small:
         key = "advise.reason.ssd_rotational" if disk.rotational else "advise.reason.ssd_small"
         draft.reasons.append(
-            draft.text(
+            draft.reason(
                 key,
                 size=_fmt(disk.total_bytes / _GB, draft.lang),
                 floor=draft.minimums["disk_min_gb"],
@@ -370,7 +388,7 @@ def _disk(draft: _Draft) -> None:
         )
         draft.action("ssd", "ssd")
     elif disk.rotational is None and draft.minimums["disk_ssd"]:
-        draft.reasons.append(draft.text("advise.reason.disk_unknown"))
+        draft.reasons.append(draft.reason("advise.reason.disk_unknown"))
 
 
 def _battery(draft: _Draft) -> None:
@@ -378,7 +396,7 @@ def _battery(draft: _Draft) -> None:
     floor = threshold("battery_worn_percent")  # the one rule HW005 reads too
     if health is not None and health < floor:
         draft.reasons.append(
-            draft.text(
+            draft.reason(
                 "advise.reason.battery",
                 health=_fmt(health, draft.lang),
                 floor=_fmt(floor, draft.lang),
@@ -397,25 +415,25 @@ def _operating_system(draft: _Draft) -> str:
         verdict = "free-os"
         macos = support is not None and support.product == "macos"
         key = "advise.reason.os_macos" if macos else "advise.reason.os_windows"
-        draft.reasons.append(draft.text(key, os=os_label))
+        draft.reasons.append(draft.reason(key, os=os_label))
         draft.action("os", "os")
     elif support is not None and support.supported is False:
         if machine.readiness is not None and machine.readiness.ready:
-            draft.reasons.append(draft.text("advise.reason.os_win11", os=os_label))
+            draft.reasons.append(draft.reason("advise.reason.os_win11", os=os_label))
         elif "Windows 10" in machine.host.os_version:
-            draft.reasons.append(draft.text("advise.reason.os_win11_check", os=os_label))
+            draft.reasons.append(draft.reason("advise.reason.os_win11_check", os=os_label))
         else:
-            draft.reasons.append(draft.text("advise.reason.os_release", os=os_label))
+            draft.reasons.append(draft.reason("advise.reason.os_release", os=os_label))
         draft.action("os", "os")
     elif support is not None and support.supported is None and draft.minimums["os_supported"]:
-        draft.reasons.append(draft.text("advise.reason.os_unknown", os=os_label))
+        draft.reasons.append(draft.reason("advise.reason.os_unknown", os=os_label))
     return verdict
 
 
 def _keep_or_upgrade(draft: _Draft, verdict: str) -> Advice:
     """4. Keep (nothing missing), or keep with parts: avoids a new machine minus the parts."""
     if verdict == "keep":
-        draft.reasons.insert(0, draft.text("advise.reason.keep", needs=draft.needs_text))
+        draft.reasons.insert(0, draft.reason("advise.reason.keep", needs=draft.needs_text))
     parts = [manufacturing_co2e_kg(a["kind"]) for a in draft.actions if a["kind"] in PARTS]
     parts_low = sum(low for low, _high in parts)
     parts_high = sum(high for _low, high in parts)

@@ -272,7 +272,9 @@ def test_json_dict_shape() -> None:
         "co2e_new_kg_low",
         "co2e_new_kg_high",
         "needs",
+        "reason_keys",
     }
+    assert len(data["reason_keys"]) == len(data["reasons"])
     assert data["verdict"] in VERDICTS
     assert data["needs"] == ["office", "photo"]
     for item in data["actions"]:
@@ -403,3 +405,12 @@ def test_no_need_is_a_catalog_line() -> None:
         "unknown needs profile: (none given); known: office, video-calls, photo, video-editing"
     )
     assert_catalog_line(error.problem, "advise.error.")
+
+
+
+def test_each_reason_carries_the_same_key_in_every_language() -> None:
+    en = advise(machine(ram_gib=3.8, rotational=True), ["office"], "en")
+    fr = advise(machine(ram_gib=3.8, rotational=True), ["office"], "fr")
+    assert en.reasons != fr.reasons  # two languages...
+    assert [r["key"] for r in en.reason_keys] == [r["key"] for r in fr.reason_keys]  # one key
+    assert "advise.reason.ssd_rotational" in {r["key"] for r in en.reason_keys}
