@@ -315,4 +315,18 @@ def _scan_run(
     store.save_findings([f.to_row(run_id) for f in findings])
     status = "partial" if partial else "complete"
     writes.finish_run(conn, run_id, status, run_score, errors)
+    _record_indicators(conn, run_id)
     return ScanResult(run_id, status, findings, plan, run_score, errors)
+
+
+def _record_indicators(conn: sqlite3.Connection, run_id: int) -> None:
+    """Store the ended run's indicators (trends read them; auditor.store.indicators). If
+    that fails the run stays complete: its indicators are then counted when a report needs
+    them, with the same result."""
+    from auditor.store.indicators import record
+
+    try:
+        record(conn, run_id)
+        conn.commit()
+    except sqlite3.Error:
+        conn.rollback()

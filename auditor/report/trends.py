@@ -17,30 +17,14 @@ import sqlite3
 from datetime import datetime, timedelta
 from typing import Any
 
+from auditor.store.indicators import INDICATORS, indicators
+
+__all__ = ["INDICATORS", "change", "indicators", "trend"]
+
 MONTH = timedelta(days=28)  # "a month ago": the latest comparable run at least 4 weeks older
 
-# name -> SQL giving one number for run :run_id. Lower is better for all but `score`.
-INDICATORS: dict[str, str] = {
-    "score": "SELECT score FROM runs WHERE id = :run_id",
-    "mailbox_bytes": "SELECT coalesce(sum(size_bytes), 0) FROM messages WHERE run_id = :run_id",
-    "messages": "SELECT count(*) FROM messages WHERE run_id = :run_id",
-    "heavy_attachments": (
-        "SELECT coalesce(sum(count), 0) FROM findings WHERE run_id = :run_id "
-        "AND rule_id = 'MAIL001'"
-    ),
-    "unread_newsletters": (
-        "SELECT coalesce(sum(count), 0) FROM findings WHERE run_id = :run_id "
-        "AND rule_id = 'MAIL003'"
-    ),
-    "unprotected_machines": (
-        "SELECT coalesce(sum(count), 0) FROM findings WHERE run_id = :run_id AND rule_id = 'SEC001'"
-    ),
-    "unsupported_os": (
-        "SELECT coalesce(sum(count), 0) FROM findings WHERE run_id = :run_id AND rule_id = 'SEC003'"
-    ),
-    "findings": "SELECT count(*) FROM findings WHERE run_id = :run_id",
-    "hosts": "SELECT count(*) FROM hosts WHERE run_id = :run_id",
-}
+# Each run's indicators are stored when it ends (auditor.store.indicators, schema v9):
+# trends read one row per run instead of recounting every earlier run's messages.
 HIGHER_IS_BETTER = {"score"}
 # What a failed mail source makes meaningless: everything read from mail, and the totals.
 MAIL_INDICATORS = (
@@ -51,15 +35,6 @@ MAIL_INDICATORS = (
     "unread_newsletters",
     "findings",
 )
-
-
-def indicators(conn: sqlite3.Connection, run_id: int) -> dict[str, int | None]:
-    """Every indicator of one run."""
-    values: dict[str, int | None] = {}
-    for name, sql in INDICATORS.items():
-        row = conn.execute(sql, {"run_id": run_id}).fetchone()
-        values[name] = row[0] if row else None
-    return values
 
 
 def _scope(conn: sqlite3.Connection, run_id: int) -> frozenset[str]:

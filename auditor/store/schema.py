@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 
 _V1 = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -565,6 +565,55 @@ CREATE VIEW hosts AS
 CREATE VIEW latest_hosts AS SELECT * FROM hosts WHERE run_id = (SELECT id FROM latest_run_id);
 """
 
+# Version 9: speed that does not fade with history. `run_indicators` holds each run's
+# indicators, written when the run ends (auditor.store.indicators; source_id 0 is the run as
+# a whole, others one mail source each), so trends read ten small rows instead of counting
+# every earlier run's messages; runs that ended before are backfilled here, in the same
+# transaction. `local_files` is what the last scan of an mbox file saw (size, mtime, inode,
+# the key its next message gets, a digest of the bytes just before its end), so a rescan
+# skips an unchanged file and reads only the tail a Thunderbird append added. Host rows
+# are found by run through an index (trends read them for every earlier run).
+_V9_TABLES = """
+CREATE TABLE run_indicators (
+    run_id INTEGER NOT NULL REFERENCES runs (id),
+    source_id INTEGER NOT NULL,
+    messages INTEGER,
+    mailbox_bytes INTEGER,
+    score INTEGER,
+    heavy_attachments INTEGER,
+    unread_newsletters INTEGER,
+    unprotected_machines INTEGER,
+    unsupported_os INTEGER,
+    findings INTEGER,
+    hosts INTEGER,
+    PRIMARY KEY (run_id, source_id)
+);
+
+CREATE TABLE local_files (
+    source_id INTEGER NOT NULL REFERENCES sources (id),
+    folder TEXT NOT NULL,
+    path TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    inode INTEGER NOT NULL,
+    next_key INTEGER NOT NULL,
+    tail_digest TEXT NOT NULL,
+    PRIMARY KEY (source_id, folder)
+);
+
+CREATE INDEX host_facts_run ON host_facts (run_id);
+"""
+
+
+def _v9(conn: sqlite3.Connection) -> None:
+    from auditor.store.db import split_statements
+    from auditor.store.indicators import backfill
+
+    for statement in split_statements(_V9_TABLES):
+        conn.execute(statement)
+    backfill(conn)
+
+
 # MIGRATIONS[n] takes a store from version n to n + 1: an SQL script, or a function for a
 # step that must look at the store first.
 MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
@@ -576,5 +625,6 @@ MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
     _V6,
     _V7,
     _V8,
+    _v9,
 ]
 assert len(MIGRATIONS) == SCHEMA_VERSION

@@ -1,0 +1,111 @@
+"""Each run's indicators, stored once when the run ends (table run_indicators, schema v9).
+
+Trends compare a run with up to a year of earlier ones. Recomputing an earlier run's
+indicators means counting its messages over the versioned facts, a cost that grows with
+every message and every month of history; a report read it for ten points. The numbers are
+fixed once a run has ended, so they are stored then: one small row per run (source_id 0,
+every indicator) and one per mail source (its messages and bytes). A run that has no row
+(ended by an older auditor and not backfilled, or cut before its row was written) is
+computed from the facts as before, so the two ways always agree.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+RUN = 0  # run_indicators.source_id of the row about the run as a whole
+
+# name -> SQL giving one number for run :run_id. Lower is better for all but `score`.
+INDICATORS: dict[str, str] = {
+    "score": "SELECT score FROM runs WHERE id = :run_id",
+    "mailbox_bytes": "SELECT coalesce(sum(size_bytes), 0) FROM messages WHERE run_id = :run_id",
+    "messages": "SELECT count(*) FROM messages WHERE run_id = :run_id",
+    "heavy_attachments": (
+        "SELECT coalesce(sum(count), 0) FROM findings WHERE run_id = :run_id "
+        "AND rule_id = 'MAIL001'"
+    ),
+    "unread_newsletters": (
+        "SELECT coalesce(sum(count), 0) FROM findings WHERE run_id = :run_id "
+        "AND rule_id = 'MAIL003'"
+    ),
+    "unprotected_machines": (
+        "SELECT coalesce(sum(count), 0) FROM findings WHERE run_id = :run_id AND rule_id = 'SEC001'"
+    ),
+    "unsupported_os": (
+        "SELECT coalesce(sum(count), 0) FROM findings WHERE run_id = :run_id AND rule_id = 'SEC003'"
+    ),
+    "findings": "SELECT count(*) FROM findings WHERE run_id = :run_id",
+    "hosts": "SELECT count(*) FROM hosts WHERE run_id = :run_id",
+}
+NAMES = tuple(INDICATORS)
+
+# Messages and bytes of each mail source of a run, straight from the versions (the
+# `messages` view joins folders too, which a count does not need).
+_PER_SOURCE = """
+SELECT rs.source_id, count(m.id), coalesce(sum(m.size_bytes), 0)
+  FROM run_sources rs
+  LEFT JOIN message_versions m ON m.source_id = rs.source_id
+   AND m.first_run <= rs.run_id AND (m.gone_run IS NULL OR m.gone_run > rs.run_id)
+ WHERE rs.run_id = ?
+ GROUP BY rs.source_id
+"""
+
+
+def computed(conn: sqlite3.Connection, run_id: int) -> dict[str, int | None]:
+    """Every indicator of one run, counted from the facts (the reference computation)."""
+    values: dict[str, int | None] = {}
+    for name, sql in INDICATORS.items():
+        row = conn.execute(sql, {"run_id": run_id}).fetchone()
+        values[name] = row[0] if row else None
+    return values
+
+
+def stored(conn: sqlite3.Connection, run_id: int) -> dict[str, int | None] | None:
+    """The indicators stored when the run ended, or None when it has none."""
+    row = conn.execute(
+        f"SELECT {', '.join(NAMES)} FROM run_indicators WHERE run_id = ? AND source_id = {RUN}",
+        (run_id,),
+    ).fetchone()
+    return dict(zip(NAMES, tuple(row), strict=True)) if row is not None else None
+
+
+def indicators(conn: sqlite3.Connection, run_id: int) -> dict[str, int | None]:
+    """One run's indicators: stored when it ended, else counted from the facts."""
+    return stored(conn, run_id) or computed(conn, run_id)
+
+
+def record(conn: sqlite3.Connection, run_id: int) -> None:
+    """Store the indicators of a run that has just ended (its findings and score written).
+
+    Per-source rows first, then the run's totals as their sum: the messages are counted
+    once. The caller commits (or the migration's transaction does)."""
+    per_source = conn.execute(_PER_SOURCE, (run_id,)).fetchall()
+    conn.execute("DELETE FROM run_indicators WHERE run_id = ?", (run_id,))
+    conn.executemany(
+        "INSERT INTO run_indicators (run_id, source_id, messages, mailbox_bytes) "
+        "VALUES (?, ?, ?, ?)",
+        [(run_id, sid, count, size) for sid, count, size in per_source],
+    )
+    row = {
+        name: conn.execute(sql, {"run_id": run_id}).fetchone()[0]
+        for name, sql in INDICATORS.items()
+        if name not in _MAIL_TOTALS
+    }
+    row["messages"] = sum(r[1] for r in per_source)
+    row["mailbox_bytes"] = sum(r[2] for r in per_source)
+    conn.execute(
+        f"INSERT INTO run_indicators (run_id, source_id, {', '.join(NAMES)}) "
+        f"VALUES (?, {RUN}, {', '.join('?' * len(NAMES))})",
+        (run_id, *(row[name] for name in NAMES)),
+    )
+
+
+_MAIL_TOTALS = ("messages", "mailbox_bytes")
+
+
+def backfill(conn: sqlite3.Connection) -> None:
+    """Schema v9: store the indicators of every run that ended before the table existed."""
+    for (run_id,) in conn.execute(
+        "SELECT id FROM runs WHERE status IN ('complete', 'partial') ORDER BY id"
+    ).fetchall():
+        record(conn, run_id)
