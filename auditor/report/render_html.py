@@ -26,22 +26,7 @@ from auditor.i18n.format import (
     shorten_middle,
 )
 from auditor.report import sections
-from auditor.report.formatting import (
-    SOURCE_NAME_MAX,
-    climate_lines,
-    code_spans,
-    error_lines,
-    finding_details,
-    gains_parts,
-    not_checked_lines,
-    plan_sections,
-    reclaimable_line,
-    report_title,
-    run_time,
-    score_band,
-    score_trend,
-    trend_table,
-)
+from auditor.report.formatting import SOURCE_NAME_MAX, code_spans
 from auditor.report.svg_charts import Bar, bar_chart, line_chart
 
 _URL = re.compile(r"^https?://[^\s<>\"'`]+$", re.IGNORECASE)
@@ -103,13 +88,13 @@ def _header(report: dict, lang: str) -> dict:
         )
     return {
         "run": t(lang, "report.run", id=clean_text(run.get("id", UNKNOWN))),
-        "date": format_datetime(run_time(report), lang),
-        "datetime": clean_text(run_time(report) or ""),
+        "date": format_datetime(sections.run_time(report), lang),
+        "datetime": clean_text(sections.run_time(report) or ""),
         "score": None if score is None else t(lang, "report.score", score=score),
         "score_value": score,
-        "band": score_band(score),
-        "band_text": t(lang, f"report.band.{score_band(score)}"),
-        "score_trend": score_trend(report, lang),
+        "band": sections.score_band(score),
+        "band_text": t(lang, f"report.band.{sections.score_band(score)}"),
+        "score_trend": sections.score_trend(report, lang),
         "partial": run.get("status") == "partial",
         "sources": sources,
         "generated_by": generated_by,
@@ -146,7 +131,7 @@ def _score_chart(report: dict, lang: str) -> dict | None:
 
 
 def _trend(report: dict, lang: str) -> dict | None:
-    table = trend_table(report, lang)
+    table = sections.trend_table(report, lang)
     chart = _score_chart(report, lang)
     if table is None and chart is None:
         return None
@@ -263,8 +248,8 @@ def _finding(finding: dict, lang: str) -> dict:
         "badge": t(lang, f"report.severity.{severity}"),
         "title": clean_text(finding.get("title")),
         "rule_id": clean_text(finding.get("rule_id")),
-        "details": _SEP.join(finding_details(finding, lang)),
-        "gains": _SEP.join(gains_parts(finding, lang)),
+        "details": _SEP.join(sections.finding_details(finding, lang)),
+        "gains": _SEP.join(sections.gains_parts(finding, lang)),
         "why": _lines(finding.get("why")),
         "how": _lines(finding.get("how")),
         "evidence_headers": examples.headers,
@@ -296,16 +281,15 @@ def _reclaimable_chart(report: dict, lang: str) -> dict | None:
         bars.append(Bar(t(lang, "html.chart.reclaimable.total"), total, format_bytes(total, lang)))
     description = "; ".join(f"{bar.label}: {bar.text}" for bar in bars)
     title = t(lang, "html.chart.reclaimable.title")
-    return _chart(
-        title, bar_chart(title, bars, description=description), reclaimable_line(report, lang)
-    )
+    total = sections.reclaimable_line(report, lang)
+    return _chart(title, bar_chart(title, bars, description=description), total)
 
 
 def _plan(report: dict, lang: str) -> dict:
-    sections = []
+    groups = []
     if report.get("findings"):
-        for name, findings in plan_sections(report):
-            sections.append(
+        for name, findings in sections.plan_sections(report):
+            groups.append(
                 {
                     "name": name,
                     "title": t(lang, f"report.section.{name}"),
@@ -313,11 +297,11 @@ def _plan(report: dict, lang: str) -> dict:
                     "findings": [_finding(f, lang) for f in findings],
                 }
             )
-    return {"sections": sections, "chart": _reclaimable_chart(report, lang)}
+    return {"sections": groups, "chart": _reclaimable_chart(report, lang)}
 
 
 def _errors(report: dict, lang: str) -> list[str]:
-    lines = error_lines(report, lang)
+    lines = sections.error_lines(report, lang)
     return lines
 
 
@@ -352,7 +336,7 @@ def build_context(report: dict) -> dict:
         lang = "en"
     return {
         "lang": lang,
-        "title": report_title(report, lang),
+        "title": sections.report_title(report, lang),
         "header": _header(report, lang),
         "trend": _trend(report, lang),
         "hosts": _hosts(report, lang),
@@ -361,8 +345,8 @@ def build_context(report: dict) -> dict:
         "has_findings": bool(report.get("findings")),
         "plan": _plan(report, lang),
         "errors": _errors(report, lang),
-        "climate": climate_lines(report, lang),
-        "not_checked": not_checked_lines(report, str),  # the template escapes
+        "climate": sections.climate_lines(report, lang),
+        "not_checked": sections.not_checked_lines(report, str),  # the template escapes
         "help": _help(report),
         "figures": _figures(report),
         "disk_headers": [

@@ -17,22 +17,7 @@ from auditor.i18n.format import (
     shorten_middle,
 )
 from auditor.report import sections
-from auditor.report.formatting import (
-    SOURCE_NAME_MAX,
-    climate_lines,
-    code_spans,
-    error_lines,
-    finding_details,
-    gains_parts,
-    not_checked_lines,
-    plan_sections,
-    reclaimable_line,
-    report_title,
-    run_time,
-    score_band,
-    score_trend,
-    trend_table,
-)
+from auditor.report.formatting import SOURCE_NAME_MAX, code_spans
 
 _SEP = " · "
 # Characters that can start emphasis, code, links, tables, strikethrough or (on GitHub) maths.
@@ -88,22 +73,22 @@ def _header(report: dict, lang: str) -> list[str]:
     run = report.get("run") or {}
     tool = report.get("tool") or {}
     score = report.get("score")
-    band = score_band(score)
+    band = sections.score_band(score)
     if score is None:
         score_text = t(lang, "report.score_unknown")
     else:
         score_text = (
             f"**{t(lang, 'report.score', score=score)}** ({t(lang, f'report.band.{band}')})"
         )
-        moved = score_trend(report, lang)
+        moved = sections.score_trend(report, lang)
         if moved:
             score_text += f" {md_escape(moved)}"
-    out = [f"# {md_escape(report_title(report, lang))}", ""]
+    out = [f"# {md_escape(sections.report_title(report, lang))}", ""]
     out.append(
         _SEP.join(
             [
                 t(lang, "report.run", id=run.get("id", UNKNOWN)),
-                md_escape(format_datetime(run_time(report), lang)),
+                md_escape(format_datetime(sections.run_time(report), lang)),
                 score_text,
             ]
         )
@@ -135,7 +120,7 @@ def _header(report: dict, lang: str) -> list[str]:
 
 
 def _trend(report: dict, lang: str) -> list[str]:
-    table = trend_table(report, lang)
+    table = sections.trend_table(report, lang)
     if table is None:
         return []
     headers, rows = table
@@ -181,9 +166,9 @@ def _finding(finding: dict, lang: str) -> list[str]:
         f"#### `{badge}` {md_escape(finding.get('title'))} ({md_escape(finding.get('rule_id'))})",
         "",
     ]
-    details = finding_details(finding, lang)
+    details = sections.finding_details(finding, lang)
     out.append(_SEP.join(details))
-    gains = gains_parts(finding, lang)
+    gains = sections.gains_parts(finding, lang)
     if gains:
         out += ["", f"**{t(lang, 'report.finding.gains')}** {md_escape(_SEP.join(gains))}"]
     for key in ("why", "how"):
@@ -203,20 +188,20 @@ def _plan(report: dict, lang: str) -> list[str]:
     out = ["", f"## {t(lang, 'report.section.plan')}"]
     if not report.get("findings"):
         return out + ["", t(lang, "report.section.no_findings")]
-    for name, findings in plan_sections(report):
+    for name, findings in sections.plan_sections(report):
         out += ["", f"### {t(lang, f'report.section.{name}')} ({len(findings)})"]
         if not findings:
             out += ["", f"_{t(lang, 'report.section.empty')}_"]
         for finding in findings:
             out += _finding(finding, lang)
-    total = reclaimable_line(report, lang)
+    total = sections.reclaimable_line(report, lang)
     if total:
         out += ["", f"**{md_escape(total)}**"]
     return out
 
 
 def _climate(report: dict, lang: str) -> list[str]:
-    lines = climate_lines(report, lang)
+    lines = sections.climate_lines(report, lang)
     if not lines:
         return []
     return ["", f"## {t(lang, 'report.climate.title')}", ""] + [
@@ -225,14 +210,14 @@ def _climate(report: dict, lang: str) -> list[str]:
 
 
 def _not_checked(report: dict, lang: str) -> list[str]:
-    lines = not_checked_lines(report, md_escape)
+    lines = sections.not_checked_lines(report, md_escape)
     if not lines:
         return []
     return ["", f"## {t(lang, 'report.section.not_checked')}", ""] + [f"- {x}" for x in lines]
 
 
 def _errors(report: dict, lang: str) -> list[str]:
-    lines = error_lines(report, lang, md_escape)
+    lines = sections.error_lines(report, lang, md_escape)
     if not lines:
         return []
     return ["", f"## {t(lang, 'report.section.errors')}", ""] + [f"- {line}" for line in lines]

@@ -26,21 +26,7 @@ from auditor.i18n.format import (
     shorten_middle,
 )
 from auditor.report import sections
-from auditor.report.formatting import (
-    SOURCE_NAME_MAX,
-    climate_lines,
-    error_lines,
-    finding_details,
-    gains_parts,
-    not_checked_lines,
-    plan_sections,
-    reclaimable_line,
-    report_title,
-    run_time,
-    score_band,
-    score_trend,
-    trend_table,
-)
+from auditor.report.formatting import SOURCE_NAME_MAX
 
 _SEVERITY_STYLES = {
     "critical": "bold white on red",
@@ -109,13 +95,13 @@ def _header(report: dict, console: Console, lang: str) -> None:
     run = report.get("run") or {}
     tool = report.get("tool") or {}
     score = report.get("score")
-    band = score_band(score)
+    band = sections.score_band(score)
     pieces: list[Piece] = [
-        (report_title(report, lang), "bold"),
+        (sections.report_title(report, lang), "bold"),
         _SEP,
         t(lang, "report.run", id=run.get("id", UNKNOWN)),
         _SEP,
-        format_datetime(run_time(report), lang),
+        format_datetime(sections.run_time(report), lang),
         _SEP,
     ]
     if score is None:
@@ -125,7 +111,7 @@ def _header(report: dict, console: Console, lang: str) -> None:
             (t(lang, "report.score", score=score), _BAND_STYLES[band]),
             f" ({t(lang, f'report.band.{band}')})",
         ]
-        moved = score_trend(report, lang)
+        moved = sections.score_trend(report, lang)
         if moved:
             pieces.append(f" {moved}")
     _out(console, _line(*pieces))
@@ -152,7 +138,7 @@ def _header(report: dict, console: Console, lang: str) -> None:
 
 
 def _trend(report: dict, console: Console, lang: str) -> None:
-    found = trend_table(report, lang)
+    found = sections.trend_table(report, lang)
     if found is None:
         return
     headers, rows = found
@@ -210,7 +196,7 @@ def _labelled(label: str, text: str, style: str = "bold") -> Table:
 
 def _finding(finding: dict, console: Console, lang: str) -> None:
     severity = finding.get("severity")
-    details = finding_details(finding, lang)
+    details = sections.finding_details(finding, lang)
     _out(console)
     _out(
         console,
@@ -224,7 +210,7 @@ def _finding(finding: dict, console: Console, lang: str) -> None:
             _SEP.join(details),
         ),
     )
-    gains = gains_parts(finding, lang)
+    gains = sections.gains_parts(finding, lang)
     if gains:
         label = t(lang, "report.finding.gains")
         _out(console, _labelled(label, _SEP.join(gains), "bold green"), indent=2)
@@ -248,7 +234,7 @@ def _plan(report: dict, console: Console, lang: str) -> None:
     if not report.get("findings"):
         _out(console, t(lang, "report.section.no_findings"))
         return
-    for name, findings in plan_sections(report):
+    for name, findings in sections.plan_sections(report):
         _out(console)
         title = t(lang, f"report.section.{name}")
         _out(console, _line((f" {title} ", "bold reverse"), f" ({len(findings)})"))
@@ -256,14 +242,14 @@ def _plan(report: dict, console: Console, lang: str) -> None:
             _out(console, Text(t(lang, "report.section.empty"), style="dim"), indent=2)
         for finding in findings:
             _finding(finding, console, lang)
-    total = reclaimable_line(report, lang)
+    total = sections.reclaimable_line(report, lang)
     if total:
         _out(console)
         _out(console, Text(total, style="bold green"))
 
 
 def _climate(report: dict, console: Console, lang: str) -> None:
-    lines = climate_lines(report, lang)
+    lines = sections.climate_lines(report, lang)
     if not lines:
         return
     _heading(console, t(lang, "report.climate.title"))
@@ -272,7 +258,7 @@ def _climate(report: dict, console: Console, lang: str) -> None:
 
 
 def _errors(report: dict, console: Console, lang: str) -> None:
-    lines = error_lines(report, lang)
+    lines = sections.error_lines(report, lang)
     if not lines:
         return
     _heading(console, t(lang, "report.section.errors"))
@@ -281,7 +267,7 @@ def _errors(report: dict, console: Console, lang: str) -> None:
 
 
 def _not_checked(report: dict, console: Console, lang: str) -> None:
-    lines = not_checked_lines(report)
+    lines = sections.not_checked_lines(report)
     if not lines:
         return
     _heading(console, t(lang, "report.section.not_checked"))

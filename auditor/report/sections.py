@@ -16,15 +16,25 @@ from auditor.i18n import t
 from auditor.i18n.format import (
     UNKNOWN,
     clean_text,
+    co2_range,
+    distinct_labels,
     format_bytes,
+    format_mb,
     format_number,
     format_percent,
+    format_short_datetime,
+    format_significant,
+    shorten_middle,
 )
 from auditor.report.formatting import (
+    SOURCE_NAME_MAX,
+    about,
     column_label,
     disk_cells,
     evidence_note,
     evidence_table,
+    km_range,
+    km_text,
     mailbox_cells,
 )
 
@@ -137,3 +147,296 @@ def evidence(finding: dict, lang: str) -> tuple[Table, str | None]:
     keys, rows, numeric = evidence_table(finding, lang)
     table = Table([column_label(key, finding) for key in keys], numeric, rows)
     return table, evidence_note(finding, len(rows), lang)
+
+
+# --- Title, plan, findings, trend, problems, climate --------------------------------------
+
+
+PLAN_SECTIONS = ("urgent", "quick_wins", "to_plan")
+
+
+def report_title(report: dict, lang: str) -> str:
+    """ "Audit report — Les Amis du Quartier", or "Audit report" with no association named."""
+    association = clean_text(report.get("association") or "", 80).strip()
+    if association:
+        return t(lang, "report.title_for", association=association)
+    return t(lang, "report.title")
+
+
+def run_time(report: dict) -> str | None:
+    """When the run took place (its end, else its start): a report re-rendered later shows
+    the run's time, not the time of rendering."""
+    run = report.get("run") or {}
+    return run.get("finished_at") or run.get("started_at") or report.get("generated_at")
+
+
+def score_band(score: int | None) -> str:
+    """The band of a score: "good" (80 and up), "fair" (50 to 79), "poor" or "unknown"."""
+    if score is None:
+        return "unknown"
+    if score >= 80:
+        return "good"
+    if score >= 50:
+        return "fair"
+    return "poor"
+
+
+def plan_sections(report: dict) -> list[tuple[str, list[dict]]]:
+    """The findings of each plan section, in plan order.
+
+    Findings the plan does not name come last in an "other" section (only when there are
+    some); rule ids of the plan without a finding are skipped.
+    """
+    by_id: dict[str, dict] = {}
+    for finding in report.get("findings") or []:
+        by_id.setdefault(finding.get("rule_id"), finding)
+    plan = report.get("plan") or {}
+    sections: list[tuple[str, list[dict]]] = []
+    placed: set[str] = set()
+    for name in PLAN_SECTIONS:
+        found = []
+        for rule_id in plan.get(name) or []:
+            if rule_id in by_id and rule_id not in placed:
+                found.append(by_id[rule_id])
+                placed.add(rule_id)
+        sections.append((name, found))
+    others = [f for f in report.get("findings") or [] if f.get("rule_id") not in placed]
+    if others:
+        sections.append(("other", others))
+    return sections
+
+
+def _negligible_kg() -> float:
+    """kg CO2e a year under which a gain is not a climate matter (an impact threshold)."""
+    from auditor.impact import threshold
+
+    return threshold("negligible_kg_per_year")
+
+
+def gains_parts(finding: dict, lang: str) -> list[str]:
+    """The known gains of a finding, each one short: "41.0 MB", "0.0096–0.08 kg CO2e/yr
+    (at most 0.37 km by car a year)", each CO2e range with the km by car it equals.
+
+    A yearly gain under the `negligible_kg_per_year` threshold says so, with what it is really
+    good for; a one-off gain of zero (nothing avoided) is not printed. `minutes` is the work it
+    takes, not a gain: see `finding_details`.
+    """
+    parts = []
+    if finding.get("bytes_reclaimable") is not None:
+        parts.append(
+            t(lang, "report.gains.space", size=format_mb(finding["bytes_reclaimable"], lang))
+        )
+    low, high = finding.get("co2e_kg_per_year_low"), finding.get("co2e_kg_per_year_high")
+    co2 = co2_range(low, high, lang)
+    if co2 is not None:
+        km = km_text(high if high is not None else low or 0, lang)
+        parts.append(t(lang, "report.gains.co2_car", range=co2, km=km))
+        negligible = (high if high is not None else low or 0) < _negligible_kg()
+        if negligible and finding.get("bytes_reclaimable") is not None:  # a gain, not a weight
+            parts.append(t(lang, "report.gains.negligible"))
+    low, high = finding.get("co2e_kg_avoided_low"), finding.get("co2e_kg_avoided_high")
+    if high:  # "avoids 0 kg" says nothing but looks like a bug
+        parts.append(
+            t(
+                lang,
+                "report.gains.avoided_car",
+                range=co2_range(low, high, lang),
+                km=km_range(low, high, lang),
+            )
+        )
+    if finding.get("euros_high"):
+        euros = co2_range(finding.get("euros_low"), finding["euros_high"], lang)
+        parts.append(t(lang, "report.gains.euros", range=euros))
+    return parts
+
+
+def finding_details(finding: dict, lang: str) -> list[str]:
+    """Count and effort of a finding: ["count: 7", "effort: a few minutes (about 20 min)"]."""
+    details = [t(lang, "report.finding.count", count=format_number(finding.get("count"), lang))]
+    if finding.get("effort"):
+        effort = t(lang, f"report.effort.{finding['effort']}")
+        if finding.get("minutes") is not None:
+            minutes = format_number(finding["minutes"], lang)
+            details.append(t(lang, "report.finding.effort_minutes", effort=effort, minutes=minutes))
+        else:
+            details.append(t(lang, "report.finding.effort", effort=effort))
+    return details
+
+
+TREND_INDICATORS = (
+    "score",
+    "mailbox_bytes",
+    "heavy_attachments",
+    "unread_newsletters",
+    "unprotected_machines",
+    "unsupported_os",
+)
+
+
+_ARROWS = {"better": "▲", "worse": "▼", "same": "="}
+
+
+def _indicator_value(name: str, value: object, lang: str) -> str:
+    if name.endswith("_bytes"):
+        return format_bytes(value, lang)  # type: ignore[arg-type]
+    return format_number(value, lang)  # type: ignore[arg-type]
+
+
+def _move_text(move: str, lang: str) -> str:
+    return f"{_ARROWS[move]} {t(lang, f'report.trend.{move}')}"
+
+
+def score_trend(report: dict, lang: str) -> str | None:
+    """ "▲ +5 since 27/10/2026" (the score against the previous comparable run), or None."""
+    from auditor.report.trends import change
+
+    trend = report.get("trend") or {}
+    previous = trend.get("previous")
+    score = report.get("score")
+    if not previous or score is None or "score" in (trend.get("not_comparable") or []):
+        return None
+    before = (previous.get("indicators") or {}).get("score")
+    if before is None:
+        return None
+    delta = score - before
+    return t(
+        lang,
+        "report.trend.score",
+        arrow=_ARROWS[change(score, before, "score")],
+        delta=f"{delta:+d}" if isinstance(delta, int) else str(delta),
+        date=format_short_datetime(previous.get("started_at"), lang),
+    )
+
+
+def trend_table(report: dict, lang: str) -> tuple[list[str], list[list[str]]] | None:
+    """(headers, rows): each indicator now, at the previous run, a month ago, and its move."""
+    from auditor.report.trends import change
+
+    trend = report.get("trend") or {}
+    points = [p for p in (trend.get("month_ago"), trend.get("previous")) if p]
+    if not points:
+        return None
+    current = trend.get("current") or {}
+    headers = [t(lang, "report.trend.indicator")]
+    labels = distinct_labels([p.get("started_at") for p in points], lang)
+    headers += [t(lang, "report.trend.run_of", date=label) for label in labels]
+    not_comparable = set(trend.get("not_comparable") or [])
+    headers += [t(lang, "report.trend.now"), t(lang, "report.trend.change")]
+    rows = []
+    for name in TREND_INDICATORS:
+        now = current.get(name)
+        before = points[-1].get("indicators", {}).get(name)
+        move = (
+            t(lang, "report.trend.not_comparable")
+            if name in not_comparable
+            else _move_text(change(now, before, name), lang)
+        )
+        rows.append(
+            [t(lang, "report.trend.score_label" if name == "score" else f"report.trend.{name}")]
+            + [_indicator_value(name, p.get("indicators", {}).get(name), lang) for p in points]
+            + [_indicator_value(name, now, lang), move]
+        )
+    return headers, rows
+
+
+def error_lines(report: dict, lang: str, escape=None) -> list[str]:
+    """One line per failed source and per run error, each value passed through `escape`."""
+    escape = escape or clean_text
+    run = report.get("run") or {}
+    lines = []
+    for source in run.get("sources") or []:
+        if source.get("status") == "failed":
+            lines.append(
+                t(
+                    lang,
+                    "report.source_error",
+                    name=escape(shorten_middle(source.get("name"), SOURCE_NAME_MAX)),
+                    kind=t(lang, f"report.kind.{source.get('kind')}"),
+                    error=escape(source.get("error") or t(lang, "report.source_failed")),
+                )
+            )
+    lines.extend(escape(error) for error in run.get("errors") or [])
+    return lines
+
+
+def not_checked_lines(report: dict, escape=None) -> list[str]:
+    """What could not be checked on the machines (no DMI table, no smartctl...), escaped."""
+    escape = escape or clean_text
+    return [escape(line) for line in report.get("not_checked") or []]
+
+
+def _years(x: float, lang: str) -> str:
+    """A number of years said the way people say it: "570 years", "5.7 million years"."""
+    if x >= 1e6:
+        return t(lang, "report.climate.million_years", value=format_significant(x / 1e6, lang))
+    return t(lang, "report.climate.years", value=format_significant(about(x), lang))
+
+
+def climate_lines(report: dict, lang: str) -> list[str]:
+    """The report's CO2e figures weighed against what a reader knows (km by car, keeping a
+    laptop longer), and, when the mail gains are negligible, what they are really for."""
+    climate = report.get("climate") or {}
+    keep = climate.get("keeping_laptop_two_years_kg")
+    if not keep:
+        return []
+    lines = []
+    storage = climate.get("mailbox_storage_kg_per_year")
+    co2 = [
+        f
+        for f in report.get("findings") or []
+        if f.get("co2e_kg_per_year_high") or f.get("co2e_kg_avoided_high")
+    ]
+    if not storage and not co2:
+        return []  # no figure in this report to weigh
+    if storage:
+        lines.append(
+            t(
+                lang,
+                "report.climate.storage",
+                size=format_bytes(climate.get("mailbox_bytes"), lang),
+                range=co2_range(storage[0], storage[1], lang),
+                km=km_text(storage[1], lang),
+            )
+        )
+    largest = climate.get("largest_avoided")
+    if largest:
+        low, high = largest["kg"]
+        lines.append(
+            t(
+                lang,
+                "report.climate.largest",
+                title=clean_text(largest.get("title")),
+                rule=clean_text(largest.get("rule_id")),
+                range=co2_range(low, high, lang),
+                km=km_range(low, high, lang),
+            )
+        )
+    keep_range, keep_km = co2_range(keep[0], keep[1], lang), km_range(keep[0], keep[1], lang)
+    if storage and storage[0] > 0:
+        lines.append(
+            t(
+                lang,
+                "report.climate.keeping_storage",
+                range=keep_range,
+                km=keep_km,
+                low=_years(keep[0] / storage[1], lang),
+                high=_years(keep[1] / storage[0], lang),
+            )
+        )
+    else:
+        lines.append(t(lang, "report.climate.keeping", range=keep_range, km=keep_km))
+    if storage and storage[1] < _negligible_kg():
+        lines.append(t(lang, "report.climate.mail_small"))
+    return lines
+
+
+def reclaimable_line(report: dict, lang: str) -> str | None:
+    """The space all findings free together, each byte counted once (when some overlap or
+    several findings free space)."""
+    total = report.get("reclaimable") or {}
+    if not total or total.get("total_bytes") is None:
+        return None
+    gains = [f for f in report.get("findings") or [] if (f.get("bytes_reclaimable") or 0) > 0]
+    if len(gains) < 2:
+        return None
+    return t(lang, "report.reclaimable.total", size=format_mb(total["total_bytes"], lang))

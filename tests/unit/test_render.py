@@ -484,7 +484,7 @@ def test_clean_text() -> None:
 
 
 def test_one_off_gains_are_shown_with_their_units_in_both_languages():
-    from auditor.report.formatting import gains_parts
+    from auditor.report.sections import gains_parts
 
     finding = {
         "bytes_reclaimable": None,
@@ -503,7 +503,7 @@ def test_one_off_gains_are_shown_with_their_units_in_both_languages():
 
 
 def test_the_score_trend_says_which_way_and_since_when():
-    from auditor.report.formatting import score_trend
+    from auditor.report.sections import score_trend
 
     report = {
         "score": 85,
