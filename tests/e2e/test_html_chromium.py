@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from auditor.report.render_html import render_html
-from tests.unit.test_render_html import sample_report
+from tests.unit.report_samples import hostile_report
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACT = ROOT / "tests" / "artifacts" / "report.png"
@@ -53,7 +53,7 @@ def run_chromium(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]
 
 @pytest.fixture
 def report_file(tmp_path: Path) -> Path:
-    report = sample_report("fr")
+    report = hostile_report("fr")
     evidence = report["findings"][0]["evidence"]
     evidence[0]["subject"] = HOSTILE_SCRIPT
     evidence[1]["subject"] = HOSTILE_IMG

@@ -11,222 +11,7 @@ import pytest
 from auditor.report.render_html import render_html, safe_url
 from auditor.report.render_markdown import render_markdown
 from auditor.report.svg_charts import Bar, bar_chart, line_chart
-
-SCRIPT = "<script>alert(1)</script>"
-IMG = "<img src=x onerror=alert(1)>"
-ATTR = '" onmouseover="alert(1)'
-
-
-def sample_report(language: str = "en") -> dict:
-    """A report with every section, hostile text wherever a mailbox or machine gives text."""
-    return {
-        "schema_version": 1,
-        "tool": {"name": "auditor", "version": "0.1.0"},
-        "language": language,
-        "generated_at": "2026-11-27T16:00:00+00:00",
-        "run": {
-            "id": 3,
-            "started_at": "2026-11-27T15:58:00+00:00",
-            "finished_at": "2026-11-27T16:00:00+00:00",
-            "status": "partial",
-            "sources": [
-                {"kind": "demo", "name": "demo", "status": "ok", "error": None},
-                {
-                    "kind": "mbox",
-                    "name": f"archives{SCRIPT}.mbox",
-                    "status": "failed",
-                    "error": f"not an mbox file {IMG}",
-                },
-            ],
-            "errors": [f"INBOX: 1 malformed message skipped {SCRIPT}"],
-        },
-        "score": 72,
-        "hosts": [
-            {
-                "hostname": f"pc-{IMG}",
-                "os_name": "Linux",
-                "os_version": "Debian GNU/Linux 12 (bookworm)",
-                "cpu_model": f"Intel i5 {ATTR}",
-                "cpu_cores_logical": 4,
-                "ram_bytes": 8589934592,
-                "battery_percent": 80,
-                "disks": [
-                    {
-                        "mountpoint": "/",
-                        "device": "/dev/sda1",
-                        "total_bytes": 500107862016,
-                        "used_bytes": 430000000000,
-                        "rotational": True,
-                        "is_system": True,
-                    }
-                ],
-            },
-            {
-                "hostname": "pc-bureau",
-                "os_name": "Windows",
-                "os_version": "Windows 11 Pro",
-                "cpu_model": None,
-                "cpu_cores_logical": None,
-                "ram_bytes": None,
-                "battery_percent": None,
-                "disks": [],
-            },
-        ],
-        "mailboxes": [
-            {
-                "account": f"contact{SCRIPT}",
-                "folders": 3,
-                "messages": 1234,
-                "size_bytes": 23456789,
-                "attachments": 40,
-                "attachment_bytes": 20000000,
-                "unread": 60,
-                "malformed": 1,
-                "skipped": 0,
-            },
-            {
-                "account": "big",
-                "folders": 1,
-                "messages": 1,
-                "size_bytes": 1_234_500_000_000_000_000,
-                "attachments": 0,
-                "attachment_bytes": 0,
-                "unread": 0,
-                "malformed": 0,
-                "skipped": 0,
-            },
-        ],
-        "findings": [
-            {
-                "rule_id": "MAIL001",
-                "category": "mail",
-                "severity": "medium",
-                "effort": "minutes",
-                "title": "Heavy attachments",
-                "why": "Large attachments fill the mailbox.",
-                "how": "Save the files in the shared drive,\nthen delete the messages.",
-                "count": 7,
-                "evidence": [
-                    {
-                        "folder": f"INBOX/{IMG}" if i == 0 else "INBOX",
-                        "subject": SCRIPT if i == 0 else IMG if i == 1 else f"Photos AG {i}",
-                        "filename": f"{ATTR}.pdf",
-                        "date": f"2024-0{i + 1}-15T09:30:00+00:00",
-                        "size_bytes": 6000000 + i,
-                    }
-                    for i in range(7)
-                ],
-                "bytes_reclaimable": 41000000,
-                "co2e_kg_per_year_low": 0.0096,
-                "co2e_kg_per_year_high": 0.08,
-                "minutes": 10,
-            },
-            {
-                "rule_id": "MAIL004",
-                "category": "mail",
-                "severity": "low",
-                "effort": "minutes",
-                "title": "Newsletters never opened",
-                "why": "Unread newsletters keep arriving.",
-                "how": "Use the unsubscribe link.",
-                "count": 2,
-                "evidence": [{"list_id": "news.example.org", "messages": 40, "unread": 40}],
-                "bytes_reclaimable": 2000000,
-                "minutes": 5,
-            },
-            {
-                "rule_id": "SEC001",
-                "category": "security",
-                "severity": "critical",
-                "effort": "hours",
-                "title": "No active antivirus",
-                "why": "Anyone can infect the machine.",
-                "how": "Turn Windows Defender on.",
-                "count": 1,
-                "evidence": [{"hostname": f"pc-{IMG}", "product": None}],
-                "bytes_reclaimable": None,
-                "minutes": None,
-            },
-            {
-                "rule_id": "HW003",
-                "category": "hardware",
-                "severity": "high",
-                "effort": "days",
-                "title": "System on a hard disk",
-                "why": "A hard disk makes an old PC slow.",
-                "how": "Replace the disk by an SSD.",
-                "count": 1,
-                "evidence": [{"hostname": f"pc-{IMG}", "mountpoint": "/", "rotational": True}],
-                "bytes_reclaimable": None,
-                "co2e_kg_per_year_low": 30.0,
-                "co2e_kg_per_year_high": 30.0,
-                "minutes": None,
-            },
-        ],
-        "plan": {"urgent": ["SEC001"], "quick_wins": ["MAIL004", "MAIL001"], "to_plan": ["HW003"]},
-        "figures": [
-            {
-                "id": "storage_gb_year_low",
-                "label": "Storing 1 GB for a year in the cloud",
-                "source": "ADEME Impact CO2 (NégaOctet), 2023",
-                "url": "https://impactco2.fr/",
-            },
-            {"id": "bad", "label": "Bad link", "source": "x", "url": "javascript:alert(1)"},
-        ],
-        "help": [
-            {"name": "Repair Cafés", "what": "volunteers", "url": "https://www.repaircafe.org/"},
-            {"name": "Evil", "what": "not a link", "url": "javascript:alert(2)"},
-        ],
-        "trend": {
-            "current": {"score": 72, "mailbox_bytes": 23456789},
-            "previous": {
-                "run_id": 2,
-                "started_at": "2026-11-01T10:00:00+00:00",
-                "indicators": {"score": 60, "mailbox_bytes": 30000000},
-            },
-            "month_ago": None,
-            "series": [
-                {
-                    "run_id": 1,
-                    "started_at": "2026-10-01T10:00:00+00:00",
-                    "indicators": {"score": 50},
-                },
-                {
-                    "run_id": 2,
-                    "started_at": "2026-11-01T10:00:00+00:00",
-                    "indicators": {"score": 60},
-                },
-                {
-                    "run_id": 3,
-                    "started_at": "2026-11-27T15:58:00+00:00",
-                    "indicators": {"score": 72},
-                },
-            ],
-        },
-    }
-
-
-def empty_report(language: str = "fr") -> dict:
-    return {
-        "schema_version": 1,
-        "tool": {"name": "auditor", "version": "0.1.0"},
-        "language": language,
-        "generated_at": "2026-11-27T16:00:00+00:00",
-        "run": {
-            "id": 1,
-            "started_at": "2026-11-27T16:00:00+00:00",
-            "finished_at": "2026-11-27T16:00:01+00:00",
-            "status": "complete",
-            "sources": [],
-            "errors": [],
-        },
-        "score": 100,
-        "hosts": [],
-        "mailboxes": [],
-        "findings": [],
-        "plan": {"urgent": [], "quick_wins": [], "to_plan": []},
-        "figures": [],
-    }
+from tests.unit.report_samples import ATTR, IMG, SCRIPT, empty_report, hostile_report
 
 
 class Elements(HTMLParser):
@@ -256,7 +41,7 @@ def parse(page: str) -> Elements:
 
 @pytest.fixture(params=["en", "fr"])
 def page(request: pytest.FixtureRequest) -> str:
-    return render_html(sample_report(request.param))
+    return render_html(hostile_report(request.param))
 
 
 def test_hostile_text_is_escaped(page: str) -> None:
@@ -347,7 +132,7 @@ def test_heading_hierarchy_and_accessibility(page: str) -> None:
 
 
 def test_english() -> None:
-    page = render_html(sample_report("en"))
+    page = render_html(hostile_report("en"))
     assert page.startswith("<!DOCTYPE html>") and '<html lang="en">' in page
     assert "<h1>Audit report</h1>" in page
     assert "Score: 72/100 (fair)" in page and "▲ +12 since 2026-11-01" in page
@@ -361,7 +146,7 @@ def test_english() -> None:
 
 
 def test_french_numbers_and_labels() -> None:
-    page = render_html(sample_report("fr"))
+    page = render_html(hostile_report("fr"))
     assert '<html lang="fr">' in page and "<h1>Rapport d’audit</h1>" in page
     assert ">1 234<" in page  # messages
     assert "1 234,5 Po" in page  # size with thousands and a decimal comma
@@ -372,16 +157,16 @@ def test_french_numbers_and_labels() -> None:
 
 
 def test_machines_chart_counts_flagged_hosts() -> None:
-    page = render_html(sample_report("en"))
+    page = render_html(hostile_report("en"))
     assert "2 machines: 1 with nothing to flag, 1 flagged" in page
-    report = sample_report("en")
+    report = hostile_report("en")
     report["findings"] = [f for f in report["findings"] if f["category"] == "mail"]
     report["plan"] = {"urgent": [], "quick_wins": ["MAIL004", "MAIL001"], "to_plan": []}
     assert "2 machines: 2 with nothing to flag, 0 flagged" in render_html(report)
 
 
 def test_score_chart_needs_two_points() -> None:
-    report = sample_report("en")
+    report = hostile_report("en")
     report["trend"]["series"] = report["trend"]["series"][-1:]
     page = render_html(report)
     assert "Score over time" not in page
@@ -399,7 +184,7 @@ def test_empty_report(lang: str) -> None:
 
 
 def test_unknown_values_do_not_break_rendering() -> None:
-    report = copy.deepcopy(sample_report("en"))
+    report = copy.deepcopy(hostile_report("en"))
     report["score"] = None
     report["language"] = "de"  # unknown language: English
     report["mailboxes"][0]["size_bytes"] = 0
@@ -412,14 +197,14 @@ def test_unknown_values_do_not_break_rendering() -> None:
 
 
 def test_every_chart_has_a_visible_title_above_it() -> None:
-    page = render_html(sample_report("en"))
+    page = render_html(hostile_report("en"))
     titles = re.findall(r'<figcaption class="chart-title">([^<]+)</figcaption>', page)
     assert len(titles) == page.count("<svg") == 4
     assert "Reclaimable space by finding" in titles and "Score over time (out of 100)" in titles
 
 
 def test_bar_chart_labels_are_written_whole() -> None:
-    report = sample_report("en")
+    report = hostile_report("en")
     report["findings"][0]["title"] = "Old mail already read, kept in every folder for years"
     page = render_html(report)
     chart = page.split('<figcaption class="chart-title">Reclaimable space', 1)[1]
@@ -428,7 +213,7 @@ def test_bar_chart_labels_are_written_whole() -> None:
 
 
 def test_commands_in_rule_texts_are_code_not_backquotes() -> None:
-    report = sample_report("fr")
+    report = hostile_report("fr")
     report["findings"][0]["how"] = "Lancez `auditor compress FICHIERS` puis joignez les copies."
     page = render_html(report)
     assert "<code>auditor compress FICHIERS</code>" in page and "`auditor" not in page
@@ -437,7 +222,7 @@ def test_commands_in_rule_texts_are_code_not_backquotes() -> None:
 
 
 def test_wide_tables_and_charts_scroll_with_a_visible_cue() -> None:
-    page = render_html(sample_report("fr"))
+    page = render_html(hostile_report("fr"))
     body = page.split("<body>", 1)[1]
     # every table and chart sits in a sideways-scrolling box ...
     assert body.count("<table>") == body.count('<div class="table-wrap scroll"')

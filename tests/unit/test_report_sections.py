@@ -6,7 +6,7 @@ import html
 
 from auditor.report import render_markdown, render_text_string, sections
 from auditor.report.render_html import render_html
-from tests.unit.test_render import full_report
+from tests.unit.report_samples import full_report
 
 
 def _formats(report: dict) -> dict[str, str]:
