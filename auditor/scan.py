@@ -205,10 +205,10 @@ def _read_inventories(folder: Path, errors: list[str], machines: list[Machine]) 
     from datetime import UTC, datetime
 
     from auditor.derive import derive
-    from auditor.inventory.auditor_format import read_inventory_dir
+    from auditor.inventory.read import read_inventory_folder
 
-    try:
-        found, bad = read_inventory_dir(folder)
+    try:  # auditor's own files, GLPI Agent's, FusionInventory's and OCS Inventory's
+        found, bad = read_inventory_folder(folder)
     except SourceError as exc:
         errors.append(exc.problem)
         return False

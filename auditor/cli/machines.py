@@ -123,12 +123,12 @@ def advise(
     wanted = list(needs) or ["office", "video-calls"]
     errors: list[str] = []
     if inventory_dir is not None:
-        from auditor.inventory.auditor_format import read_inventory_dir
+        from auditor.inventory.read import read_inventory_folder
 
         today = datetime.now(UTC).date()
         from auditor.collect.host.identity import newest_per_machine
 
-        found, errors = read_inventory_dir(inventory_dir)
+        found, errors = read_inventory_folder(inventory_dir)
         machines = newest_per_machine([derive(m, today) for m in found])
     else:
         machines = [derive(collect_machine(), datetime.now(UTC).date())]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 
-SCHEMA_VERSION = 9
+SCHEMA_VERSION = 10
 
 _V1 = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -614,6 +614,40 @@ def _v9(conn: sqlite3.Connection) -> None:
     backfill(conn)
 
 
+# Version 10: machines read from other tools' inventories (GLPI Agent, FusionInventory, OCS).
+# `av_checked` is 0 when the file's format carries no antivirus products (OCS Inventory): the
+# antivirus rules then say nothing instead of "no antivirus" (NULL, older rows: checked);
+# `owner` is the owner or location the inventory tool recorded (its TAG).
+_V10 = """
+ALTER TABLE host_facts ADD COLUMN av_checked INTEGER;
+ALTER TABLE host_facts ADD COLUMN owner TEXT;
+
+DROP VIEW latest_hosts;
+DROP VIEW hosts;
+CREATE VIEW hosts AS
+    SELECT h.run_id, h.source, h.hostname, h.os_name, h.os_version, h.os_release,
+           h.cpu_model, h.cpu_cores_physical, h.cpu_cores_logical, h.ram_bytes, h.boot_time,
+           h.battery_present, h.battery_percent,
+           sd.total_bytes AS system_disk_bytes, sd.used_bytes AS system_disk_used_bytes,
+           CASE WHEN sd.total_bytes > 0
+                THEN round(100.0 * sd.used_bytes / sd.total_bytes, 1) END
+               AS system_disk_used_percent,
+           sd.rotational AS system_disk_rotational,
+           h.vendor, h.model, h.chassis, h.bios_vendor, h.bios_version, h.bios_date,
+           h.cpu_launch_year, h.age_years, h.age_basis, h.uefi, h.secure_boot, h.tpm_version,
+           h.os_product, h.os_label, h.os_eol, h.os_supported, h.os_days_left,
+           h.os_support_source, h.win11_ready, h.win11_blockers, h.av_protected,
+           (SELECT min(b.health_percent) FROM battery_facts b WHERE b.host_fact_id = h.id)
+               AS battery_health_percent,
+           h.virtualization, h.collected_at, h.av_checked, h.owner,
+           CASE WHEN h.chassis = 'laptop' OR (h.chassis IS NULL AND h.battery_present)
+                THEN 'laptop' WHEN h.chassis = 'desktop' THEN 'desktop' END AS device_kind
+    FROM host_facts h
+    LEFT JOIN disk_facts sd ON sd.host_fact_id = h.id AND sd.is_system = 1;
+CREATE VIEW latest_hosts AS SELECT * FROM hosts WHERE run_id = (SELECT id FROM latest_run_id);
+"""
+
+
 # MIGRATIONS[n] takes a store from version n to n + 1: an SQL script, or a function for a
 # step that must look at the store first.
 MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
@@ -626,5 +660,6 @@ MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
     _V7,
     _V8,
     _v9,
+    _V10,
 ]
 assert len(MIGRATIONS) == SCHEMA_VERSION

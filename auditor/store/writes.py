@@ -492,6 +492,8 @@ def insert_machine(
         "virtualization": host.virtualization,
         "identifiers": json.dumps(list(host.identifiers)),
         "collected_at": host.collected_at,
+        "av_checked": int(host.antivirus_checked),
+        "owner": host.owner,
     }
     columns = {name: fit(name, value) for name, value in columns.items()}
     disks = fit.rows(

@@ -424,7 +424,13 @@ def test_an_inventory_without_a_time_zone_is_refused():
 @pytest.mark.parametrize(
     ("record", "fields", "lists", "not_stored"),
     [
-        (HostFacts, inventory._HOST_FIELDS, inventory._HOST_LISTS, {"source", "collected_at"}),
+        (
+            HostFacts,
+            inventory._HOST_FIELDS,
+            inventory._HOST_LISTS,
+            # read from other tools' inventories only: auditor's own always checks antivirus
+            {"source", "collected_at", "antivirus_checked", "owner"},
+        ),
         (DiskFacts, inventory._DISK_FIELDS, (), set()),
         (HardwareFacts, inventory._HARDWARE_FIELDS, inventory._HARDWARE_LISTS, set()),
         (SmartFacts, inventory._SMART_FIELDS, (), set()),
@@ -735,8 +741,8 @@ def test_an_empty_folder_is_one_line_not_silence(tmp_path):
     machines, (line,) = read_inventory_dir(tmp_path)
     assert machines == []
     assert str(line) == (
-        f"{tmp_path}: no inventory file (*.json) in this folder; copy here the "
-        "files written by `auditor inventory`"
+        f"{tmp_path}: no inventory file (*.json, *.xml, *.ocs) in this folder; copy here the "
+        "files written by `auditor inventory`, GLPI Agent, FusionInventory or OCS Inventory"
     )
 
 

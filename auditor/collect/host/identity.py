@@ -173,6 +173,16 @@ def machine_guid_key(text: str | None) -> str | None:
     return None if value.int == 0 else _digest("machine-guid", str(value))
 
 
+def mac_key(text: str | None) -> str | None:
+    """A network card's MAC address, the last resort of inventory files that carry neither
+    UUID nor serial; None for all-zero, broadcast and locally administered (virtual or
+    randomised, IEEE 802: bit 1 of the first octet) and multicast (bit 0) addresses."""
+    digits = re.sub(r"[^0-9a-f]", "", (text or "").casefold())
+    if len(digits) != 12 or len(set(digits)) < 2 or int(digits[:2], 16) & 0x03:
+        return None
+    return _digest("mac", ":".join(digits[i : i + 2] for i in range(0, 12, 2)))
+
+
 def _keys(*keys: str | None) -> list[str]:
     return list(dict.fromkeys(k for k in keys if k))
 

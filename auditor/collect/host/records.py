@@ -39,6 +39,10 @@ class HostFacts:
     # same machine whatever its name or where its facts came from (identity.py)
     identifiers: list[str] = field(default_factory=list)
     collected_at: str | None = None  # ISO 8601: when these facts were read (newest wins)
+    # False when the facts came from an inventory format that does not carry antivirus
+    # products (OCS Inventory): the antivirus rules then say nothing rather than "none"
+    antivirus_checked: bool = True
+    owner: str | None = None  # owner or location an inventory tool recorded (its "TAG")
 
 
 @dataclass(frozen=True, slots=True)
