@@ -195,8 +195,9 @@ def _store_machines(
     its hardware, not by where its facts came from; collect/host/identity.py)."""
     from auditor.collect.host.identity import newest_per_machine
 
-    for machine in newest_per_machine(machines):
-        writes.insert_machine(conn, run_id, machine, errors)
+    for machine in newest_per_machine(machines):  # one transaction: one disk sync, not 300
+        writes.insert_machine(conn, run_id, machine, errors, commit=False)
+    conn.commit()
 
 
 def _read_inventories(folder: Path, errors: list[str], machines: list[Machine]) -> bool:

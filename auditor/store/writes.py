@@ -441,12 +441,18 @@ class _Fitter:
 
 
 def insert_machine(
-    conn: sqlite3.Connection, run_id: int, machine: Machine, problems: list[str] | None = None
+    conn: sqlite3.Connection,
+    run_id: int,
+    machine: Machine,
+    problems: list[str] | None = None,
+    *,
+    commit: bool = True,
 ) -> int:
     """One machine's facts for one run: the host row, its disks, antivirus, batteries, SMART.
 
     A number too large for the store is kept empty, with a line in the host's probe errors
-    and in `problems` (the run's error lines) when given."""
+    and in `problems` (the run's error lines) when given. `commit=False` leaves the commit to
+    the caller: a fleet of 300 inventory files is one transaction, not 300 disk syncs."""
     host, hw = machine.host, machine.hardware
     support, ready = machine.support, machine.readiness
     fit = _Fitter(host.hostname)
@@ -564,5 +570,6 @@ def insert_machine(
             "VALUES (?, ?, ?, ?)",
             [(hid, *row[1:]) for row in smart],
         )
-        conn.commit()
+        if commit:
+            conn.commit()
     return int(hid)
