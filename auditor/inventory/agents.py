@@ -300,9 +300,8 @@ def storage_kind(*words: str | None) -> str | None:
 def _rotational(disk: AgentDisk, storages: list[AgentStorage]) -> bool | None:
     """The disk type of the volume: its own physical disk's (Linux: /dev/sda1 on sda), or
     the only physical disk's when there is one; unknown otherwise."""
-    real = [s for s in storages if s.size_bytes]
-    mine = [s for s in real if s.name and disk.device.startswith(f"/dev/{s.name}")]
-    candidates = mine or (real if len(real) == 1 else [])
+    mine = [s for s in storages if s.name and disk.device.startswith(f"/dev/{s.name}")]
+    candidates = mine or (storages if len(storages) == 1 else [])
     kinds = {s.kind for s in candidates}
     if len(kinds) != 1 or None in kinds:
         return None

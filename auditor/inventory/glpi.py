@@ -191,6 +191,32 @@ def _glpi_drive(disk: DiskFacts) -> dict[str, Any]:
     return drive
 
 
+# A partition's physical disk: /dev/sda2 -> sda, /dev/nvme0n1p2 -> nvme0n1, /dev/mmcblk0p1 ->
+# mmcblk0 (the kernel's naming, Documentation/admin-guide/devices.txt)
+_PARTITION = re.compile(r"^(?:(nvme\d+n\d+|mmcblk\d+)p\d+|([shv]d[a-z]+|xvd[a-z]+)\d+)$")
+
+
+def _physical_name(device: str) -> str:
+    name = device.removeprefix("/dev/")
+    match = _PARTITION.match(name)
+    return (match.group(1) or match.group(2)) if match else name
+
+
+def _glpi_storages(disks: Iterable[DiskFacts]) -> list[dict[str, Any]]:
+    """The physical disks under the volumes, with their type when the OS said it ("SSD" or
+    "HDD" in `description`: the schema's `type` is the kind of device, "disk"). auditor
+    knows volumes, not whole disks: no size or model is invented."""
+    storages: dict[str, dict[str, Any]] = {}
+    for disk in disks:
+        if not disk.device:
+            continue
+        name = _physical_name(disk.device)
+        entry = storages.setdefault(name, {"name": name, "type": "disk"})
+        if disk.rotational is not None:
+            entry["description"] = "HDD" if disk.rotational else "SSD"
+    return list(storages.values())
+
+
 def _glpi_antivirus(product: AntivirusFacts) -> dict[str, Any]:
     entry: dict[str, Any] = {"name": product.product}
     if product.enabled is not None:
@@ -247,9 +273,16 @@ def glpi_inventory(
         content["cpus"] = cpus
     if host.disks:
         content["drives"] = [_glpi_drive(disk) for disk in host.disks]
+    storages = _glpi_storages(host.disks)
+    if storages:
+        content["storages"] = storages
+    antivirus = list(antivirus)
     antivirus_entries = [_glpi_antivirus(product) for product in antivirus]
     if antivirus_entries:
         content["antivirus"] = antivirus_entries
+        # the installed software auditor knows of: its protection products
+        names = dict.fromkeys(product.product for product in antivirus)
+        content["softwares"] = [{"name": name} for name in names]
     battery_entries = [_glpi_battery(battery) for battery in batteries]
     if battery_entries:
         content["batteries"] = battery_entries

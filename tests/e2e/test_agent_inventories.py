@@ -200,3 +200,56 @@ def test_a_fleet_of_300_files_is_each_machine_once(tmp_path):
     assert len(machines) == expected.machines
     newest = {m.host.identifiers[0]: m.host.collected_at for m in machines}
     assert all(newest[key] == when for key, when in expected.newest.items())
+
+
+def test_the_glpi_export_carries_disks_antivirus_batteries_and_reads_back(tmp_path):
+    """`auditor inventory --format glpi` of a laptop: its disks with their type, its
+    antivirus (also as software), its battery; valid for GLPI, and read back the same."""
+    import jsonschema
+
+    from auditor.collect.host.records import (
+        AntivirusFacts,
+        BatteryFacts,
+        DiskFacts,
+        HardwareFacts,
+        HostFacts,
+    )
+    from auditor.inventory.glpi import glpi_inventory
+
+    host = HostFacts(
+        hostname="portable-asso",
+        os_name="Linux",
+        os_version="Debian GNU/Linux 12 (bookworm)",
+        os_release="6.1.0-18-amd64",
+        cpu_model="Intel(R) Core(TM) i5-8250U CPU @ 1.60GHz",
+        cpu_cores_physical=4,
+        cpu_cores_logical=8,
+        ram_bytes=8 * 1024**3,
+        boot_time=None,
+        battery_present=True,
+        battery_percent=80.0,
+        disks=[
+            DiskFacts("/", "/dev/nvme0n1p2", "ext4", 240 * 1024**3, 100 * 1024**3, False, True),
+            DiskFacts("/srv", "/dev/sda1", "ext4", 900 * 1024**3, 10 * 1024**3, True, False),
+        ],
+    )
+    doc = glpi_inventory(
+        host,
+        hardware=HardwareFacts(chassis="laptop"),
+        antivirus=[AntivirusFacts("ClamAV", True, True, "2026-12-01", "clamav")],
+        batteries=[BatteryFacts("BAT0", 50.0, 30.0, 300)],
+        generated_at=datetime.now(UTC),
+    )
+    schema = json.loads(GLPI_EXAMPLE.with_name("inventory.schema.json").read_text())
+    jsonschema.validate(doc, schema)
+    content = doc["content"]
+    assert content["storages"] == [
+        {"name": "nvme0n1", "type": "disk", "description": "SSD"},
+        {"name": "sda", "type": "disk", "description": "HDD"},
+    ]
+    assert content["softwares"] == [{"name": "ClamAV"}]
+    (tmp_path / "export.json").write_text(json.dumps(doc), encoding="utf-8")
+    back = read_any_inventory(tmp_path / "export.json")
+    assert [d.rotational for d in back.host.disks] == [False, True]
+    assert back.batteries[0].health_percent == 60.0
+    assert back.antivirus[0].product == "ClamAV" and back.antivirus[0].up_to_date is True
