@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -26,7 +26,25 @@ from auditor.clean.server import remove as remove_messages
 from auditor.collect.mail.imap import ImapAccount, connect, uid_set
 from auditor.errors import Problem, SourceError
 
-BATCH = 1000  # messages per fetch, fsync and server change
+BATCH = 1000  # messages per fetch, fsync and server change...
+BATCH_BYTES = 64 * 1024 * 1024  # ...and at most this much mail held in memory at once
+
+
+def batches(entries: list[Entry], count: int, size: int) -> Iterator[list[Entry]]:
+    """Runs of at most `count` messages and `size` bytes (a message larger than `size` goes
+    alone): ten photos of 30 MB are not held in memory together."""
+    chunk: list[Entry] = []
+    held = 0
+    for e in entries:
+        if chunk and (len(chunk) >= count or held + e.size_bytes > size):
+            yield chunk
+            chunk, held = [], 0
+        chunk.append(e)
+        held += e.size_bytes
+    if chunk:
+        yield chunk
+
+
 _MSGID = re.compile(rb"<[^<>\s]*>")
 
 
@@ -165,8 +183,7 @@ class Applier:
             entries = [e for e in entries if e.uidvalidity == validity]
         for targets in {e.target for e in entries if e.action == "move" and e.target}:
             ensure_folder(client, targets)
-        for start in range(0, len(entries), self.batch):
-            chunk = entries[start : start + self.batch]
+        for chunk in batches(entries, self.batch, BATCH_BYTES):
             try:
                 self._batch(client, caps, account, folder, chunk)
             except LOST:
@@ -179,17 +196,24 @@ class Applier:
 
     def _batch(self, client, caps, account, folder, chunk: list[Entry]) -> None:
         at = (account.name, folder)
-        planned = [e for e in chunk if e.state == "planned"]
-        if planned:
-            self._save(client, caps, at, planned)
-        # messages copied, not yet changed on the server (this run's, or an earlier run's)
         ids = [c.id for c in chunk]
-        ready = journal.entries_by_id(self.conn, ids, ("saved", "acting"))
-        if ready:
-            self._act(client, caps, at, folder, ready)
-        done = journal.entries_by_id(self.conn, ids, ("done",))
-        if done:
-            self._verify(client, at, done)
+        # two commits per batch: "saved" and "acting" together once the copies are on disk
+        # (fsync'd) and the flags read again, before the server change; "done" and
+        # "verified" after it. A crash between leaves "acting", which a re-run settles.
+        with journal.grouped(self.conn):
+            planned = [e for e in chunk if e.state == "planned"]
+            if planned:
+                self._save(client, caps, at, planned)
+            # copied, not yet changed on the server (this run's, or an earlier run's)
+            ready = journal.entries_by_id(self.conn, ids, ("saved", "acting"))
+            if ready:
+                ready = self._prepare(client, at, ready)
+        with journal.grouped(self.conn):
+            if ready:
+                self._change(client, caps, at, folder, ready)
+            done = journal.entries_by_id(self.conn, ids, ("done",))
+            if done:
+                self._verify(client, at, done)
 
     def _gmail_seen(self) -> set[int]:
         """X-GM-MSGIDs this run already saved: Gmail shows one message in each of its label
@@ -261,7 +285,8 @@ class Applier:
             )
         journal.mark_saved(self.conn, saved)
 
-    def _act(self, client, caps, at, folder: str, ready: list[Entry]) -> None:
+    def _prepare(self, client, at, ready: list[Entry]) -> list[Entry]:
+        """Which copied messages are still there to act on; journaled "acting"."""
         # NOOP first: the server then tells this session what other clients expunged
         # (RFC 3501 6.1.2, 7.4.1); a FETCH alone may still answer for a message just gone
         client.noop()
@@ -275,7 +300,7 @@ class Applier:
                     journal.mark(self.conn, [e.id], "skipped", "removed by someone else")
         ready = [e for e in ready if e.uid in now]
         if not ready:
-            return
+            return []
         # flags another client changed since the copy: the journal keeps the latest ones
         # (not for a resumed change: the \\Deleted seen then may be our own STORE's)
         changed = {
@@ -286,6 +311,10 @@ class Applier:
         if changed:
             journal.set_flags(self.conn, changed)
         journal.mark(self.conn, [e.id for e in ready], "acting")
+        return ready
+
+    def _change(self, client, caps, at, folder: str, ready: list[Entry]) -> None:
+        """The server change, then "done" (in the journal once the batch is verified)."""
         groups: dict[tuple[str, str | None], list[Entry]] = defaultdict(list)
         for e in ready:
             groups[e.action if e.action == "move" else "remove", e.target].append(e)

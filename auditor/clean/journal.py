@@ -10,8 +10,10 @@ ahead of it: a re-run finds out what really happened on the server.
 
 from __future__ import annotations
 
+import contextvars
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from auditor.clean.plan import Item, Plan, Selection, Unsubscribe
@@ -46,7 +48,25 @@ class Entry:
     note: str | None
 
 
+_GROUPED: contextvars.ContextVar[bool] = contextvars.ContextVar("grouped", default=False)
+
+
+@contextmanager
+def grouped(conn: sqlite3.Connection) -> Iterator[None]:
+    """The journal writes inside are one transaction (one commit, one fsync of the store),
+    or none of them if an exception leaves it: the journal never runs ahead of reality."""
+    token = _GROUPED.set(True)
+    try:
+        with conn:
+            yield
+    finally:
+        _GROUPED.reset(token)
+
+
 def _commit(conn: sqlite3.Connection, sql: str, rows: Iterable[tuple]) -> None:
+    if _GROUPED.get():
+        conn.executemany(sql, rows)
+        return
     with conn:
         conn.executemany(sql, rows)
 
@@ -180,14 +200,14 @@ def set_flags(conn: sqlite3.Connection, flags: dict[int, str]) -> None:
 def mark(conn: sqlite3.Connection, ids: Iterable[int], state: str, note: str | None = None) -> None:
     """One transaction; one statement per 500 ids (SQLite's bound-parameter limit)."""
     ids = list(ids)
-    with conn:
-        for start in range(0, len(ids), 500):
-            part = ids[start : start + 500]
-            conn.execute(
-                "UPDATE clean_items SET state = ?, note = coalesce(?, note) "
-                f"WHERE id IN ({','.join('?' * len(part))})",
-                [state, note, *part],
-            )
+    for start in range(0, len(ids), 500):
+        part = ids[start : start + 500]
+        _commit(
+            conn,
+            "UPDATE clean_items SET state = ?, note = coalesce(?, note) "
+            f"WHERE id IN ({','.join('?' * len(part))})",
+            [(state, note, *part)],
+        )
 
 
 def mark_unsubscribe(conn, clean_run: int, account: str, sender: str, state: str, note=None):

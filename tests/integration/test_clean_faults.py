@@ -231,6 +231,9 @@ def test_a_connection_cut_anywhere_loses_nothing_and_the_same_command_finishes(
         total = proxy.log[-1][1]
         points = cut_points(proxy.log, total)
         assert len(points) >= 6
+        if extra:  # the fetch and the even steps are the same as archiving's: cut the MOVEs
+            moves = [n for who, n, head in proxy.log if who == "c" and b"UID MOVE" in head]
+            points = sorted({moves[0], moves[-1], *[p for p in points if p > moves[0]][:2]})
         if extra:
             assert any(b"UID MOVE" in head for _w, _n, head in proxy.log)
         for n, cut in enumerate(points):
