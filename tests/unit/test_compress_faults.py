@@ -17,9 +17,13 @@ import psutil
 import pytest
 from PIL import Image
 
+from auditor.compress import runner
+from auditor.compress.outcome import Outcome
 from auditor.compress.presets import make_preset
 from auditor.compress.runner import compress_paths, find_files
+from auditor.errors import ConfigError
 from tests.e2e.test_compress_cli import photo
+from tests.helpers import assert_catalog_line, raised_error
 
 WORKER_DIED = "compress.reason.worker_died"
 
@@ -185,3 +189,47 @@ def test_a_fifo_among_the_photos_is_skipped_without_hanging(tmp_path):
     assert done, "find_files hung on a FIFO"
     files, missing = done[0]
     assert [f.name for f, _ in files] == ["a.jpg"] and missing == []
+
+
+# --------------------------------------------------------------------------------------------
+# Presets and copies: their errors are lines of the catalogue, in both languages
+# --------------------------------------------------------------------------------------------
+
+
+PRESET_CASES = [
+    (lambda: make_preset("mail"), "--for mail: expected one of email, screen, print"),
+    (lambda: make_preset("email", quality=0), "--quality 0: expected 1 to 100"),
+    (lambda: make_preset("email", max_px=8), "--max-px 8: expected at least 16"),
+    (lambda: make_preset("email", dpi=20), "--dpi 20: expected at least 36"),
+    (lambda: make_preset("email", image_format="avif"), "--format avif: expected webp"),
+]
+
+
+@pytest.mark.parametrize("case", range(len(PRESET_CASES)))
+def test_preset_errors_are_catalog_lines(case) -> None:
+    call, english = PRESET_CASES[case]
+    error = raised_error(call, ConfigError)
+    assert str(error) == english
+    assert_catalog_line(error.problem, "compress.error.")
+
+
+def test_unknown_preset_field_is_a_programming_error() -> None:
+    with pytest.raises(ValueError, match="unknown preset field"):
+        make_preset("email", colour=True)
+
+
+def test_a_copy_that_reads_back_wrong_is_a_catalog_line(tmp_path, monkeypatch) -> None:
+    source = tmp_path / "photo.jpg"
+    source.write_bytes(b"original")
+    result = runner.FileResult(
+        source, "photo", Outcome("smaller", 8, data=b"light", suffix=".jpg"), tmp_path / "out.jpg"
+    )
+    monkeypatch.setattr(runner.Path, "read_bytes", lambda self: b"garbled")
+    runner.write_result(result)
+    assert not result.written and result.error.key == "compress.write.mismatch"
+    assert not (tmp_path / "out.jpg").exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["photo.jpg"]  # no temporary file left
+    english = result.error.localized("en")
+    french = result.error.localized("fr")
+    assert english.startswith(f"{tmp_path / 'out.jpg'}: the written copy differs")
+    assert french != english and "{" not in french
