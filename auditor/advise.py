@@ -50,6 +50,7 @@ from auditor.impact import PARTS, car_km, figure, manufacturing_co2e_kg, thresho
 from auditor.impact.needs import load_profiles
 
 VERDICTS = ("keep", "upgrade", "free-os", "refurbished", "new")
+DEFAULT_NEEDS = ("office", "video-calls")  # `auditor advise` without --need, the fleet table
 MINIMUM_KEYS = (
     "ram_gb",
     "cpu_min_year",

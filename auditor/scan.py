@@ -196,8 +196,20 @@ def _store_machines(
     from auditor.collect.host.identity import newest_per_machine
 
     for machine in newest_per_machine(machines):  # one transaction: one disk sync, not 300
-        writes.insert_machine(conn, run_id, machine, errors, commit=False)
+        verdict = _verdict(machine)
+        writes.insert_machine(conn, run_id, machine, errors, commit=False, verdict=verdict)
     conn.commit()
+
+
+def _verdict(machine: Machine) -> str | None:
+    """`auditor advise`'s verdict for its default needs, for the report's fleet table; None
+    when it cannot be given (a bug must not cost the machine its facts)."""
+    from auditor.advise import DEFAULT_NEEDS, advise
+
+    try:
+        return advise(machine, list(DEFAULT_NEEDS), "en").verdict
+    except Exception:
+        return None
 
 
 def _read_inventories(folder: Path, errors: list[str], machines: list[Machine]) -> bool:

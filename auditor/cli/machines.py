@@ -114,13 +114,13 @@ def advise(
 ) -> None:
     from datetime import UTC, datetime
 
-    from auditor.advise import advice_to_dict, render_advice_text
+    from auditor.advise import DEFAULT_NEEDS, advice_to_dict, render_advice_text
     from auditor.advise import advise as advise_machine
     from auditor.collect.host.machine import collect_machine
     from auditor.derive import derive
 
     lang = language(lang)
-    wanted = list(needs) or ["office", "video-calls"]
+    wanted = list(needs) or list(DEFAULT_NEEDS)
     errors: list[str] = []
     if inventory_dir is not None:
         from auditor.inventory.read import read_inventory_folder

@@ -154,6 +154,93 @@ def _hosts(conn: sqlite3.Connection, run_id: int) -> list[dict[str, Any]]:
     return hosts
 
 
+# The fleet table: one row per machine, the most urgent first. Each weight is a reason to
+# act: a system without security fixes or a Windows/Mac without working protection (3), a
+# system disk 90 % full (2), support ending within six months, a worn battery, a machine
+# `advise` would replace or move to a free system (1 each).
+_URGENCY = {
+    "os_unsupported": 3,
+    "unprotected": 3,
+    "disk_full": 2,
+    "support_ends_soon": 1,
+    "battery_worn": 1,
+    "replace": 1,
+}
+_SOON_DAYS, _FULL_PERCENT, _WORN_PERCENT = 183, 90.0, 60.0
+
+
+def _antivirus_state(host: dict[str, Any], products: list[str]) -> str:
+    """protected, unprotected, unknown (a product whose state the source does not say),
+    none (none found where auditor looked) or not_checked (the inventory format carries
+    no antivirus)."""
+    if host["av_protected"] == 1:
+        return "protected"
+    if host["av_protected"] == 0:
+        return "unprotected"
+    if products:
+        return "unknown"
+    return "not_checked" if host["av_checked"] == 0 else "none"
+
+
+def _urgency(row: dict[str, Any], os_name: str | None, days_left: int | None) -> int:
+    disk, battery = row["system_disk"], row["battery_health_percent"]
+    reasons = {
+        "os_unsupported": row["os_supported"] is False,
+        "unprotected": row["antivirus"] in ("unprotected", "none")
+        and os_name in ("Windows", "Darwin"),
+        "disk_full": bool(disk and (disk["used_percent"] or 0) >= _FULL_PERCENT),
+        "support_ends_soon": row["os_supported"] is True
+        and days_left is not None
+        and days_left <= _SOON_DAYS,
+        "battery_worn": battery is not None and battery < _WORN_PERCENT,
+        "replace": row["verdict"] in ("refurbished", "new", "free-os"),
+    }
+    return sum(_URGENCY[name] for name, present in reasons.items() if present)
+
+
+def _fleet(conn: sqlite3.Connection, run_id: int) -> list[dict[str, Any]]:
+    """Every machine of the run in one row (docs/report-json.md, `fleet`), most urgent first."""
+    products: dict[str, list[str]] = {}
+    for a in conn.execute(
+        "SELECT hostname, product FROM antivirus WHERE run_id = ? ORDER BY product", (run_id,)
+    ):
+        products.setdefault(a["hostname"], []).append(a["product"])
+    rows = []
+    for row_in in conn.execute("SELECT * FROM hosts WHERE run_id = ?", (run_id,)):
+        h = dict(row_in)  # a store read before schema v10 has no owner, verdict, av_checked
+        for key in ("owner", "verdict", "av_checked", "collected_at"):
+            h.setdefault(key, None)
+        found = list(dict.fromkeys(products.get(h["hostname"], [])))
+        disk = None
+        if h["system_disk_bytes"] is not None:
+            rotational = h["system_disk_rotational"]
+            disk = {
+                "total_bytes": h["system_disk_bytes"],
+                "used_percent": h["system_disk_used_percent"],
+                "rotational": None if rotational is None else bool(rotational),
+            }
+        supported = h["os_supported"]
+        row = {
+            "hostname": h["hostname"],
+            "owner": h["owner"],
+            "source": h["source"],
+            "collected_at": h["collected_at"],
+            "age_years": h["age_years"],
+            "os_label": h["os_label"] or h["os_version"],
+            "os_eol": h["os_eol"],
+            "os_supported": None if supported is None else bool(supported),
+            "antivirus": _antivirus_state(h, found),
+            "antivirus_products": found,
+            "system_disk": disk,
+            "battery_health_percent": h["battery_health_percent"],
+            "verdict": h["verdict"],
+        }
+        row["urgency"] = _urgency(row, h["os_name"], h["os_days_left"])
+        rows.append(row)
+    rows.sort(key=lambda row: (-row["urgency"], str(row["hostname"]).casefold()))
+    return rows
+
+
 def _mailboxes(conn: sqlite3.Connection, run_id: int) -> list[dict[str, Any]]:
     boxes = []
     rows = conn.execute(
@@ -254,6 +341,7 @@ def build_report(
         "run": _run(conn, run_id, lang),
         "score": score if score is not None else 0,
         "hosts": _hosts(conn, run_id),
+        "fleet": _fleet(conn, run_id),
         "not_checked": [localized(line, lang) for line in not_checked],
         "not_checked_keys": [keyed(line) for line in not_checked],
         "mailboxes": mailboxes,

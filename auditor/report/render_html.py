@@ -339,6 +339,7 @@ def build_context(report: dict) -> dict:
         "title": sections.report_title(report, lang),
         "header": _header(report, lang),
         "trend": _trend(report, lang),
+        "fleet": sections.fleet(report, lang),  # cells plain: the template escapes
         "hosts": _hosts(report, lang),
         "machines_chart": _machines_chart(report, lang),
         "mailboxes": _mailboxes(report, lang),

@@ -151,6 +151,14 @@ def _hosts(report: dict, lang: str) -> list[str]:
     return out
 
 
+def _fleet(report: dict, lang: str) -> list[str]:
+    summary = sections.fleet(report, lang, md_escape)
+    if summary is None:
+        return []
+    table = _table(summary.headers, summary.rows, summary.numeric)
+    return ["", f"## {t(lang, 'report.section.fleet')}", ""] + table
+
+
 def _mailboxes(report: dict, lang: str) -> list[str]:
     summary = sections.mailboxes(report, lang, md_escape)
     if summary is None:
@@ -256,6 +264,7 @@ def render_markdown(report: dict) -> str:
     lines = (
         _header(report, lang)
         + _trend(report, lang)
+        + _fleet(report, lang)
         + _hosts(report, lang)
         + _mailboxes(report, lang)
         + _plan(report, lang)

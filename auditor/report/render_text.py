@@ -174,6 +174,17 @@ def _hosts(report: dict, console: Console, lang: str) -> None:
         _out(console, table, indent=2)
 
 
+def _fleet(report: dict, console: Console, lang: str) -> None:
+    summary = sections.fleet(report, lang)
+    if summary is None:
+        return
+    _heading(console, t(lang, "report.section.fleet"))
+    table = _table(*zip(summary.headers, summary.numeric, strict=True), stacked=True)
+    for row in summary.rows:
+        _add_row(table, *row)
+    _out(console, table, indent=2)
+
+
 def _mailboxes(report: dict, console: Console, lang: str) -> None:
     summary = sections.mailboxes(report, lang)
     if summary is None:
@@ -300,6 +311,7 @@ def render_text(report: dict, console: Console) -> None:
     lang = report.get("language") or "en"
     _header(report, console, lang)
     _trend(report, console, lang)
+    _fleet(report, console, lang)
     _hosts(report, console, lang)
     _mailboxes(report, console, lang)
     _plan(report, console, lang)

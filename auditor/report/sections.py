@@ -19,6 +19,7 @@ from auditor.i18n.format import (
     co2_range,
     distinct_labels,
     format_bytes,
+    format_date,
     format_mb,
     format_number,
     format_percent,
@@ -127,6 +128,83 @@ def hosts(report: dict, lang: str, escape: Escape | None = None) -> list[Host]:
         )
         for host in report.get("hosts") or []
     ]
+
+
+FLEET_COLUMNS = (
+    "machine",
+    "owner",
+    "source",
+    "age",
+    "system",
+    "antivirus",
+    "disk",
+    "battery",
+    "verdict",
+)
+
+
+def _fleet_system(row: dict, lang: str, escape: Escape) -> str:
+    label = escape(row.get("os_label"), 80) if row.get("os_label") else UNKNOWN
+    if not row.get("os_eol"):
+        return label
+    key = "ended" if row.get("os_supported") is False else "until"
+    return t(lang, f"report.fleet.{key}", label=label, date=format_date(row["os_eol"], lang))
+
+
+def _fleet_antivirus(row: dict, lang: str, escape: Escape) -> str:
+    state = row.get("antivirus") or "none"
+    products = ", ".join(escape(name, 40) for name in row.get("antivirus_products") or [])
+    return t(lang, f"report.fleet.{state}", products=products or UNKNOWN)
+
+
+def _fleet_disk(row: dict, lang: str) -> str:
+    disk = row.get("system_disk")
+    if not disk:
+        return UNKNOWN
+    kind = disk.get("rotational")
+    prefix = "" if kind is None else t(lang, f"report.disk.{'hdd' if kind else 'ssd'}") + ", "
+    return t(
+        lang,
+        "report.fleet.disk_cell",
+        type=prefix,
+        size=format_bytes(disk.get("total_bytes"), lang),
+        use=format_percent(disk.get("used_percent"), lang),
+    )
+
+
+def _fleet_cells(row: dict, lang: str, escape: Escape) -> list[str]:
+    source = row.get("source")
+    where = t(lang, "report.fleet.local") if source == "local" else escape(source, 60)
+    when = format_date(row["collected_at"], lang) if row.get("collected_at") else None
+    age = row.get("age_years")
+    battery = row.get("battery_health_percent")
+    verdict = row.get("verdict")
+    return [
+        escape(row.get("hostname"), 80),
+        escape(row.get("owner"), 60) if row.get("owner") else UNKNOWN,
+        f"{where}, {when}" if when else where,
+        UNKNOWN if age is None else t(lang, "report.fleet.years", years=format_number(age, lang)),
+        _fleet_system(row, lang, escape),
+        _fleet_antivirus(row, lang, escape),
+        _fleet_disk(row, lang),
+        UNKNOWN
+        if battery is None
+        else t(lang, "report.fleet.battery_cell", percent=format_percent(battery, lang)),
+        t(lang, f"advise.verdict.{verdict}") if verdict else UNKNOWN,
+    ]
+
+
+def fleet(report: dict, lang: str, escape: Escape | None = None) -> Table | None:
+    """The fleet table: every machine in one row, most urgent first (the report's order),
+    text read on the machines escaped with `escape`; None without machines."""
+    rows = report.get("fleet") or []
+    if not rows:
+        return None
+    return Table(
+        headers=[t(lang, f"report.fleet.{key}") for key in FLEET_COLUMNS],
+        numeric=[False] * len(FLEET_COLUMNS),
+        rows=[_fleet_cells(row, lang, escape or clean_text) for row in rows],
+    )
 
 
 def mailboxes(report: dict, lang: str, escape: Escape | None = None) -> Table | None:

@@ -579,7 +579,6 @@ CREATE TABLE run_indicators (
     source_id INTEGER NOT NULL,
     messages INTEGER,
     mailbox_bytes INTEGER,
-    score INTEGER,
     heavy_attachments INTEGER,
     unread_newsletters INTEGER,
     unprotected_machines INTEGER,
@@ -617,10 +616,13 @@ def _v9(conn: sqlite3.Connection) -> None:
 # Version 10: machines read from other tools' inventories (GLPI Agent, FusionInventory, OCS).
 # `av_checked` is 0 when the file's format carries no antivirus products (OCS Inventory): the
 # antivirus rules then say nothing instead of "no antivirus" (NULL, older rows: checked);
-# `owner` is the owner or location the inventory tool recorded (its TAG).
+# `owner` is the owner or location the inventory tool recorded (its TAG); `verdict` is
+# `advise`'s verdict for the default needs (keep, upgrade, free-os, refurbished, new), for
+# the report's fleet table.
 _V10 = """
 ALTER TABLE host_facts ADD COLUMN av_checked INTEGER;
 ALTER TABLE host_facts ADD COLUMN owner TEXT;
+ALTER TABLE host_facts ADD COLUMN verdict TEXT;
 
 DROP VIEW latest_hosts;
 DROP VIEW hosts;
@@ -639,7 +641,7 @@ CREATE VIEW hosts AS
            h.os_support_source, h.win11_ready, h.win11_blockers, h.av_protected,
            (SELECT min(b.health_percent) FROM battery_facts b WHERE b.host_fact_id = h.id)
                AS battery_health_percent,
-           h.virtualization, h.collected_at, h.av_checked, h.owner,
+           h.virtualization, h.collected_at, h.av_checked, h.owner, h.verdict,
            CASE WHEN h.chassis = 'laptop' OR (h.chassis IS NULL AND h.battery_present)
                 THEN 'laptop' WHEN h.chassis = 'desktop' THEN 'desktop' END AS device_kind
     FROM host_facts h

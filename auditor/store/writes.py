@@ -447,12 +447,14 @@ def insert_machine(
     problems: list[str] | None = None,
     *,
     commit: bool = True,
+    verdict: str | None = None,
 ) -> int:
     """One machine's facts for one run: the host row, its disks, antivirus, batteries, SMART.
 
     A number too large for the store is kept empty, with a line in the host's probe errors
     and in `problems` (the run's error lines) when given. `commit=False` leaves the commit to
-    the caller: a fleet of 300 inventory files is one transaction, not 300 disk syncs."""
+    the caller: a fleet of 300 inventory files is one transaction, not 300 disk syncs.
+    `verdict` is `advise`'s for the default needs (the report's fleet table)."""
     host, hw = machine.host, machine.hardware
     support, ready = machine.support, machine.readiness
     fit = _Fitter(host.hostname)
@@ -500,6 +502,7 @@ def insert_machine(
         "collected_at": host.collected_at,
         "av_checked": int(host.antivirus_checked),
         "owner": host.owner,
+        "verdict": verdict,
     }
     columns = {name: fit(name, value) for name, value in columns.items()}
     disks = fit.rows(

@@ -253,3 +253,43 @@ def test_the_glpi_export_carries_disks_antivirus_batteries_and_reads_back(tmp_pa
     assert [d.rotational for d in back.host.disks] == [False, True]
     assert back.batteries[0].health_percent == 60.0
     assert back.antivirus[0].product == "ClamAV" and back.antivirus[0].up_to_date is True
+
+
+def test_the_fleet_table_is_in_every_format_most_urgent_first(tmp_path, windows_fleet):
+    """Text, Markdown, HTML and JSON show the same fleet table: machine, owner, age, system
+    and its end of support, antivirus, system disk, battery, verdict."""
+    from auditor.report import load_schema
+
+    result, report = scan(tmp_path, "--inventory", str(windows_fleet))
+    assert result.exit_code == 1, result.output
+    import jsonschema
+
+    jsonschema.validate(report, load_schema())
+    rows = report["fleet"]
+    assert [row["hostname"] for row in rows][0] == "PC-ACCUEIL"  # no fixes, Defender off, full
+    urgency = [row["urgency"] for row in rows]
+    assert urgency == sorted(urgency, reverse=True)
+    by_name = {row["hostname"]: row for row in rows}
+    assert by_name["PC-SALLE-1"]["antivirus"] == "not_checked"
+    assert by_name["PC-ACCUEIL"]["owner"] == "Accueil (Marie)"
+    assert by_name["PORTABLE-TRESO"]["antivirus"] == "protected"
+    assert by_name["PORTABLE-TRESO"]["battery_health_percent"] == 44.8
+    assert all(row["verdict"] for row in rows)
+    env = {"AUDITOR_DB": str(tmp_path / "s.db"), "AUDITOR_CONFIG": str(tmp_path / "none.toml")}
+    for fmt, lang, words in (
+        ("text", "en", ("The fleet, most urgent first", "Accueil", "Verdict")),
+        (
+            "markdown",
+            "fr",
+            ("## Le parc, le plus urgent d'abord", "Accueil (Marie)", "non vérifié"),
+        ),
+        ("html", "en", ('id="fleet"', "Bureau trésorerie", "45% of new")),
+    ):
+        out = tmp_path / f"report.{fmt}"
+        shown = CliRunner(env=env).invoke(
+            main, ["report", "--format", fmt, "--lang", lang, "--output", str(out)]
+        )
+        assert shown.exit_code == 0, shown.output
+        text = out.read_text(encoding="utf-8")
+        for word in words:
+            assert word in text, (fmt, word)
