@@ -293,3 +293,23 @@ def test_the_fleet_table_is_in_every_format_most_urgent_first(tmp_path, windows_
         text = out.read_text(encoding="utf-8")
         for word in words:
             assert word in text, (fmt, word)
+
+
+def test_a_product_only_in_the_software_list_is_shown_but_judged_on_nothing(tmp_path):
+    """FusionInventory writes <ANTIVIRUS> only for products registered with Windows' Security
+    Center; one only installed (fusioninventory-for-glpi issue #2030: Kaspersky Endpoint
+    Security in <SOFTWARES>) is named, its state unknown, and no rule guesses about it."""
+    xml = (AGENTS / "windows-fusioninventory.xml").read_text(encoding="utf-8")
+    start, end = xml.index("<ANTIVIRUS>"), xml.index("</ANTIVIRUS>") + len("</ANTIVIRUS>")
+    software = "<SOFTWARES><NAME>Kaspersky Endpoint Security 10 for Windows</NAME></SOFTWARES>"
+    folder = tmp_path / "stick"
+    folder.mkdir()
+    (folder / "treso.xml").write_text(xml[:start] + software + xml[end:], encoding="utf-8")
+    found = read_any_inventory(folder / "treso.xml")
+    assert [(a.product, a.enabled, a.source) for a in found.antivirus] == [
+        ("Kaspersky", None, "software")
+    ]
+    result, report = scan(tmp_path, "--inventory", str(folder))
+    assert "SEC001" not in fired_on(report).get("PORTABLE-TRESO", set())
+    (row,) = report["fleet"]
+    assert row["antivirus"] == "unknown" and row["antivirus_products"] == ["Kaspersky"]
