@@ -313,3 +313,27 @@ def test_a_product_only_in_the_software_list_is_shown_but_judged_on_nothing(tmp_
     assert "SEC001" not in fired_on(report).get("PORTABLE-TRESO", set())
     (row,) = report["fleet"]
     assert row["antivirus"] == "unknown" and row["antivirus_products"] == ["Kaspersky"]
+
+
+def test_auditors_own_file_and_an_agents_file_of_one_pc_are_one_machine(tmp_path):
+    """Same SMBIOS UUID, other name, other tool: one machine, the newer facts win; and
+    `auditor advise --inventory` reads the agents' files too."""
+    from auditor.collect.host.identity import hardware_uuid_key
+    from auditor.inventory.auditor_format import auditor_inventory, write_inventory
+
+    folder = tmp_path / "stick"
+    folder.mkdir()
+    glpi = json.loads((AGENTS / "windows-glpi-agent.json").read_text(encoding="utf-8"))
+    (folder / "accueil-glpi.json").write_text(json.dumps(glpi), encoding="utf-8")
+    older = read_any_inventory(folder / "accueil-glpi.json").host
+    older.hostname, older.collected_at = "ancien-nom", "2026-01-05T10:00:00+00:00"
+    older.identifiers = [hardware_uuid_key(glpi["content"]["hardware"]["uuid"])]
+    doc = auditor_inventory(older, generated_at=datetime(2026, 1, 5, 10, tzinfo=UTC))
+    write_inventory(doc, folder / "accueil-auditor.json")
+    result, report = scan(tmp_path, "--inventory", str(folder))
+    assert [host["hostname"] for host in report["hosts"]] == ["PC-ACCUEIL"]
+    advised = CliRunner().invoke(
+        main, ["advise", "--inventory", str(folder), "--format", "json", "--lang", "fr"]
+    )
+    assert advised.exit_code == 0, advised.output
+    assert len(json.loads(advised.stdout)["machines"]) == 1
