@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 _COPY_COLUMNS = (
     "source_id, folder, uid, fingerprint, message_id, internal_date, size_bytes, "
     "from_addr, from_domain, subject, list_id, list_unsubscribe, one_click_unsubscribe, "
-    "precedence, auto_submitted, malformed"
+    "precedence, auto_submitted, malformed, malformed_reasons"
 )
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 
-SCHEMA_VERSION = 10
+SCHEMA_VERSION = 11
 
 _V1 = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -650,6 +650,31 @@ CREATE VIEW latest_hosts AS SELECT * FROM hosts WHERE run_id = (SELECT id FROM l
 """
 
 
+# Why a message is malformed (issue 14): a JSON list of reason codes, each explained in the
+# catalogue under source.mail.malformed.<code>; NULL for a message read cleanly or stored
+# before this version.
+_V11 = """
+ALTER TABLE message_versions ADD COLUMN malformed_reasons TEXT;
+
+DROP VIEW latest_messages;
+DROP VIEW messages;
+CREATE VIEW messages AS
+    SELECT rs.run_id, s.account, m.folder, f.special_use,
+           m.uid, m.message_id, m.internal_date, m.size_bytes, m.seen, m.flags,
+           m.from_addr, m.from_domain, m.subject, m.list_id, m.list_unsubscribe,
+           m.one_click_unsubscribe, m.precedence, m.auto_submitted, m.malformed,
+           m.id AS message_version_id, m.malformed_reasons
+    FROM run_sources rs
+    JOIN sources s ON s.id = rs.source_id
+    JOIN message_versions m ON m.source_id = rs.source_id
+     AND m.first_run <= rs.run_id AND (m.gone_run IS NULL OR m.gone_run > rs.run_id)
+    LEFT JOIN folder_versions f ON f.source_id = m.source_id AND f.name = m.folder
+     AND f.first_run <= rs.run_id AND (f.gone_run IS NULL OR f.gone_run > rs.run_id);
+CREATE VIEW latest_messages AS
+    SELECT * FROM messages WHERE run_id = (SELECT id FROM latest_run_id);
+"""
+
+
 # MIGRATIONS[n] takes a store from version n to n + 1: an SQL script, or a function for a
 # step that must look at the store first.
 MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
@@ -663,5 +688,6 @@ MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
     _V8,
     _v9,
     _V10,
+    _V11,
 ]
 assert len(MIGRATIONS) == SCHEMA_VERSION

@@ -237,7 +237,7 @@ def message_fingerprint(msg: MessageFacts) -> int:
 _MESSAGE_COLUMNS = (
     "source_id, folder, uid, fingerprint, first_run, message_id, internal_date, size_bytes, "
     "seen, flags, from_addr, from_domain, subject, list_id, list_unsubscribe, "
-    "one_click_unsubscribe, precedence, auto_submitted, malformed"
+    "one_click_unsubscribe, precedence, auto_submitted, malformed, malformed_reasons"
 )
 
 
@@ -262,6 +262,7 @@ def _message_row(source: int, folder: str, run_id: int, msg: MessageFacts) -> tu
         msg.precedence,
         msg.auto_submitted,
         int(msg.malformed),
+        json.dumps(list(msg.malformed_reasons)) if msg.malformed_reasons else None,
     )
 
 
@@ -273,7 +274,7 @@ def insert_messages(
     A UID that already has an open version in the folder is not stored twice (the unique
     index of schema v5): the first one stays, and is not counted again."""
     count = 0
-    placeholders = ", ".join("?" * 19)
+    placeholders = ", ".join("?" * len(_MESSAGE_COLUMNS.split(",")))
     for msg in msgs:
         cur = conn.execute(
             f"INSERT INTO message_versions ({_MESSAGE_COLUMNS}) VALUES ({placeholders}) "

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import stat
+from pathlib import Path
 
 import pytest
 
@@ -150,3 +152,28 @@ def test_source_failing_in_a_later_run_keeps_its_last_known_facts(store):
     writes.record_source_status(conn, run2, src, "failed", "box: not found")
     n = conn.execute("SELECT count(*) FROM messages WHERE run_id = ?", (run2,)).fetchone()[0]
     assert n == 2
+
+
+def test_why_a_message_is_malformed_is_stored_and_queryable(tmp_path):
+    """Issue 14: a message whose structure had to be guessed says why, in the store."""
+    from auditor.collect.mail.localbox import collect_mbox
+
+    eml = Path(__file__).parents[1] / "data" / "mail" / "mime_classes"
+    box = tmp_path / "broken.mbox"
+    box.write_bytes(
+        b"From a@example.org Mon Jan  1 00:00:00 2024\n"
+        + (eml / "c02_delimiter_never_appears.eml").read_bytes().replace(b"\r\n", b"\n")
+        + b"\n"
+    )
+    conn = open_store(tmp_path / "store.sqlite3")
+    run = writes.start_run(conn)
+    sid = writes.source_id(conn, "mbox", "broken", str(box))
+    for facts in collect_mbox(box):
+        writes.sync_folder(conn, sid, run, facts)
+    writes.record_source_status(conn, run, sid, "ok")
+    conn.commit()
+    malformed, reasons = conn.execute(
+        "SELECT malformed, malformed_reasons FROM messages WHERE run_id = ?", (run,)
+    ).fetchone()
+    assert malformed == 1
+    assert json.loads(reasons) == ["multipart-without-delimiter"]
