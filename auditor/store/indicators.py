@@ -37,7 +37,8 @@ INDICATORS: dict[str, str] = {
     "findings": "SELECT count(*) FROM findings WHERE run_id = :run_id",
     "hosts": "SELECT count(*) FROM hosts WHERE run_id = :run_id",
 }
-NAMES = tuple(INDICATORS)
+# The score is the run's own column (runs.score, one row by its key): read there, not copied.
+NAMES = tuple(name for name in INDICATORS if name != "score")
 
 # Messages and bytes of each mail source of a run, straight from the versions (the
 # `messages` view joins folders too, which a count does not need).
@@ -61,12 +62,13 @@ def computed(conn: sqlite3.Connection, run_id: int) -> dict[str, int | None]:
 
 
 def stored(conn: sqlite3.Connection, run_id: int) -> dict[str, int | None] | None:
-    """The indicators stored when the run ended, or None when it has none."""
+    """The indicators stored when the run ended (and its score), or None when it has none."""
     row = conn.execute(
-        f"SELECT {', '.join(NAMES)} FROM run_indicators WHERE run_id = ? AND source_id = {RUN}",
+        f"SELECT r.score, {', '.join('i.' + n for n in NAMES)} FROM run_indicators i "
+        f"JOIN runs r ON r.id = i.run_id WHERE i.run_id = ? AND i.source_id = {RUN}",
         (run_id,),
     ).fetchone()
-    return dict(zip(NAMES, tuple(row), strict=True)) if row is not None else None
+    return dict(zip(("score", *NAMES), tuple(row), strict=True)) if row is not None else None
 
 
 def indicators(conn: sqlite3.Connection, run_id: int) -> dict[str, int | None]:
@@ -89,7 +91,7 @@ def record(conn: sqlite3.Connection, run_id: int) -> None:
     row = {
         name: conn.execute(sql, {"run_id": run_id}).fetchone()[0]
         for name, sql in INDICATORS.items()
-        if name not in _MAIL_TOTALS
+        if name in NAMES and name not in _MAIL_TOTALS
     }
     row["messages"] = sum(r[1] for r in per_source)
     row["mailbox_bytes"] = sum(r[2] for r in per_source)

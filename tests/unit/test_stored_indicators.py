@@ -18,6 +18,7 @@ from auditor.cli import main
 from auditor.report.trends import trend
 from auditor.store import open_store
 from auditor.store.indicators import computed, stored
+from auditor.store.schema import MIGRATIONS
 
 
 @pytest.fixture
@@ -86,15 +87,33 @@ def test_a_store_from_before_the_rows_existed_still_shows_its_trends(env):
     latest = conn.execute("SELECT max(id) FROM runs").fetchone()[0]
     expected = trend(conn, latest)
     conn.close()
-    # the same store as version 8 wrote it: no run_indicators table, no local file state
-    old = sqlite3.connect(env / "store.sqlite3")
-    old.executescript(
-        "DROP TABLE run_indicators; DROP TABLE local_files; DROP INDEX host_facts_run;"
-        "PRAGMA user_version = 8;"
-    )
+    # the same facts in a store as version 8 wrote it: no run_indicators table
+    old_path = env / "v8.sqlite3"
+    old = sqlite3.connect(old_path)
+    for step in MIGRATIONS[:8]:
+        old.executescript(step) if isinstance(step, str) else step(old)
+    old.execute("PRAGMA user_version = 8")
+    old.execute("ATTACH DATABASE ? AS new", (str(env / "store.sqlite3"),))
+    for table in _FACT_TABLES:  # the columns version 8 had (later versions add some)
+        columns = ", ".join(r[1] for r in old.execute(f"PRAGMA main.table_info({table})"))
+        old.execute(f"INSERT INTO main.{table} ({columns}) SELECT {columns} FROM new.{table}")
+    old.commit()
     old.close()
-    conn = open_store(env / "store.sqlite3")  # migrated to v9: the rows are backfilled
+    conn = open_store(old_path)  # migrated: the rows of the ended runs are backfilled
     backfilled = conn.execute("SELECT count(*) FROM run_indicators WHERE source_id = 0")
     assert backfilled.fetchone()[0] == 5
     assert stored(conn, latest) == computed(conn, latest)
     assert trend(conn, latest) == expected
+
+
+_FACT_TABLES = (
+    "runs",
+    "sources",
+    "run_sources",
+    "folder_versions",
+    "folder_state",
+    "message_versions",
+    "attachment_versions",
+    "finding_rows",
+    "rule_runs",
+)
