@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable
 from urllib.parse import unquote, urlsplit
 
-from auditor.collect.mail.imap import DEFAULT_TIMEOUT, ImapAccount
+from auditor.collect.mail.imap_account import DEFAULT_TIMEOUT, ImapAccount
 from auditor.config import Config, keyring_unavailable, resolve_secret, valid_port
 from auditor.errors import ConfigError
 

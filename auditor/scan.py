@@ -25,7 +25,7 @@ from auditor.store.store import Store
 if TYPE_CHECKING:
     from auditor.collect.host.machine import Machine
     from auditor.collect.mail.imap import ImapAccount
-    from auditor.collect.mail.records import FolderFacts
+    from auditor.collect.mail.localbox import LocalFolder
 
 
 @dataclass
@@ -55,12 +55,14 @@ class ScanResult:
     errors: list[str]
 
 
-def _collect_mail(source: MailSource) -> list[FolderFacts]:
-    from auditor.collect.mail.localbox import collect_maildir, collect_mbox
+def _collect_mail(conn: sqlite3.Connection, sid: int, source: MailSource) -> list[LocalFolder]:
+    """Read a local mail source, only what changed since the last scan stored it."""
+    from auditor.collect.mail.localbox import rescan_maildir, rescan_mbox
+    from auditor.store.localsync import file_states, known_flags
 
     if source.kind == "maildir":
-        return collect_maildir(source.path)
-    return collect_mbox(source.path)
+        return rescan_maildir(source.path, lambda folder: known_flags(conn, sid, folder))
+    return rescan_mbox(source.path, file_states(conn, sid))
 
 
 def _store_mail(
@@ -74,7 +76,7 @@ def _store_mail(
         writes.record_source_status(conn, run_id, sid, "failed", busy)
         return False
     try:
-        folders = _collect_mail(source)
+        folders = _collect_mail(conn, sid, source)
     except SourceError as exc:
         errors.append(exc.problem)
         writes.record_source_status(conn, run_id, sid, "failed", exc.problem)
@@ -84,12 +86,16 @@ def _store_mail(
         errors.append(line)
         writes.record_source_status(conn, run_id, sid, "failed", line)
         return False
+    from auditor.store.localsync import forget_files, store_local_folder
+
     skipped = 0
     for folder in folders:
-        writes.sync_folder(conn, sid, run_id, folder)
-        skipped += folder.skipped
-        errors.extend(folder.errors)
-    writes.close_missing_folders(conn, sid, run_id, [f.name for f in folders])
+        store_local_folder(conn, sid, run_id, folder)
+        skipped += folder.facts.skipped
+        errors.extend(folder.facts.errors)
+    names = [f.facts.name for f in folders]
+    writes.close_missing_folders(conn, sid, run_id, names)
+    forget_files(conn, sid, names)
     status = "ok" if skipped == 0 else "partial"  # a source not read whole is never a baseline
     writes.record_source_status(conn, run_id, sid, status, None, skipped)
     return skipped == 0  # a message that could not be read at all makes the run partial

@@ -29,6 +29,7 @@ from imapclient.response_parser import parse_response
 
 from auditor.collect.mail.fetch_parser import FetchParseError, parse_fetch, parse_scan_fetch
 from auditor.collect.mail.folders import special_use_from_name
+from auditor.collect.mail.imap_account import ImapAccount
 from auditor.errors import Problem, SourceError
 
 if TYPE_CHECKING:
@@ -54,9 +55,6 @@ _MALFORMED = b"X-AUDITOR-MALFORMED"  # set on a message whose response could not
 BATCH = 1500  # UIDs per FETCH: 1 000 to 2 000 was best with a 20 ms round trip
 PARALLEL_MIN = 4000  # UIDs to fetch in one folder before helpers are worth their start
 CONNECT_TIMEOUT = 15.0
-# The longest the scan waits for a silent server, and the longest it keeps trying to get a
-# lost connection back: a stalled server costs at most about twice this (monthly cron job).
-DEFAULT_TIMEOUT = 60.0
 # The scan fetches sizes, flags, header fields and BODYSTRUCTURE, never a body: no answer it
 # asks for comes near this. imaplib reads a literal in one read() of the announced size (it
 # would allocate 99 GB for {99999999999}) and refuses any line over 1 MB (a BODYSTRUCTURE
@@ -84,32 +82,6 @@ _MONTHS = {
         start=1,
     )
 }
-
-
-@dataclass
-class ImapAccount:
-    """Where and how to log in. `secret` is called only when logging in, never stored."""
-
-    name: str
-    host: str
-    username: str
-    secret: Callable[[], str]
-    port: int | None = None
-    security: str = "tls"  # "tls", "starttls", "none"
-    auth: str = "password"  # "password" or "oauth2" (XOAUTH2)
-    ca_file: str | None = None
-    include_folders: list[str] = field(default_factory=list)
-    exclude_folders: list[str] = field(default_factory=list)
-    timeout: float = DEFAULT_TIMEOUT  # seconds; see DEFAULT_TIMEOUT
-
-    @property
-    def locator(self) -> str:
-        """A secret-free identity for the store: imap://user@host:port."""
-        return f"imap://{self.username}@{self.host}:{self.effective_port}"
-
-    @property
-    def effective_port(self) -> int:
-        return self.port or (993 if self.security == "tls" else 143)
 
 
 @dataclass

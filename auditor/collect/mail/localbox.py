@@ -14,7 +14,8 @@ import errno
 import hashlib
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -25,7 +26,15 @@ from auditor.collect.mail.records import FolderFacts, MessageFacts
 from auditor.errors import Problem, SourceError
 from auditor.files import NotRegularFile, is_regular, open_regular
 
-__all__ = ["collect_maildir", "collect_mbox", "special_use_from_name"]
+__all__ = [
+    "LocalFolder",
+    "MboxFileState",
+    "collect_maildir",
+    "collect_mbox",
+    "rescan_maildir",
+    "rescan_mbox",
+    "special_use_from_name",
+]
 
 
 class _Folder:
@@ -324,31 +333,74 @@ def _unescape_from(data: bytes, at_line_start: bool) -> bytes:
 
 
 def _read_mbox_file(path: Path, name: str) -> FolderFacts:
+    return _read_mbox(path, name)[0]
+
+
+class _Bounded:
+    """A file read up to `end` only: what was there when the scan looked (fstat), so a
+    message being appended meanwhile is left to the next rescan, read whole then."""
+
+    def __init__(self, fh, end: int) -> None:
+        self._fh, self._left = fh, end - fh.tell()
+
+    def read(self, size: int) -> bytes:
+        data = self._fh.read(max(0, min(size, self._left)))
+        self._left -= len(data)
+        return data
+
+
+def _read_mbox(
+    path: Path, name: str, resume: MboxFileState | None = None
+) -> tuple[FolderFacts, MboxFileState | None]:
+    """Read an mbox file whole, or only what follows `resume` (the end of the file the last
+    scan read, checked by `_grown_from`). Returns the facts and the file's new state (None
+    when the file could not be read, or not whole: the next scan then reads it whole)."""
     folder = _Folder(name)
+    last = resume.next_key - 1 if resume else 0  # the key of the last message read
     try:
         with open_regular(path) as fh:
-            messages = _MboxReader(fh).messages()
-            for key, (line, raw, chunks) in enumerate(messages, 1):
-                if chunks is not None:
-                    _add_streamed(folder, key, line, chunks)
-                    continue
-                if not raw.strip():
-                    folder.skip("source.mbox.empty_message", number=key)
-                    continue
-                raw = _unescape(raw)
-                match = _HEADER_END.search(raw)
-                headers = raw[: match.start()] if match else raw
-                seen, expunged, flags = _mbox_flags(headers)
-                if expunged:
-                    continue  # Thunderbird left it behind until the folder is compacted
-                date = _from_line_date(line)
-                if date is None:
-                    date = _header_date(headers)
-                folder.add(key, raw, seen, date, flags)
+            info = os.fstat(fh.fileno())
+            if resume is not None:
+                fh.seek(resume.size)
+            messages = _MboxReader(_Bounded(fh, info.st_size)).messages()
+            first = last + 1
+            for last, (line, raw, chunks) in enumerate(messages, first):
+                _add_mbox_message(folder, last, line, raw, chunks)
+            state = MboxFileState(
+                str(path),
+                info.st_size,
+                info.st_mtime_ns,
+                info.st_ino,
+                last + 1,
+                _tail_digest(fh, info.st_size),
+            )
     except OSError as exc:
         error = getattr(exc, "strerror", None) or exc
         folder.problem("source.mbox.unreadable", path=path, error=error)
-    return folder.done()
+        state = None
+    facts = folder.done()
+    return facts, (state if not (facts.skipped or facts.errors) else None)
+
+
+def _add_mbox_message(
+    folder: _Folder, key: int, line: bytes, raw: bytes | None, chunks: Iterator[bytes] | None
+) -> None:
+    if chunks is not None:
+        _add_streamed(folder, key, line, chunks)
+        return
+    if not raw.strip():
+        folder.skip("source.mbox.empty_message", number=key)
+        return
+    raw = _unescape(raw)
+    match = _HEADER_END.search(raw)
+    headers = raw[: match.start()] if match else raw
+    seen, expunged, flags = _mbox_flags(headers)
+    if expunged:
+        return  # Thunderbird left it behind until the folder is compacted
+    date = _from_line_date(line)
+    if date is None:
+        date = _header_date(headers)
+    folder.add(key, raw, seen, date, flags)
 
 
 def _add_streamed(folder: _Folder, key: int, line: bytes, chunks: Iterator[bytes]) -> None:
@@ -412,11 +464,8 @@ def _mbox_tree(root: Path, prefix: str) -> Iterator[tuple[str, Path]]:
             yield f"{prefix}{_mbox_name(entry.name)}", entry
 
 
-def collect_mbox(path: Path) -> list[FolderFacts]:
-    """Read an mbox file, or every mbox folder under a directory (Thunderbird profile style).
-
-    Raises `SourceError` when the path does not exist or a given file is not an mbox.
-    """
+def _mbox_files(path: Path) -> list[tuple[str, Path]]:
+    """(folder name, file) of an mbox file or of every mbox file under a directory."""
     path = Path(path)
     if not path.exists():
         raise SourceError("source.mbox.not_found", path=path)
@@ -425,8 +474,99 @@ def collect_mbox(path: Path) -> list[FolderFacts]:
     if path.is_file():
         if not _is_mbox(path) and path.stat().st_size:
             raise SourceError("source.mbox.not_mbox", path=path)
-        return [_read_mbox_file(path, _mbox_name(path.name))]
-    return [_read_mbox_file(file, name) for name, file in _mbox_tree(path, "")]
+        return [(_mbox_name(path.name), path)]
+    return list(_mbox_tree(path, ""))
+
+
+def collect_mbox(path: Path) -> list[FolderFacts]:
+    """Read an mbox file, or every mbox folder under a directory (Thunderbird profile style).
+
+    Raises `SourceError` when the path does not exist or a given file is not an mbox.
+    """
+    return [_read_mbox_file(file, name) for name, file in _mbox_files(path)]
+
+
+# --- rescans that read only what changed ---------------------------------------------------
+# A Thunderbird profile is gigabytes of mbox files that change little from month to month,
+# and Thunderbird only appends to them (until the user compacts a folder). A rescan skips
+# a file whose size, modification time and inode are what the last scan saw, and reads
+# only the tail of a file that grew, after checking that its old end is still there (a
+# digest of the bytes just before it, then a "From " line where it was). Anything else
+# (shorter, rewritten, compacted, replaced) is read whole. The facts stored are the ones a
+# full read gives: the tail's messages get the keys a full read gives them (their position).
+
+_TAIL = 256  # bytes before a file's end whose digest the state keeps
+
+
+@dataclass(frozen=True, slots=True)
+class MboxFileState:
+    """What the last scan read of one mbox file (store: local_files)."""
+
+    path: str
+    size: int
+    mtime_ns: int
+    inode: int
+    next_key: int  # the key the next message appended will get
+    tail_digest: str  # of the _TAIL bytes before `size`
+
+
+@dataclass(slots=True)
+class LocalFolder:
+    """What a rescan read of one local folder, and how the store applies it.
+
+    whole: `facts.messages` is the whole folder (sync it). Otherwise they are additions and
+    replacements only: the open versions of `close` end, then the messages are added.
+    `state`: what to remember of an mbox file for the next rescan (None: forget it)."""
+
+    facts: FolderFacts
+    whole: bool
+    close: frozenset[int] = frozenset()
+    state: MboxFileState | None = None
+    unchanged: bool = False  # nothing read changed anything: nothing to write
+
+
+def _tail_digest(fh, end: int) -> str:
+    fh.seek(max(0, end - _TAIL))
+    return hashlib.blake2b(fh.read(end - max(0, end - _TAIL)), digest_size=16).hexdigest()
+
+
+def _grown_from(path: Path, old: MboxFileState) -> bool | None:
+    """True: the file is the old one, unchanged; False: the old one with messages appended
+    (its old end where it was, a message starting right after); None: read it whole."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    if str(path) != old.path or info.st_ino != old.inode or info.st_size < old.size:
+        return None
+    if info.st_size == old.size:
+        return True if info.st_mtime_ns == old.mtime_ns else None
+    try:
+        with open_regular(path) as fh:
+            if _tail_digest(fh, old.size) != old.tail_digest:
+                return None
+            fh.seek(max(0, old.size - 1))
+            joint = fh.read(6)  # the old last byte, then the next message's "From "
+    except OSError:
+        return None
+    if old.size == 0:
+        return False if joint.startswith(b"From ") else None
+    return False if joint[:1] == b"\n" and joint[1:] == b"From " else None
+
+
+def rescan_mbox(path: Path, known: dict[str, MboxFileState]) -> list[LocalFolder]:
+    """`collect_mbox`, reading only the files (or file tails) that changed since the scan
+    that left `known` (folder name -> state). Raises what `collect_mbox` raises."""
+    return [_rescan_mbox_file(file, name, known.get(name)) for name, file in _mbox_files(path)]
+
+
+def _rescan_mbox_file(path: Path, name: str, old: MboxFileState | None) -> LocalFolder:
+    grown = _grown_from(path, old) if old is not None else None
+    if grown is True:  # unchanged: nothing read
+        facts = FolderFacts(name, special_use_from_name(name))
+        return LocalFolder(facts, whole=False, state=old, unchanged=True)
+    facts, state = _read_mbox(path, name, old if grown is False else None)
+    return LocalFolder(facts, whole=grown is None, state=state)
 
 
 # --- Maildir ------------------------------------------------------------------------------
@@ -489,64 +629,99 @@ def _maildir_messages(root: Path) -> Iterator[Path]:
 
 
 def _read_maildir(root: Path, name: str) -> FolderFacts:
+    return _rescan_maildir_folder(root, name, None).facts
+
+
+# What the store holds of a Maildir message for a rescan: key -> (seen, flags as stored).
+KnownFlags = dict[int, tuple[bool, str]]
+
+
+def _rescan_maildir_folder(root: Path, name: str, known: KnownFlags | None) -> LocalFolder:
+    """Read a Maildir folder; with `known` (a rescan), only the files not seen before.
+
+    Maildir names are unique and a message file is never rewritten (maildir(5)): a name
+    already stored is the same message. Its flags live in the name after ":2,", so a name
+    whose unique part is known but whose flags differ from the stored ones is read again,
+    and a stored key whose name is no longer listed went."""
     folder = _Folder(name)
+    present: set[int] = set()
+    changed: set[int] = set()
     for position, file in enumerate(_maildir_messages(root), 1):
         unique, _, info = file.name.partition(":")
         letters = info[2:] if info.startswith("2,") else ""
         flags = tuple(_MAILDIR_FLAGS[c] for c in sorted(set(letters)) if c in _MAILDIR_FLAGS)
         seen = "S" in letters
-        stream = None
-        try:
-            with open_regular(file) as fh:  # a FIFO in cur/ would hang the scan
-                stat = os.fstat(fh.fileno())
-                if stat.st_size <= WHOLE_MESSAGE_LIMIT:
-                    raw = fh.read()
-                else:  # never held whole: see WHOLE_MESSAGE_LIMIT
-                    stream = MessageStream()
-                    while chunk := fh.read(_CHUNK):
-                        stream.feed(chunk)
-        except NotRegularFile:
-            where = {"number": position, "file": file.name}
-            if file.is_dir():  # a folder where a message should be: say it as the OS does
-                error = os.strerror(errno.EISDIR)
-                folder.skip("source.maildir.message_unreadable", **where, error=error)
-            else:
-                folder.skip("source.maildir.message_not_regular", **where)
-            continue
-        except OSError as exc:
-            folder.skip(
-                "source.maildir.message_unreadable",
-                number=position,
-                file=file.name,
-                error=exc.strerror or exc,
-            )
-            continue
-        # Dovecot reports the file's mtime as INTERNALDATE; a zero mtime means it was lost.
-        date = None
-        if stat.st_mtime > 86400:
-            try:
-                date = iso_utc(datetime.fromtimestamp(stat.st_mtime, tz=UTC))
-            except (OverflowError, OSError, ValueError):  # a date beyond year 9999
-                date = None
-        if stream is not None:
-            folder.add_stream(maildir_key(unique), stream, seen, date, flags)
+        key = maildir_key(unique)
+        if known is not None:
+            if key in present:
+                continue  # the same message in new/ and cur/: the first one counts
+            present.add(key)
+            stored = known.get(key)
+            if stored == (seen, " ".join(flags)):
+                continue
+            if stored is not None:
+                changed.add(key)
+        _read_maildir_file(folder, position, file, key, seen, flags)
+    if known is None:
+        return LocalFolder(folder.done(), whole=True)
+    facts, close = folder.done(), frozenset(changed | (set(known) - present))
+    return LocalFolder(facts, whole=False, close=close, unchanged=not (facts.messages or close))
+
+
+def _read_maildir_file(
+    folder: _Folder, position: int, file: Path, key: int, seen: bool, flags: tuple[str, ...]
+) -> None:
+    stream = None
+    try:
+        with open_regular(file) as fh:  # a FIFO in cur/ would hang the scan
+            stat = os.fstat(fh.fileno())
+            if stat.st_size <= WHOLE_MESSAGE_LIMIT:
+                raw = fh.read()
+            else:  # never held whole: see WHOLE_MESSAGE_LIMIT
+                stream = MessageStream()
+                while chunk := fh.read(_CHUNK):
+                    stream.feed(chunk)
+    except NotRegularFile:
+        where = {"number": position, "file": file.name}
+        if file.is_dir():  # a folder where a message should be: say it as the OS does
+            error = os.strerror(errno.EISDIR)
+            folder.skip("source.maildir.message_unreadable", **where, error=error)
         else:
-            folder.add(maildir_key(unique), raw, seen, date, flags)
-    return folder.done()
+            folder.skip("source.maildir.message_not_regular", **where)
+        return
+    except OSError as exc:
+        folder.skip(
+            "source.maildir.message_unreadable",
+            number=position,
+            file=file.name,
+            error=exc.strerror or exc,
+        )
+        return
+    # Dovecot reports the file's mtime as INTERNALDATE; a zero mtime means it was lost.
+    date = None
+    if stat.st_mtime > 86400:
+        try:
+            date = iso_utc(datetime.fromtimestamp(stat.st_mtime, tz=UTC))
+        except (OverflowError, OSError, ValueError):  # a date beyond year 9999
+            date = None
+    if stream is not None:
+        folder.add_stream(key, stream, seen, date, flags)
+    else:
+        folder.add(key, raw, seen, date, flags)
 
 
 def _is_maildir(path: Path) -> bool:
     return (path / "cur").is_dir() and (path / "new").is_dir()
 
 
-def collect_maildir(path: Path) -> list[FolderFacts]:
-    """Read a Maildir++ tree: the root is "INBOX", ".Sent" is "Sent", ".A.B" is "A/B"."""
+def _maildir_folders(path: Path) -> list[tuple[str, Path]]:
+    """(folder name, directory) of a Maildir++ tree: the root is "INBOX", ".Sent" is
+    "Sent", ".A.B" is "A/B"."""
     path = Path(path)
     if not path.exists():
         raise SourceError("source.maildir.not_found", path=path)
     if not _is_maildir(path):
         raise SourceError("source.maildir.not_maildir", path=path)
-    folders = [_read_maildir(path, "INBOX")]
     subfolders = []
     for entry in path.iterdir():
         if entry.name.startswith(".") and _is_maildir(entry):
@@ -554,6 +729,17 @@ def collect_maildir(path: Path) -> list[FolderFacts]:
             parts = [_decode_mutf7(p) for p in entry.name[1:].split(".") if p]
             if parts:
                 subfolders.append(("/".join(parts), entry))
-    for name, entry in sorted(subfolders, key=lambda item: item[0].casefold()):
-        folders.append(_read_maildir(entry, name))
-    return folders
+    return [("INBOX", path), *sorted(subfolders, key=lambda item: item[0].casefold())]
+
+
+def collect_maildir(path: Path) -> list[FolderFacts]:
+    """Read a Maildir++ tree: the root is "INBOX", ".Sent" is "Sent", ".A.B" is "A/B"."""
+    return [_read_maildir(root, name) for name, root in _maildir_folders(path)]
+
+
+def rescan_maildir(path: Path, known: Callable[[str], KnownFlags]) -> list[LocalFolder]:
+    """`collect_maildir`, reading only the message files not seen before; `known(folder)`
+    gives what the store holds of the folder (empty for a new folder)."""
+    return [
+        _rescan_maildir_folder(root, name, known(name)) for name, root in _maildir_folders(path)
+    ]
