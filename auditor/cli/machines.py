@@ -94,10 +94,18 @@ NEEDS = ("office", "video-calls", "photo", "video-editing")
     type=click.Path(file_okay=False, path_type=Path),
     help=h("advise_inventory"),
 )
+@click.option("--offer", "offer_texts", multiple=True, metavar="TEXT", help=h("advise_offer"))
+@click.option(
+    "--offers",
+    "offers_csv",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help=h("advise_offers"),
+)
+@click.option("--no-host", is_flag=True, help=h("no_host"))
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["text", "json"]),
+    type=click.Choice(["text", "markdown", "html", "json"]),
     default="text",
     show_default=True,
     help=h("format"),
@@ -108,6 +116,9 @@ NEEDS = ("office", "video-calls", "photo", "video-editing")
 def advise(
     needs: tuple[str, ...],
     inventory_dir: Path | None,
+    offer_texts: tuple[str, ...],
+    offers_csv: Path | None,
+    no_host: bool,
     fmt: str,
     output: Path | None,
     lang: str | None,
@@ -130,10 +141,15 @@ def advise(
 
         found, errors = read_inventory_folder(inventory_dir)
         machines = newest_per_machine([derive(m, today) for m in found])
+    elif no_host:
+        machines = []
     else:
         machines = [derive(collect_machine(), datetime.now(UTC).date())]
     advices = [advise_machine(m, wanted, lang) for m in machines]
-    if fmt == "json":
+    if offer_texts or offers_csv is not None or fmt in ("markdown", "html"):
+        owned = list(zip(machines, advices, strict=True))
+        text = _compare_offers(offer_texts, offers_csv, owned, wanted, fmt, lang)
+    elif fmt == "json":
         text = json.dumps(
             {"needs": wanted, "machines": [advice_to_dict(a) for a in advices]},
             ensure_ascii=False,
@@ -151,3 +167,21 @@ def advise(
         click.echo(f"auditor: {localized(line, lang)}", err=True)
     if errors:
         sys.exit(EXIT_PARTIAL)
+
+
+def _compare_offers(offer_texts, offers_csv, owned, wanted, fmt: str, lang: str) -> str:
+    """`advise --offer/--offers`: the offers side by side with the machines owned
+    (auditor/compare.py). A CSV that cannot be read is a ConfigError: one line, exit 2."""
+    from datetime import UTC, datetime
+
+    from auditor import compare
+    from auditor.offers import parse_offer_text, read_offers_csv
+
+    offers = [parse_offer_text(text) for text in offer_texts]
+    if offers_csv is not None:
+        offers += read_offers_csv(offers_csv)
+    comparison = compare.compare(offers, owned, wanted, lang, datetime.now(UTC).date())
+    if fmt == "json":
+        return json.dumps(compare.to_json(comparison, lang), ensure_ascii=False, indent=2)
+    render = {"markdown": compare.render_markdown, "html": compare.render_html}
+    return render.get(fmt, compare.render_text)(comparison, lang)
