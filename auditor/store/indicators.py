@@ -51,6 +51,42 @@ SELECT rs.source_id, count(m.id), coalesce(sum(m.size_bytes), 0)
  GROUP BY rs.source_id
 """
 
+# The same for one source from an earlier run's row: a version counts at run R when
+# first_run <= R < gone_run, so from run P to R the count gains the versions that began in
+# (P, R] and are still valid at R, and loses those valid at P that ended in (P, R]. Both
+# are read through the indexes on first_run and gone_run: the cost is what changed since
+# P, not the size of the mailbox.
+_CAME = """
+SELECT count(*), coalesce(sum(size_bytes), 0) FROM message_versions
+ WHERE source_id = :s AND first_run > :p AND first_run <= :r
+   AND (gone_run IS NULL OR gone_run > :r)
+"""
+_WENT = """
+SELECT count(*), coalesce(sum(size_bytes), 0) FROM message_versions
+ WHERE gone_run > :p AND gone_run <= :r AND source_id = :s AND first_run <= :p
+"""
+
+
+def _per_source(conn: sqlite3.Connection, run_id: int) -> list[tuple[int, int, int]]:
+    """(source, messages, bytes) of each mail source of a run: from the source's latest
+    stored row plus what changed since, or counted whole for a source without a row."""
+    out = []
+    for (source,) in conn.execute(
+        "SELECT source_id FROM run_sources WHERE run_id = ? ORDER BY source_id", (run_id,)
+    ).fetchall():
+        before = conn.execute(
+            "SELECT run_id, messages, mailbox_bytes FROM run_indicators "
+            "WHERE source_id = ? AND run_id < ? ORDER BY run_id DESC LIMIT 1",
+            (source, run_id),
+        ).fetchone()
+        if before is None:
+            return conn.execute(_PER_SOURCE, (run_id,)).fetchall()
+        span = {"p": before[0], "r": run_id, "s": source}
+        n_in, b_in = conn.execute(_CAME, span).fetchone()
+        n_out, b_out = conn.execute(_WENT, span).fetchone()
+        out.append((source, before[1] + n_in - n_out, before[2] + b_in - b_out))
+    return out
+
 
 def computed(conn: sqlite3.Connection, run_id: int) -> dict[str, int | None]:
     """Every indicator of one run, counted from the facts (the reference computation)."""
@@ -81,7 +117,7 @@ def record(conn: sqlite3.Connection, run_id: int) -> None:
 
     Per-source rows first, then the run's totals as their sum: the messages are counted
     once. The caller commits (or the migration's transaction does)."""
-    per_source = conn.execute(_PER_SOURCE, (run_id,)).fetchall()
+    per_source = _per_source(conn, run_id)
     conn.execute("DELETE FROM run_indicators WHERE run_id = ?", (run_id,))
     conn.executemany(
         "INSERT INTO run_indicators (run_id, source_id, messages, mailbox_bytes) "
