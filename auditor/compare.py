@@ -10,8 +10,8 @@ candidate the same way:
   is on Microsoft's list, macOS while Apple updates it (auditor/impact/useful_years.toml),
   otherwise a maintained free OS (Windows 10's end comes from the end-of-support table);
 - its useful years ahead: a new machine the impact model's lifetimes, a refurbished one a
-  second life, a machine kept a few more years (useful_years.toml), never beyond 12 years after
-  its processor's launch, nor beyond macOS's updates on a Mac;
+  second life, a machine kept a few more years (useful_years.toml); an offer never beyond 12
+  years after its processor's launch, nor beyond macOS's updates on a Mac;
 - euros per useful year (the offer's price, the parts `advise` prices for a machine kept) and
   manufacturing kg CO2e per useful year: a new machine its whole footprint (figures.toml), a
   refurbished one the share ADEME 2022 says is not avoided, a machine kept only its parts;
@@ -33,7 +33,6 @@ from typing import Any
 
 from auditor.advise import Advice, combined_minimums
 from auditor.collect.host.cpu_models import CpuMatch, recognise_cpu
-from auditor.collect.host.cpu_years import cpu_launch_year
 from auditor.collect.host.machine import Machine
 from auditor.errors import Problem
 from auditor.i18n import t
@@ -405,15 +404,18 @@ def judge_owned(machine: Machine, advice: Advice, today: date) -> Candidate:
         candidate.meets, candidate.verdict = False, "short"
         return candidate
     candidate.os_plan = _owned_os_plan(machine, advice)
+    # advise found it fit for the needs (with its parts, or a free OS): it serves the years
+    # a kept machine serves; the 12-year cap on offers is about buying old, not keeping
     low, high = useful_years_table()["keep"]["years"]
-    launched = cpu.year if cpu else cpu_launch_year(host.cpu_model)
-    oldest = useful_years_table()["oldest"]["years"]
-    years = _cap((float(low), float(high)), launched + oldest - today.year if launched else None)
+    years = (float(low), float(high))
     candidate.useful_years = years
     candidate.euros_per_year = _per_year(candidate.euros, years)
     candidate.kg_per_year = _per_year(candidate.kg, years)
-    candidate.meets = years[1] > 0
-    candidate.verdict = ("upgrade" if advice.actions else "keep") if candidate.meets else "short"
+    candidate.meets = True
+    if advice.verdict == "free-os":
+        candidate.verdict = "free-os"
+    else:
+        candidate.verdict = "upgrade" if advice.actions else "keep"
     # advise could not tell (processor, disk or OS unknown): to check, not ranked
     if candidate.meets and {r["key"] for r in advice.reason_keys} & _OWNED_UNKNOWN:
         candidate.meets, candidate.verdict = None, "check"
