@@ -272,3 +272,15 @@ def test_html_escapes_what_the_offer_says() -> None:
     _, result = judged("<script>alert(1)</script>, i5-8350U, 8 GB, 256 GB SSD, 249 €, refurbished")
     page = render_html(result, "en")
     assert "<script>" not in page and "&lt;script&gt;" in page
+
+
+def test_every_useful_years_range_names_its_source() -> None:
+    from auditor.compare import useful_years_table
+
+    table = useful_years_table()
+    assert set(table) == {"refurbished", "keep", "oldest", "macos", "free_os"}
+    for name, entry in table.items():
+        assert entry["source"].strip(), name
+    for name in ("refurbished", "keep"):
+        low, high = table[name]["years"]
+        assert 0 < low <= high, name
