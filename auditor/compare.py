@@ -482,7 +482,8 @@ def _size_cell(value: float | None, lang: str, kind: str | None = None) -> str:
         return t(lang, "advise.offers.not_stated")
     size = _fmt(value, lang)
     if kind:
-        return t(lang, "advise.offers.cell.storage", size=size, kind=kind.upper())
+        shown = {"ssd": "SSD", "hdd": "HDD", "emmc": "eMMC"}.get(kind, kind)
+        return t(lang, "advise.offers.cell.storage", size=size, kind=shown)
     return t(lang, "advise.offers.cell.gb", size=size)
 
 
