@@ -136,7 +136,7 @@ def _item_row(run: int, it: Item) -> tuple:
 def entries(
     conn: sqlite3.Connection, clean_run: int, states: tuple[str, ...] | None = None
 ) -> list[Entry]:
-    sql = "SELECT * FROM clean_items WHERE clean_run = ?"
+    sql = f"SELECT {_FIELDS} FROM clean_items WHERE clean_run = ?"
     params: list = [clean_run]
     if states:
         sql += f" AND state IN ({','.join('?' * len(states))})"
@@ -153,7 +153,7 @@ def entries_by_id(conn: sqlite3.Connection, ids: list[int], states: tuple[str, .
         found += [
             _entry(r)
             for r in conn.execute(
-                f"SELECT * FROM clean_items WHERE id IN ({','.join('?' * len(part))}) "
+                f"SELECT {_FIELDS} FROM clean_items WHERE id IN ({','.join('?' * len(part))}) "
                 f"AND state IN ({marks}) ORDER BY uid",
                 [*part, *states],
             )
@@ -161,8 +161,11 @@ def entries_by_id(conn: sqlite3.Connection, ids: list[int], states: tuple[str, .
     return found
 
 
+_FIELDS = ", ".join(Entry.__dataclass_fields__)  # selected in this order: Entry(*row)
+
+
 def _entry(r: sqlite3.Row) -> Entry:
-    return Entry(**{k: r[k] for k in Entry.__dataclass_fields__})
+    return Entry(*r)
 
 
 def unsubscribes(conn: sqlite3.Connection, clean_run: int) -> list[sqlite3.Row]:
