@@ -325,6 +325,7 @@ def _scan_run(
             errors.append(exc.problem)
             partial = True
     _store_machines(conn, run_id, machines, errors)
+    _record_indicators(conn, run_id, sources_only=True)  # ECO002 reads them
     now = request.now or store.started_at(run_id)
     findings, rule_errors = _judge(store, run_id, now, config, rules)
     errors.extend(rule_errors)
@@ -338,14 +339,15 @@ def _scan_run(
     return ScanResult(run_id, status, findings, plan, run_score, errors)
 
 
-def _record_indicators(conn: sqlite3.Connection, run_id: int) -> None:
-    """Store the ended run's indicators (trends read them; auditor.store.indicators). If
-    that fails the run stays complete: its indicators are then counted when a report needs
-    them, with the same result."""
-    from auditor.store.indicators import record
+def _record_indicators(conn: sqlite3.Connection, run_id: int, sources_only: bool = False) -> None:
+    """Store the run's indicators (trends and ECO002 read them; auditor.store.indicators):
+    each mail source's once its mail is read, the run's when it has ended. If that fails
+    the run stays complete: its indicators are then counted when a report needs them, with
+    the same result."""
+    from auditor.store.indicators import record, record_sources
 
     try:
-        record(conn, run_id)
+        (record_sources if sources_only else record)(conn, run_id)
         conn.commit()
     except sqlite3.Error:
         conn.rollback()

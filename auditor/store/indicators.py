@@ -112,18 +112,35 @@ def indicators(conn: sqlite3.Connection, run_id: int) -> dict[str, int | None]:
     return stored(conn, run_id) or computed(conn, run_id)
 
 
-def record(conn: sqlite3.Connection, run_id: int) -> None:
-    """Store the indicators of a run that has just ended (its findings and score written).
-
-    Per-source rows first, then the run's totals as their sum: the messages are counted
-    once. The caller commits (or the migration's transaction does)."""
+def record_sources(conn: sqlite3.Connection, run_id: int) -> list[tuple[int, int, int]]:
+    """Store the messages and bytes of each mail source of a run whose mail has been read
+    (before its rules run: ECO002 compares the stored bytes of two runs). The caller
+    commits. Returns the rows (source, messages, bytes)."""
     per_source = _per_source(conn, run_id)
-    conn.execute("DELETE FROM run_indicators WHERE run_id = ?", (run_id,))
+    conn.execute(f"DELETE FROM run_indicators WHERE run_id = ? AND source_id != {RUN}", (run_id,))
     conn.executemany(
         "INSERT INTO run_indicators (run_id, source_id, messages, mailbox_bytes) "
         "VALUES (?, ?, ?, ?)",
         [(run_id, sid, count, size) for sid, count, size in per_source],
     )
+    return per_source
+
+
+def record(conn: sqlite3.Connection, run_id: int) -> None:
+    """Store the indicators of a run that has just ended (its findings and score written).
+
+    The per-source rows (written before the rules ran, else now), then the run's totals as
+    their sum: the messages are counted once. The caller commits (or the migration's
+    transaction does)."""
+    per_source = conn.execute(
+        f"SELECT source_id, messages, mailbox_bytes FROM run_indicators "
+        f"WHERE run_id = ? AND source_id != {RUN}",
+        (run_id,),
+    ).fetchall()
+    sources = conn.execute("SELECT count(*) FROM run_sources WHERE run_id = ?", (run_id,))
+    if len(per_source) != sources.fetchone()[0]:
+        per_source = record_sources(conn, run_id)
+    conn.execute(f"DELETE FROM run_indicators WHERE run_id = ? AND source_id = {RUN}", (run_id,))
     row = {
         name: conn.execute(sql, {"run_id": run_id}).fetchone()[0]
         for name, sql in INDICATORS.items()
