@@ -95,6 +95,8 @@ class Config:
     mbox: list[str] = field(default_factory=list)
     maildir: list[str] = field(default_factory=list)
     email: EmailSettings = field(default_factory=EmailSettings)
+    compress_attachments: bool = False  # [scan]: measure heavy photos/PDFs (issue 17)
+    compress_budget: str | None = None  # [scan]: "200MB" or "60s"
 
 
 def default_config_path() -> Path:
@@ -108,6 +110,7 @@ def default_config_path() -> Path:
 # Expected keys per table: key -> type (or tuple of types). Lists are checked item by item.
 _TOP = {"store": str, "rules_dirs": list, "mbox": list, "maildir": list}
 _REPORT = {"language": str, "association": str, "fail_on": str, "email": dict}
+_SCAN = {"compress_attachments": bool, "compress_budget": str}
 _EMAIL = {
     "to": list,
     "from": str,
@@ -254,10 +257,28 @@ def _read_text(path: Path) -> str:
         raise ConfigError("errors.config.unreadable", path=path, error=exc) from None
 
 
+def _parse_scan(table: dict, chk: _Checker, cfg: Config) -> None:
+    """[scan] compress_attachments = true, compress_budget = "200MB" | "60s"."""
+    chk.check_table(table, _SCAN, "scan.", "scan")
+    cfg.compress_attachments = table.get("compress_attachments", False)
+    budget = table.get("compress_budget")
+    if budget is not None:
+        from auditor.collect.mail.measure import parse_budget
+
+        try:
+            parse_budget(budget)
+        except ConfigError:
+            raise chk.fail(
+                "scan.compress_budget", "errors.config.budget", "scan", value=repr(budget)
+            ) from None
+        cfg.compress_budget = budget
+
+
 def _parse(data: dict, chk: _Checker, path: Path) -> Config:
     cfg = Config(path=path)
-    top_spec = dict(_TOP, report=dict, rules=dict, accounts=list, impact=dict)
+    top_spec = dict(_TOP, report=dict, rules=dict, accounts=list, impact=dict, scan=dict)
     chk.check_table(data, top_spec, "", None)
+    _parse_scan(data.get("scan", {}), chk, cfg)
     cfg.store = data.get("store")
     cfg.rules_dirs = list(data.get("rules_dirs", []))
     cfg.mbox = list(data.get("mbox", []))

@@ -54,6 +54,11 @@ from auditor.i18n import t
 )
 @click.option("--no-mail", is_flag=True, help=h("no_mail"))
 @click.option("--no-host", is_flag=True, help=h("no_host"))
+@click.option("--compress-attachments", is_flag=True, help=h("compress_attachments"))
+@click.option("--compress-budget", metavar="SIZE|TIME", help=h("compress_budget"))
+@click.option(
+    "--light-copies", type=click.Path(path_type=Path), metavar="DIR", help=h("light_copies")
+)
 @rules_dir_option
 @click.option(
     "--format",
@@ -80,6 +85,9 @@ def scan(
     inventory_dirs: tuple[Path, ...],
     no_mail: bool,
     no_host: bool,
+    compress_attachments: bool,
+    compress_budget: str | None,
+    light_copies: Path | None,
     rules_dirs: tuple[Path, ...],
     fmt: str,
     output: Path | None,
@@ -115,6 +123,7 @@ def scan(
         raise
 
     request = ScanRequest(scan_host=not no_host, inventory_dirs=list(inventory_dirs))
+    _measure_options(request, config, compress_attachments, compress_budget, light_copies)
     if not no_mail:
         if demo:
             from auditor.demo import DEMO_DATE, demo_mailbox_dir
@@ -167,6 +176,24 @@ def scan(
     if send and report is not None and not _send_report(report, config, lang, quiet):
         code = EXIT_PARTIAL
     sys.exit(code)
+
+
+def _measure_options(
+    request, config: Config, measure: bool, budget: str | None, light: Path | None
+) -> None:
+    """--compress-attachments and its budget and light-copies folder, checked before scanning."""
+    from auditor.collect.mail.measure import DEFAULT_BUDGET, parse_budget
+
+    request.compress_attachments = measure or config.compress_attachments
+    request.compress_budget = budget or config.compress_budget or DEFAULT_BUDGET
+    parse_budget(request.compress_budget)  # a bad one is one line, before any connection
+    if light is not None:
+        if not request.compress_attachments:
+            raise ConfigError("cli.scan.light_needs_measure")
+        from auditor.files import require_folder
+
+        require_folder(light.expanduser(), at="--light-copies")
+        request.light_copies = light.expanduser()
 
 
 def _emit_report(report: dict, fmt: str, output: Path | None, quiet: bool, lang: str) -> None:

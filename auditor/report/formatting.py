@@ -53,7 +53,15 @@ def column_label(key: str, finding: dict) -> str:
 
 
 # 0/1 columns that rules return from SQLite, shown as yes / no.
-FLAG_COLUMNS = {"one_click", "seen", "rotational", "is_system", "malformed", "battery_present"}
+FLAG_COLUMNS = {
+    "one_click",
+    "seen",
+    "rotational",
+    "is_system",
+    "malformed",
+    "battery_present",
+    "measured",  # MAIL008: saving measured on the attachment (scan --compress-attachments)
+}
 
 
 def format_value(key: str, value: object, lang: str) -> str:

@@ -65,7 +65,11 @@ def unchanged_previous_run(conn: sqlite3.Connection, run_id: int) -> int | None:
             ).fetchone()
             if changed:
                 return None
-    return prev
+    # attachments measured in this run (scan --compress-attachments) change MAIL008's savings
+    measured = conn.execute(
+        "SELECT 1 FROM attachment_measures WHERE measured_run = ? LIMIT 1", (run_id,)
+    ).fetchone()
+    return None if measured else prev
 
 
 def reusable_findings(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 
-SCHEMA_VERSION = 11
+SCHEMA_VERSION = 12
 
 _V1 = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -675,6 +675,47 @@ CREATE VIEW latest_messages AS
 """
 
 
+# Attachments measured during the scan (`auditor scan --compress-attachments`, issue 17):
+# the light size `auditor compress --for email` reached on the attachment's own bytes. Keyed
+# by the message's identity (account, folder, UID, fingerprint: what a message version
+# denotes, kept when only its flags change and a new version row is written) and the part,
+# so an attachment measured once is never fetched again. status: smaller (light_bytes is
+# the light copy's size), kept (no saving worth having; light_bytes = the original's),
+# skipped (could not be read as a photo or PDF; light_bytes = the original's).
+# original_bytes is the decoded part's exact size (size_bytes is read from BODYSTRUCTURE's
+# encoded size, off by a few bytes), so saving_bytes is exact.
+_V12 = """
+CREATE TABLE attachment_measures (
+    source_id INTEGER NOT NULL REFERENCES sources (id),
+    folder TEXT NOT NULL,
+    uid INTEGER NOT NULL,
+    fingerprint INTEGER NOT NULL,
+    part TEXT NOT NULL,
+    status TEXT NOT NULL,
+    original_bytes INTEGER NOT NULL,
+    light_bytes INTEGER NOT NULL,
+    measured_run INTEGER NOT NULL,
+    PRIMARY KEY (source_id, folder, uid, fingerprint, part)
+);
+CREATE INDEX attachment_measures_run ON attachment_measures (measured_run);
+
+DROP VIEW latest_attachments;
+DROP VIEW attachments;
+CREATE VIEW attachments AS
+    SELECT m.run_id, m.account, m.folder, m.special_use, m.uid, a.part, a.filename,
+           a.content_type, a.encoded_bytes, a.size_bytes, m.internal_date, m.subject,
+           m.from_addr, am.light_bytes,
+           am.original_bytes - am.light_bytes AS saving_bytes, am.status AS measure_status
+    FROM messages m
+    JOIN attachment_versions a ON a.message_version_id = m.message_version_id
+    JOIN message_versions mv ON mv.id = m.message_version_id
+    LEFT JOIN attachment_measures am ON am.source_id = mv.source_id AND am.folder = mv.folder
+     AND am.uid = mv.uid AND am.fingerprint = mv.fingerprint AND am.part = a.part;
+CREATE VIEW latest_attachments AS
+    SELECT * FROM attachments WHERE run_id = (SELECT id FROM latest_run_id);
+"""
+
+
 # MIGRATIONS[n] takes a store from version n to n + 1: an SQL script, or a function for a
 # step that must look at the store first.
 MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
@@ -689,5 +730,6 @@ MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
     _v9,
     _V10,
     _V11,
+    _V12,
 ]
 assert len(MIGRATIONS) == SCHEMA_VERSION
