@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import sqlite3
 import stat
-from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
 
@@ -14,7 +13,7 @@ import platformdirs
 from auditor.errors import StoreError
 from auditor.store.functions import register_functions
 from auditor.store.sandbox import Sandbox
-from auditor.store.schema import MIGRATIONS, SCHEMA_VERSION
+from auditor.store.schema import MIGRATIONS, SCHEMA_VERSION, split_statements
 
 BUSY_SECONDS = 30  # how long a statement waits for another process's write to end
 
@@ -87,18 +86,6 @@ def _check_version(conn: sqlite3.Connection, path: Path, version: int) -> None:
                 "errors.store.foreign",
                 path=path,
             )
-
-
-def split_statements(script: str) -> Iterator[str]:
-    """The statements of an SQL script, one by one (sqlite3.complete_statement decides
-    where one ends, so a `;` inside a string or a trigger body does not split it)."""
-    pending = ""
-    for piece in script.split(";"):
-        pending += piece + ";"
-        if sqlite3.complete_statement(pending):
-            if pending.strip(" \t\r\n;"):
-                yield pending
-            pending = ""
 
 
 def _apply(conn: sqlite3.Connection, migration) -> None:

@@ -9,7 +9,7 @@ so a run holds the complete picture as of that run while a rescan writes only wh
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 SCHEMA_VERSION = 12
 
@@ -604,8 +604,19 @@ CREATE INDEX host_facts_run ON host_facts (run_id);
 """
 
 
+def split_statements(script: str) -> Iterator[str]:
+    """The statements of an SQL script, one by one (sqlite3.complete_statement decides
+    where one ends, so a `;` inside a string or a trigger body does not split it)."""
+    pending = ""
+    for piece in script.split(";"):
+        pending += piece + ";"
+        if sqlite3.complete_statement(pending):
+            if pending.strip(" \t\r\n;"):
+                yield pending
+            pending = ""
+
+
 def _v9(conn: sqlite3.Connection) -> None:
-    from auditor.store.db import split_statements
     from auditor.store.indicators import backfill
 
     for statement in split_statements(_V9_TABLES):
