@@ -21,7 +21,16 @@ from imapclient.datetime_util import parse_to_datetime
 from auditor.clean import journal
 from auditor.clean.backup import BackupFailed, BackupWriter, backup_file, read_copy, sha256
 from auditor.clean.journal import Entry
-from auditor.clean.server import LOST, REFUSED, Capabilities, ensure_folder, fetch, move, present
+from auditor.clean.server import (
+    LOST,
+    REFUSED,
+    Capabilities,
+    ensure_folder,
+    fetch,
+    header_message_id,
+    move,
+    present,
+)
 from auditor.clean.server import remove as remove_messages
 from auditor.collect.mail.imap import ImapAccount, connect, uid_set
 from auditor.errors import Problem, SourceError
@@ -43,24 +52,6 @@ def batches(entries: list[Entry], count: int, size: int) -> Iterator[list[Entry]
         held += e.size_bytes
     if chunk:
         yield chunk
-
-
-_MSGID = re.compile(rb"<[^<>\s]*>")
-
-
-# The Message-ID field of a header block, with its folded lines (RFC 5322 3.6.4, 2.2.3).
-_MSGID_FIELD = re.compile(rb"^message-id[ \t]*:(.*(?:\r?\n[ \t].*)*)", re.IGNORECASE | re.MULTILINE)
-
-
-def header_message_id(head: bytes) -> str | None:
-    """The Message-ID of a header block, as the scan stores it (`<...>`, else the text)."""
-    field = _MSGID_FIELD.search(head)
-    if field is None:
-        return None
-    value = re.sub(rb"\s+", b" ", field.group(1)).strip()
-    match = _MSGID.search(value)
-    text = (match.group(0) if match else value).decode("utf-8", "replace")
-    return text or None
 
 
 _DATE = re.compile(rb"\s*(\d{1,2})-([A-Za-z]{3})-(\d{4}) (\d\d):(\d\d):(\d\d) ([+-])(\d\d)(\d\d)")

@@ -14,6 +14,7 @@ by its X-GM-MSGID; one message under several labels is one message (one X-GM-MSG
 from __future__ import annotations
 
 import imaplib
+import re
 import socket
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -23,6 +24,24 @@ from imapclient.exceptions import IMAPClientAbortError, IMAPClientError
 
 from auditor.collect.mail.fetch_parser import FetchParseError, parse_fetch
 from auditor.collect.mail.imap import FetchRefused, fetch_raw, uid_set
+
+_MSGID = re.compile(rb"<[^<>\s]*>")
+
+
+# The Message-ID field of a header block, with its folded lines (RFC 5322 3.6.4, 2.2.3).
+_MSGID_FIELD = re.compile(rb"^message-id[ \t]*:(.*(?:\r?\n[ \t].*)*)", re.IGNORECASE | re.MULTILINE)
+
+
+def header_message_id(head: bytes) -> str | None:
+    """The Message-ID of a header block, as the scan stores it (`<...>`, else the text)."""
+    field = _MSGID_FIELD.search(head)
+    if field is None:
+        return None
+    value = re.sub(rb"\s+", b" ", field.group(1)).strip()
+    match = _MSGID.search(value)
+    text = (match.group(0) if match else value).decode("utf-8", "replace")
+    return text or None
+
 
 DELETED = b"\\Deleted"
 # A lost connection: the run stops and is resumed by running the command again.
@@ -137,7 +156,6 @@ def search_copies(
     uids = client.search(["ALL"])
     if not uids:
         return found
-    from auditor.clean.apply import header_message_id
 
     for chunk in _chunks(sorted(uids), 2000):
         got = fetch(client, chunk, "UID RFC822.SIZE BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]")
