@@ -16,6 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from auditor.cli import main
+from auditor.collect.mail.measure import compress_bytes
 from tests.integration.test_imap_scan import server_snapshot
 
 CORPUS = Path(__file__).resolve().parents[2] / "benchmarks" / "corpus"
@@ -245,3 +246,24 @@ def test_a_bad_budget_in_the_config_names_its_line(tmp_path):
     assert result.exit_code == 2
     assert f"{config}:3: scan.compress_budget" in result.output
     assert "200MB" in result.output
+
+
+def _dies_on_pdfs(data: bytes, filename: str | None):
+    if filename and filename.endswith(".pdf"):
+        os._exit(9)  # as a decoder crash or the memory killer would end the worker
+    return compress_bytes(data, filename)
+
+
+def test_a_file_that_kills_the_worker_is_skipped_and_the_others_measured(
+    mailbox, tmp_path, monkeypatch
+):
+    acct, _whole = mailbox
+    monkeypatch.setenv("TEST_IMAP_PW", acct.password)
+    monkeypatch.setattr("auditor.collect.mail.measure.compress_bytes", _dies_on_pdfs)
+    code, report, err = run_scan(tmp_path, acct.port, acct.user, "--compress-attachments")
+    assert code in (0, 1), err
+    conn = sqlite3.connect(tmp_path / "store.db")
+    got = sorted(conn.execute("SELECT status FROM attachment_measures").fetchall())
+    assert got == [("skipped",), ("smaller",)]
+    rows = {r["filename"]: r["measured"] for r in mail008_rows(report)}
+    assert rows == {PHOTO.name: 1}  # the PDF measured no saving: not reported as one

@@ -20,6 +20,7 @@ import tempfile
 import time
 import unicodedata
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from email.parser import BytesHeaderParser
 from email.policy import compat32
@@ -225,34 +226,55 @@ def measure_account(
         return stats
     started = time.monotonic()
     client = connect(account)
+    worker = _Worker()
     try:
-        with ProcessPoolExecutor(max_workers=1) as pool:
-            opened: str | None = None
-            for index, found in enumerate(todo):
-                if budget.spent(stats.fetched_bytes, started):
-                    stats.left = len(todo) - index
-                    break
-                if found.folder != opened:
-                    client.select_folder(found.folder, readonly=True)  # EXAMINE
-                    opened = found.folder
-                data = _fetch_part(client, found)
-                stats.fetched_bytes += found.encoded_bytes
-                if data is None:  # gone since the scan: the next scan closes it
-                    continue
-                status, light, light_data, suffix = pool.submit(
-                    compress_bytes, data, found.filename
-                ).result()
-                _save(conn, source_id, run_id, found, status, (len(data), light))
-                del data
-                stats.measured += 1
-                if light_dir is not None and light_data is not None:
-                    _keep_light_copy(light_dir, found, light_data, suffix)
+        opened: str | None = None
+        for index, found in enumerate(todo):
+            if budget.spent(stats.fetched_bytes, started):
+                stats.left = len(todo) - index
+                break
+            if found.folder != opened:
+                client.select_folder(found.folder, readonly=True)  # EXAMINE
+                opened = found.folder
+            data = _fetch_part(client, found)
+            stats.fetched_bytes += found.encoded_bytes
+            if data is None:  # gone since the scan: the next scan closes it
+                continue
+            status, light, light_data, suffix = worker.compress(data, found.filename)
+            _save(conn, source_id, run_id, found, status, (len(data), light))
+            del data
+            stats.measured += 1
+            if light_dir is not None and light_data is not None:
+                _keep_light_copy(light_dir, found, light_data, suffix)
     finally:
+        worker.close()
         try:
             client.logout()
         except Exception:  # the measures are stored; a failed goodbye changes nothing
             pass
     return stats
+
+
+class _Worker:
+    """One worker process compressing one attachment at a time. A file that kills it (a
+    decoder crash, the memory killer) is stored as skipped, so the next scan does not
+    fetch it again, and a new worker takes the next one."""
+
+    def __init__(self) -> None:
+        self.pool = ProcessPoolExecutor(max_workers=1)
+
+    def compress(self, data: bytes, filename: str | None) -> tuple[str, int, bytes | None, str]:
+        try:
+            return self.pool.submit(compress_bytes, data, filename).result()
+        except BrokenProcessPool:
+            self.pool.shutdown(wait=False)
+            self.pool = ProcessPoolExecutor(max_workers=1)
+            return "skipped", len(data), None, ""
+        except Exception:  # a bug on this one file: skipped too, the others go on
+            return "skipped", len(data), None, ""
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _keep_light_copy(folder: Path, found: Candidate, data: bytes, suffix: str) -> None:
