@@ -198,6 +198,13 @@ def _measure_attachments(
     accounts = [
         (writes.source_id(conn, "imap", a.name, a.locator), a) for a in request.imap_accounts
     ]
+    failed = {  # an account the scan could not read is not asked again: its line is said
+        sid
+        for (sid,) in conn.execute(
+            "SELECT source_id FROM run_sources WHERE run_id = ? AND status = 'failed'", (run_id,)
+        )
+    }
+    accounts = [(sid, a) for sid, a in accounts if sid not in failed]
     return measure_imap(
         conn,
         run_id,

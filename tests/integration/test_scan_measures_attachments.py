@@ -112,7 +112,7 @@ def run_scan(
         catch_exceptions=False,
     )
     report = json.loads(out.read_text(encoding="utf-8")) if out.exists() else {}
-    return result.exit_code, report, result.output + result.stderr
+    return result.exit_code, report, result.stderr
 
 
 def mail008_rows(report: dict) -> list[dict]:
@@ -267,3 +267,13 @@ def test_a_file_that_kills_the_worker_is_skipped_and_the_others_measured(
     assert got == [("skipped",), ("smaller",)]
     rows = {r["filename"]: r["measured"] for r in mail008_rows(report)}
     assert rows == {PHOTO.name: 1}  # the PDF measured no saving: not reported as one
+
+
+def test_an_account_the_scan_could_not_read_is_said_once(mailbox, tmp_path, monkeypatch):
+    acct, _whole = mailbox
+    monkeypatch.setenv("TEST_IMAP_PW", acct.password)
+    run_scan(tmp_path, acct.port, acct.user)  # the attachments are in the store, unmeasured
+    monkeypatch.setenv("TEST_IMAP_PW", "not-the-password")
+    code, report, err = run_scan(tmp_path, acct.port, acct.user, "--compress-attachments")
+    assert code == 3
+    assert err.count("login refused") == 1, err
