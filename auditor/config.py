@@ -12,6 +12,7 @@ import os
 import re
 import shlex
 import subprocess
+import time
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -263,8 +264,6 @@ def _parse_scan(table: dict, chk: _Checker, cfg: Config) -> None:
     cfg.compress_attachments = table.get("compress_attachments", False)
     budget = table.get("compress_budget")
     if budget is not None:
-        from auditor.collect.mail.measure import parse_budget
-
         try:
             parse_budget(budget)
         except ConfigError:
@@ -465,3 +464,38 @@ def _from_keyring(what: str, user: str) -> str:
     if value:
         return value
     raise ConfigError("errors.config.keyring_empty", what=what, user=user)
+
+
+# How much `scan --compress-attachments` may spend measuring ([scan] compress_budget).
+DEFAULT_BUDGET = "200MB"
+
+
+@dataclass(frozen=True)
+class Budget:
+    """How much a scan may spend measuring: encoded bytes fetched, or seconds."""
+
+    max_bytes: int | None = None
+    max_seconds: float | None = None
+
+    def spent(self, fetched: int, started: float) -> bool:
+        if self.max_bytes is not None and fetched >= self.max_bytes:
+            return True
+        return self.max_seconds is not None and time.monotonic() - started >= self.max_seconds
+
+
+_BUDGET = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(kb|mb|gb|s|min)?\s*$", re.IGNORECASE)
+_UNITS = {"kb": 1000, "mb": 1000**2, "gb": 1000**3}
+
+
+def parse_budget(text: str) -> Budget:
+    """A budget from "200MB", "1GB" (bytes fetched) or "60s", "5min" (time); a bare number
+    is MB."""
+    match = _BUDGET.match(text or "")
+    if not match or float(match.group(1)) <= 0:
+        raise ConfigError("cli.scan.bad_budget", value=text)
+    number, unit = float(match.group(1)), (match.group(2) or "mb").lower()
+    if unit == "s":
+        return Budget(max_seconds=number)
+    if unit == "min":
+        return Budget(max_seconds=number * 60)
+    return Budget(max_bytes=int(number * _UNITS[unit]))

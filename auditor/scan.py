@@ -190,7 +190,8 @@ def _measure_attachments(
 ) -> list[str]:
     """Measured savings for MAIL008 (`--compress-attachments`): each account's heavy photos
     and PDFs fetched part by part and compressed. A failure is a line; the scan stands."""
-    from auditor.collect.mail.measure import measure_imap, parse_budget, threshold
+    from auditor.config import parse_budget
+    from auditor.measure import measure_imap, threshold
 
     conn = store.conn
     wanted = ("MAIL001", "MAIL008")

@@ -182,7 +182,7 @@ def _measure_options(
     request, config: Config, measure: bool, budget: str | None, light: Path | None
 ) -> None:
     """--compress-attachments and its budget and light-copies folder, checked before scanning."""
-    from auditor.collect.mail.measure import DEFAULT_BUDGET, parse_budget
+    from auditor.config import DEFAULT_BUDGET, parse_budget
 
     request.compress_attachments = measure or config.compress_attachments
     request.compress_budget = budget or config.compress_budget or DEFAULT_BUDGET

@@ -16,7 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from auditor.cli import main
-from auditor.collect.mail.measure import compress_bytes
+from auditor.measure import compress_bytes
 from tests.integration.test_imap_scan import server_snapshot
 
 CORPUS = Path(__file__).resolve().parents[2] / "benchmarks" / "corpus"
@@ -259,7 +259,7 @@ def test_a_file_that_kills_the_worker_is_skipped_and_the_others_measured(
 ):
     acct, _whole = mailbox
     monkeypatch.setenv("TEST_IMAP_PW", acct.password)
-    monkeypatch.setattr("auditor.collect.mail.measure.compress_bytes", _dies_on_pdfs)
+    monkeypatch.setattr("auditor.measure.compress_bytes", _dies_on_pdfs)
     code, report, err = run_scan(tmp_path, acct.port, acct.user, "--compress-attachments")
     assert code in (0, 1), err
     conn = sqlite3.connect(tmp_path / "store.db")

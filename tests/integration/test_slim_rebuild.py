@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from auditor.clean.slim import CannotSlim, compressed, detached, structure
-from auditor.collect.mail.measure import compress_bytes
+from auditor.measure import compress_bytes
 
 CORPUS = Path(__file__).resolve().parents[2] / "benchmarks" / "corpus"
 PHOTO = CORPUS / "photos" / "mate-Wood.jpg"

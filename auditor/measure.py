@@ -27,43 +27,13 @@ from email.policy import compat32
 from pathlib import Path
 from typing import Any
 
-from auditor.errors import AuditorError, ConfigError, Problem
+from auditor.config import Budget
+from auditor.errors import AuditorError, Problem
 
-DEFAULT_BUDGET = "200MB"
 # The largest part fetched: a literal this size is read into memory once, then decoded.
 PART_LIMIT = 48 * 1024 * 1024
 # MAIL008 and MAIL001 report attachments from these sizes (their default min_bytes).
 _RULES = ("MAIL008", "MAIL001")
-
-
-@dataclass(frozen=True)
-class Budget:
-    """How much a scan may spend measuring: encoded bytes fetched, or seconds."""
-
-    max_bytes: int | None = None
-    max_seconds: float | None = None
-
-    def spent(self, fetched: int, started: float) -> bool:
-        if self.max_bytes is not None and fetched >= self.max_bytes:
-            return True
-        return self.max_seconds is not None and time.monotonic() - started >= self.max_seconds
-
-
-_BUDGET = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(kb|mb|gb|s|min)?\s*$", re.IGNORECASE)
-_UNITS = {"kb": 1000, "mb": 1000**2, "gb": 1000**3}
-
-
-def parse_budget(text: str) -> Budget:
-    """"200MB", "1GB" (bytes fetched) or "60s", "5min" (time); a bare number is MB."""
-    match = _BUDGET.match(text or "")
-    if not match or float(match.group(1)) <= 0:
-        raise ConfigError("cli.scan.bad_budget", value=text)
-    number, unit = float(match.group(1)), (match.group(2) or "mb").lower()
-    if unit == "s":
-        return Budget(max_seconds=number)
-    if unit == "min":
-        return Budget(max_seconds=number * 60)
-    return Budget(max_bytes=int(number * _UNITS[unit]))
 
 
 @dataclass(frozen=True)
