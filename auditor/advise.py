@@ -46,7 +46,14 @@ from auditor.collect.host.machine import Machine
 from auditor.errors import ConfigError, Problem
 from auditor.i18n import t
 from auditor.i18n.format import format_number, format_significant
-from auditor.impact import PARTS, car_km, figure, manufacturing_co2e_kg, threshold
+from auditor.impact import (
+    PARTS,
+    car_km,
+    figure,
+    manufacturing_co2e_kg,
+    new_computer_co2e_kg,
+    threshold,
+)
 from auditor.impact.needs import load_profiles
 
 VERDICTS = ("keep", "upgrade", "free-os", "refurbished", "new")
@@ -228,14 +235,6 @@ class _Draft:
         return advice
 
 
-def _new_footprint(chassis: str | None) -> tuple[float, float]:
-    """A new machine's manufacturing range (impact model): by chassis, both when unknown."""
-    if chassis in ("laptop", "desktop"):
-        return manufacturing_co2e_kg(chassis)
-    laptop, desktop = manufacturing_co2e_kg("laptop"), manufacturing_co2e_kg("desktop")
-    return min(laptop[0], desktop[0]), max(laptop[1], desktop[1])
-
-
 def _ram_gb(machine: Machine) -> float | None:
     host = machine.host
     return host.ram_bytes / _GIB if host.ram_bytes else None
@@ -265,7 +264,7 @@ def advise(
         minimums=combined_minimums(needs, data),
         chassis=chassis,
         needs_text=", ".join(t(lang, f"advise.profile.{n}") for n in needs),
-        new=_new_footprint(chassis),
+        new=new_computer_co2e_kg(chassis),
     )
     replaced = _replacement(draft)
     if replaced is not None:

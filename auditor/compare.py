@@ -37,7 +37,7 @@ from auditor.collect.host.machine import Machine
 from auditor.errors import Problem
 from auditor.i18n import t
 from auditor.i18n.format import format_date, format_number
-from auditor.impact import PARTS, figure, manufacturing_co2e_kg
+from auditor.impact import PARTS, figure, manufacturing_co2e_kg, new_computer_co2e_kg
 from auditor.impact.needs import load_profiles
 from auditor.offers import Offer
 
@@ -99,13 +99,6 @@ class Comparison:
 # --------------------------------------------------------------------------------------------
 # Shared pieces
 # --------------------------------------------------------------------------------------------
-
-
-def _new_footprint(chassis: str | None) -> Range:
-    if chassis in ("laptop", "desktop"):
-        return manufacturing_co2e_kg(chassis)
-    laptop, desktop = manufacturing_co2e_kg("laptop"), manufacturing_co2e_kg("desktop")
-    return min(laptop[0], desktop[0]), max(laptop[1], desktop[1])
 
 
 def _new_lifetime(chassis: str | None) -> Range:
@@ -314,7 +307,7 @@ def judge_offer(offer: Offer, needs: list[str], lang: str, today: date) -> Candi
     _operating_system(candidate, offer.os, today, lang)
     if offer.price_eur is not None:
         candidate.euros = (offer.price_eur, offer.price_eur)
-    new = _new_footprint(candidate.chassis)
+    new = new_computer_co2e_kg(candidate.chassis)
     if candidate.condition == "refurbished":
         chassis = candidate.chassis or "laptop"
         share_low = figure(f"refurbished_share_{chassis}_low")

@@ -210,6 +210,15 @@ def emails_co2e_kg(count: int) -> tuple[float, float]:
     return count * low, count * high
 
 
+def new_computer_co2e_kg(kind: str | None) -> tuple[float, float]:
+    """A new computer's manufacturing range: of its kind (laptop, desktop), or spanning both
+    when the kind is unknown."""
+    if kind in ("laptop", "desktop"):
+        return manufacturing_co2e_kg(kind)
+    laptop, desktop = manufacturing_co2e_kg("laptop"), manufacturing_co2e_kg("desktop")
+    return min(laptop[0], desktop[0]), max(laptop[1], desktop[1])
+
+
 def manufacturing_co2e_kg(device: str) -> tuple[float, float]:
     """Embodied (manufacture + distribution) CO2e range (kg) of one new `device`.
 
