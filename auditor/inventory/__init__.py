@@ -5,7 +5,7 @@ inventoried where it stands (`auditor inventory` on a USB stick) and the files a
 together later. Two formats come out of the same records (auditor.collect.host.records):
 
 - auditor_format: auditor's own JSON document (`auditor_inventory`), lossless, read back by
-  `read_inventory` / `read_inventory_dir` when a scan is given `--inventory FOLDER`;
+  `read_inventory` (through `read.read_inventory_folder`) when a scan is given `--inventory FOLDER`;
   `write_inventory` publishes either document. docs/inventory.md describes the format.
 - glpi: the GLPI exporter (`glpi_inventory`), the format GLPI's agents send.
 

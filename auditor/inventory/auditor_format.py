@@ -5,7 +5,7 @@ An association's machines are rarely on one network the auditor can reach, so ea
 inventoried where it stands (`auditor inventory` on a USB stick) and the files are brought
 together later. `auditor_inventory()` builds auditor's own JSON document, lossless for the
 host records (HostFacts with its disks, HardwareFacts, AntivirusFacts, BatteryFacts);
-`read_inventory()` and `read_inventory_dir()` read it back into the same records
+`read_inventory()` reads it back into the same records
 (docs/inventory.md describes it). `write_inventory()` writes any inventory document (this one
 or GLPI's) atomically and never replaces a file by accident. Reading never raises anything
 but `SourceError`, with one line that names the file.
@@ -562,37 +562,3 @@ def _is_inventory_candidate(entry: Path) -> bool:
     # Dot files are left out: "._name.json" are the AppleDouble files macOS leaves on USB
     # sticks, and write_inventory's temporary files start with a dot too.
     return entry.suffix.lower() == ".json" and not entry.name.startswith(".")
-
-
-def read_inventory_dir(folder: Path) -> tuple[list[MachineInventory], list[str]]:
-    """Read every `*.json` file of a folder (not its subfolders), in name order.
-
-    Returns the inventories read and one error line per file that could not be read (the
-    `SourceError` message, naming the file), or one line when the folder holds no inventory
-    file at all; a bad file never stops the others. Raises
-    `SourceError` only when the folder itself cannot be listed.
-    """
-    folder = Path(folder)
-    try:
-        entries = sorted(folder.iterdir(), key=lambda entry: entry.name)
-    except FileNotFoundError:
-        raise SourceError("source.inventory.folder_not_found", at=(str(folder),)) from None
-    except NotADirectoryError:
-        raise SourceError("source.inventory.not_a_folder", at=(str(folder),)) from None
-    except OSError as exc:
-        reason = exc.strerror or type(exc).__name__
-        raise SourceError(
-            "source.inventory.folder_unreadable", at=(str(folder),), error=reason
-        ) from None
-    inventories: list[MachineInventory] = []
-    errors: list[str] = []
-    candidates = [e for e in entries if _is_inventory_candidate(e) and not e.is_dir()]
-    if not candidates:  # a wrong folder, or files not copied yet: never silent
-        return [], [Problem("source.inventory.no_files", at=(str(folder),))]
-    for entry in candidates:
-        try:
-            inventories.append(read_inventory(entry))
-        except SourceError as exc:
-            errors.append(exc.problem)
-    return inventories, errors
-

@@ -31,10 +31,10 @@ from auditor.inventory.auditor_format import (
     MachineInventory,
     auditor_inventory,
     read_inventory,
-    read_inventory_dir,
     write_inventory,
 )
 from auditor.inventory.glpi import glpi_inventory, glpi_machine_name, glpi_os_name_and_version
+from auditor.inventory.read import read_inventory_folder
 from tests.helpers import assert_bilingual, raised
 
 GLPI_DATA = Path(__file__).resolve().parents[1] / "data" / "glpi"
@@ -717,10 +717,12 @@ def test_a_folder_gives_the_good_inventories_and_one_line_per_bad_file(tmp_path)
     (tmp_path / "._a-accueil.json").write_bytes(b"\x00\x05\x16\x07 AppleDouble")
     (tmp_path / "old.json").mkdir()
 
-    inventories, errors = read_inventory_dir(tmp_path)
+    inventories, errors = read_inventory_folder(tmp_path)
 
+    # a GLPI Agent file is read too (issue 18): the format is told from the content
     assert [(i.host.hostname, i.host.source) for i in inventories] == [
         ("PC-ACCUEIL", "a-accueil.json"),
+        ("glpixps", "b-glpi.json"),
         ("compta.asso.local", "d-compta.JSON"),
     ]
     laptop = windows_laptop()
@@ -729,16 +731,15 @@ def test_a_folder_gives_the_good_inventories_and_one_line_per_bad_file(tmp_path)
             laptop.host, source="a-accueil.json", collected_at=GENERATED_AT.isoformat()
         )
     )
-    assert len(errors) == 2
-    assert errors[0].startswith(f"{tmp_path / 'b-glpi.json'}: a GLPI inventory")
-    assert errors[1].startswith(f"{tmp_path / 'c-cut.json'}: ")
-    assert "truncated" in errors[1]
+    assert len(errors) == 1
+    assert errors[0].startswith(f"{tmp_path / 'c-cut.json'}: ")
+    assert "truncated" in errors[0]
     assert all("\n" not in line for line in errors)
 
 
 def test_an_empty_folder_is_one_line_not_silence(tmp_path):
     (tmp_path / "notes.txt").write_text("copy the files here", encoding="utf-8")
-    machines, (line,) = read_inventory_dir(tmp_path)
+    machines, (line,) = read_inventory_folder(tmp_path)
     assert machines == []
     assert str(line) == (
         f"{tmp_path}: no inventory file (*.json, *.xml, *.ocs) in this folder; copy here the "
@@ -748,11 +749,11 @@ def test_an_empty_folder_is_one_line_not_silence(tmp_path):
 
 def test_a_folder_that_is_not_there_is_one_line(tmp_path):
     with pytest.raises(SourceError, match="inventory folder not found"):
-        read_inventory_dir(tmp_path / "clé-usb")
+        read_inventory_folder(tmp_path / "clé-usb")
     a_file = tmp_path / "inventory.json"
     a_file.write_text("{}", encoding="utf-8")
     with pytest.raises(SourceError, match="not a folder"):
-        read_inventory_dir(a_file)
+        read_inventory_folder(a_file)
 
 
 # --------------------------------------------------------------------------------------------
@@ -991,14 +992,14 @@ def test_a_missing_or_too_large_inventory_file(tmp_path, monkeypatch):
 def test_inventory_folder_lines(tmp_path):
     missing = tmp_path / "clé-usb"
     assert_bilingual(
-        raised(lambda: read_inventory_dir(missing)),
+        raised(lambda: read_inventory_folder(missing)),
         f"{missing}: inventory folder not found",
         str(missing),
     )
     a_file = tmp_path / "inventory.json"
     a_file.write_text("{}", encoding="utf-8")
     assert_bilingual(
-        raised(lambda: read_inventory_dir(a_file)),
+        raised(lambda: read_inventory_folder(a_file)),
         f"{a_file}: not a folder (give the folder of inventory files)",
         str(a_file),
     )
@@ -1007,7 +1008,7 @@ def test_inventory_folder_lines(tmp_path):
 def test_bad_files_of_a_folder_are_problems(tmp_path):
     (tmp_path / "a.json").write_text("[]", encoding="utf-8")
     (tmp_path / "b.json").write_text("", encoding="utf-8")
-    inventories, errors = read_inventory_dir(tmp_path)
+    inventories, errors = read_inventory_folder(tmp_path)
     assert inventories == []
     assert [line.key for line in errors] == [
         "source.inventory.json_is",
