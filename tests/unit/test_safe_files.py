@@ -176,10 +176,10 @@ def test_a_bug_while_reading_one_mail_source_fails_that_source_only(tmp_path, mo
 
     box = maildir(tmp_path / "Maildir")
 
-    def broken(source):
+    def broken(conn, sid, source):
         if source.kind == "mbox":
             raise KeyError("a bug")
-        return real(source)
+        return real(conn, sid, source)
 
     real = scanning._collect_mail
     monkeypatch.setattr(scanning, "_collect_mail", broken)
