@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from auditor.inventory.auditor_format import auditor_inventory, read_inventory_dir, write_inventory
+from auditor.inventory.auditor_format import auditor_inventory, write_inventory
+from auditor.inventory.read import read_inventory_folder
 from tests.e2e.test_machines import fleet
 
 MESSAGE = b"From: alice@example.org\nSubject: hello\nDate: Mon, 2 Jan 2023 10:00:00 +0000\n\nhi\n"
@@ -161,7 +162,7 @@ def test_an_inventory_is_written_readable_by_its_owner_only(tmp_path):
     write_inventory(doc, path)
     assert path.stat().st_mode & 0o777 == 0o600
     assert [p.name for p in path.parent.iterdir()] == ["pc.json"]  # no temporary file left
-    machines, errors = read_inventory_dir(path.parent)
+    machines, errors = read_inventory_folder(path.parent)
     assert len(machines) == 1 and errors == []
     assert auditor_inventory  # the writer used by `auditor inventory --output`
 
