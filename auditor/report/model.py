@@ -242,41 +242,57 @@ def _fleet(conn: sqlite3.Connection, run_id: int) -> list[dict[str, Any]]:
 
 
 def _mailboxes(conn: sqlite3.Connection, run_id: int) -> list[dict[str, Any]]:
-    boxes = []
-    rows = conn.execute(
-        "SELECT account, count(DISTINCT folder) AS folders, count(*) AS messages, "
-        "coalesce(sum(size_bytes), 0) AS size_bytes, coalesce(sum(1 - seen), 0) AS unread, "
-        "coalesce(sum(malformed), 0) AS malformed FROM messages WHERE run_id = ? "
-        "GROUP BY account ORDER BY account",
+    """One row per account holding messages at the run, from the figures each mail source
+    stored when its mail was read (run_indicators), or counted now for a run without them."""
+    from auditor.store.indicators import SOURCE_COLUMNS, source_figures, stored_sources
+
+    sources = conn.execute(
+        "SELECT s.id, s.account, rs.skipped FROM run_sources rs JOIN sources s "
+        "ON s.id = rs.source_id WHERE rs.run_id = ?",
         (run_id,),
     ).fetchall()
-    skipped = dict(
-        conn.execute(
-            "SELECT s.account, sum(rs.skipped) FROM run_sources rs JOIN sources s "
-            "ON s.id = rs.source_id WHERE rs.run_id = ? GROUP BY s.account",
-            (run_id,),
-        ).fetchall()
-    )
-    for r in rows:
-        att = conn.execute(
-            "SELECT count(*), coalesce(sum(size_bytes), 0) FROM attachments "
-            "WHERE run_id = ? AND account = ?",
-            (run_id, r["account"]),
-        ).fetchone()
+    figures = stored_sources(conn, run_id) or {
+        source: source_figures(conn, source, run_id) for source, _, _ in sources
+    }
+    accounts: dict[str, list[int]] = {}
+    for source, account, _ in sources:
+        accounts.setdefault(account, []).append(source)
+    boxes = []
+    # sorted as SQLite's ORDER BY sorts text (BINARY: UTF-8 bytes, i.e. code points)
+    for account in sorted(accounts):
+        ids = accounts[account]
+        totals = dict.fromkeys(SOURCE_COLUMNS, 0)
+        for source in ids:
+            for name, value in zip(SOURCE_COLUMNS, figures[source], strict=True):
+                totals[name] += value
+        if not totals["messages"]:
+            continue  # an account without a message has no row (as before: none to count)
+        if len(ids) > 1:  # sources of one account may share a folder name: counted once
+            totals["folders"] = _account_folders(conn, run_id, ids)
         boxes.append(
             {
-                "account": r["account"],
-                "folders": r["folders"],
-                "messages": r["messages"],
-                "size_bytes": r["size_bytes"],
-                "attachments": att[0],
-                "attachment_bytes": att[1],
-                "unread": r["unread"],
-                "malformed": r["malformed"],
-                "skipped": skipped.get(r["account"], 0) or 0,
+                "account": account,
+                "folders": totals["folders"],
+                "messages": totals["messages"],
+                "size_bytes": totals["mailbox_bytes"],
+                "attachments": totals["attachments"],
+                "attachment_bytes": totals["attachment_bytes"],
+                "unread": totals["unread"],
+                "malformed": totals["malformed"],
+                "skipped": sum(skipped for _, name, skipped in sources if name == account),
             }
         )
     return boxes
+
+
+def _account_folders(conn: sqlite3.Connection, run_id: int, sources: list[int]) -> int:
+    """Distinct folder names holding a message at the run, over several sources."""
+    marks = ", ".join("?" * len(sources))
+    return conn.execute(
+        f"SELECT count(DISTINCT folder) FROM message_versions WHERE source_id IN ({marks}) "
+        "AND first_run <= ? AND (gone_run IS NULL OR gone_run > ?)",
+        (*sources, run_id, run_id),
+    ).fetchone()[0]
 
 
 def _keeping_figures(evidence: list[dict[str, Any]]) -> set[str]:
@@ -396,25 +412,86 @@ def _attachment_key(row: dict[str, Any]) -> tuple:
     return tuple(row.get(k) for k in ("account", "folder", "date", "from_addr", "filename"))
 
 
-def _old_read_messages(
-    conn: sqlite3.Connection, run_id: int, finding: dict[str, Any] | None
+def _deleted_as_old(
+    conn: sqlite3.Connection, run_id: int, finding: dict[str, Any] | None, keys: list[tuple]
 ) -> set[tuple]:
-    """(account, folder, date, sender) of the messages the old-mail finding would delete.
+    """The attachment keys (account, folder, date, sender, ...) whose message the old-mail
+    finding would delete.
 
     Its evidence counts them per folder: they are that folder's N oldest read messages (the
-    rule keeps read messages older than a cut-off date).
+    rule keeps read messages older than a cut-off date). Only the few attachment rows of the
+    evidence are looked up, each against the folder's N-th oldest read message (found
+    through the index on (source_id, folder, internal_date), schema v13), rather than
+    reading all N (tens of thousands in a large mailbox) into memory.
     """
-    found: set[tuple] = set()
+    counted: dict[tuple, int] = {}
     for row in (finding or {}).get("evidence") or []:
-        rows = conn.execute(
-            "SELECT substr(internal_date, 1, 10), from_addr FROM messages WHERE run_id = ? "
-            "AND account = ? AND folder = ? AND seen = 1 AND internal_date IS NOT NULL "
-            "AND coalesce(special_use, '') NOT IN ('Trash', 'Junk') "
-            "ORDER BY julianday(internal_date) LIMIT ?",
-            (run_id, row.get("account"), row.get("folder"), int(row.get("messages") or 0)),
-        )
-        found |= {(row.get("account"), row.get("folder"), date, sender) for date, sender in rows}
+        where = (row.get("account"), row.get("folder"))
+        counted[where] = max(counted.get(where, 0), int(row.get("messages") or 0))
+    last: dict[tuple, tuple | None] = {}
+    found: set[tuple] = set()
+    for key in keys:
+        account, folder, date, sender = key[:4]
+        n = counted.get((account, folder), 0)
+        if n <= 0 or date is None:
+            continue
+        if (account, folder) not in last:
+            last[(account, folder)] = _oldest_read(conn, run_id, account, folder, n)
+        if last[(account, folder)] is not None:
+            found |= {key} if _no_later(conn, last[(account, folder)], date, sender) else set()
     return found
+
+
+def _oldest_read(
+    conn: sqlite3.Connection, run_id: int, account: Any, folder: Any, n: int
+) -> tuple | None:
+    """Where a folder's N oldest read messages at a run are: (SQL condition, its values,
+    the N-th one's date and id, or None when the folder has fewer). None when no source of
+    the account has that folder outside Trash and Junk (the rule leaves them out)."""
+    sources = [
+        source
+        for (source,) in conn.execute(
+            "SELECT rs.source_id FROM run_sources rs JOIN sources s ON s.id = rs.source_id "
+            "WHERE rs.run_id = ? AND s.account = ? AND NOT EXISTS ("
+            "SELECT 1 FROM folder_versions f WHERE f.source_id = rs.source_id AND f.name = ? "
+            "AND f.first_run <= rs.run_id AND (f.gone_run IS NULL OR f.gone_run > rs.run_id) "
+            "AND f.special_use IN ('Trash', 'Junk'))",
+            (run_id, account, folder),
+        )
+    ]
+    if not sources:
+        return None
+    # one source (the usual case) is an equality, so the index gives the order: no sort
+    where = (
+        f"m.source_id IN ({', '.join('?' * len(sources))}) AND m.folder = ? "
+        "AND m.first_run <= ? AND (m.gone_run IS NULL OR m.gone_run > ?) "
+        "AND m.seen = 1 AND m.internal_date IS NOT NULL"
+    ).replace(" IN (?)", " = ?")
+    values = (*sources, folder, run_id, run_id)
+    bound = conn.execute(
+        f"SELECT m.internal_date, m.id FROM message_versions m "
+        f"INDEXED BY message_versions_dated WHERE {where} "
+        "ORDER BY m.internal_date, m.id LIMIT 1 OFFSET ?",
+        (*values, n - 1),
+    ).fetchone()
+    return where, values, tuple(bound) if bound is not None else (None, None)
+
+
+def _no_later(conn: sqlite3.Connection, oldest: tuple, date: Any, sender: Any) -> bool:
+    """Whether a read message of that day and sender comes no later than the folder's N-th
+    oldest read message (ISO 8601 UTC text sorts in time order; equal dates by row id, the
+    index's own order)."""
+    where, values, (last_date, last_id) = oldest
+    return (
+        conn.execute(
+            f"SELECT 1 FROM message_versions m INDEXED BY message_versions_dated WHERE {where} "
+            "AND m.internal_date >= ? AND substr(m.internal_date, 1, 10) = ? "
+            "AND m.from_addr IS ? AND (? IS NULL OR m.internal_date < ? "
+            "OR (m.internal_date = ? AND m.id <= ?)) LIMIT 1",
+            (*values, date, date, sender, last_date, last_date, last_date, last_id),
+        ).fetchone()
+        is not None
+    )
 
 
 def reclaimable(conn: sqlite3.Connection, run_id: int, findings: list[dict]) -> dict | None:
@@ -441,8 +518,8 @@ def reclaimable(conn: sqlite3.Connection, run_id: int, findings: list[dict]) -> 
                 largest[key] = max(largest.get(key, 0), int(saving))
                 counted += int(saving)
     overlap = counted - sum(largest.values())
-    old = _old_read_messages(conn, run_id, by_rule.get(OLD_MAIL_RULE))
-    overlap += sum(saving for key, saving in largest.items() if key[:4] in old)
+    old = _deleted_as_old(conn, run_id, by_rule.get(OLD_MAIL_RULE), list(largest))
+    overlap += sum(saving for key, saving in largest.items() if key in old)
     return {"total_bytes": max(listed - overlap, 0), "counted_twice_bytes": overlap}
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Iterator
 
-SCHEMA_VERSION = 12
+SCHEMA_VERSION = 13
 
 _V1 = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -727,6 +727,24 @@ CREATE VIEW latest_attachments AS
 """
 
 
+# Version 13: a report that stays instant as the mailbox grows. Each mail source's row in
+# run_indicators also holds what the report's mailbox table shows (unread, malformed,
+# folders holding a message, attachments and their bytes), written when the run's mail has
+# been read (auditor.store.indicators); rows of earlier runs keep them empty and are
+# counted when read. The index walks a folder's messages oldest first, so the N oldest read
+# messages of a folder (the old-mail finding's overlap in the report, the clean plan) are
+# found without sorting the folder. internal_date is ISO 8601 UTC text of one shape, so its
+# text order is its time order.
+_V13 = """
+ALTER TABLE run_indicators ADD COLUMN unread INTEGER;
+ALTER TABLE run_indicators ADD COLUMN malformed INTEGER;
+ALTER TABLE run_indicators ADD COLUMN folders INTEGER;
+ALTER TABLE run_indicators ADD COLUMN attachments INTEGER;
+ALTER TABLE run_indicators ADD COLUMN attachment_bytes INTEGER;
+CREATE INDEX message_versions_dated ON message_versions (source_id, folder, internal_date);
+"""
+
+
 # MIGRATIONS[n] takes a store from version n to n + 1: an SQL script, or a function for a
 # step that must look at the store first.
 MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
@@ -742,5 +760,6 @@ MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
     _V10,
     _V11,
     _V12,
+    _V13,
 ]
 assert len(MIGRATIONS) == SCHEMA_VERSION

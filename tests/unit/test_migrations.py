@@ -25,7 +25,7 @@ def test_version_1_store_is_migrated_and_keeps_its_runs_and_hosts(tmp_path):
     old.close()
 
     conn = open_store(path)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 12
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 13
     assert conn.execute("SELECT count(*) FROM clean_items").fetchone()[0] == 0  # v7: clean journal
     row = conn.execute("SELECT hostname, ram_bytes, os_supported FROM hosts").fetchone()
     assert tuple(row) == ("pc1", 4, None)
