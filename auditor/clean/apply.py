@@ -21,6 +21,7 @@ from imapclient.datetime_util import parse_to_datetime
 from auditor.clean import journal
 from auditor.clean.backup import BackupFailed, BackupWriter, backup_file, read_copy, sha256
 from auditor.clean.journal import Entry
+from auditor.clean.plan import SLIM
 from auditor.clean.server import (
     LOST,
     REFUSED,
@@ -118,6 +119,7 @@ class Applier:
         self.batch = batch
         self.on_batch = on_batch or (lambda n: None)
         self.outcome = Outcome()
+        self.lang = "en"  # the language of a detached attachment's note, by default
 
     def say(self, key: str, at: tuple[str, ...], **values) -> None:
         self.outcome.lines.append(Problem(key, at=at, **values))
@@ -301,6 +303,8 @@ class Applier:
         }
         if changed:
             journal.set_flags(self.conn, changed)
+            for e in ready:  # a slimmed copy is appended with these
+                e.flags = changed.get(e.id, e.flags)
         journal.mark(self.conn, [e.id for e in ready], "acting")
         return ready
 
@@ -308,8 +312,15 @@ class Applier:
         """The server change, then "done" (in the journal once the batch is verified)."""
         groups: dict[tuple[str, str | None], list[Entry]] = defaultdict(list)
         for e in ready:
-            groups[e.action if e.action == "move" else "remove", e.target].append(e)
+            kind = e.action if e.action in ("move", *SLIM) else "remove"
+            groups[kind, None if kind in SLIM else e.target].append(e)
         for (kind, target), group in groups.items():
+            if kind in SLIM:  # the light copy appended and checked first, then the original
+                from auditor.clean.slimming import slim_in_place
+
+                group = slim_in_place(self, client, caps, at, folder, group)
+                if not group:
+                    continue
             uids = [e.uid for e in group]
             if kind == "move" and target:
                 if not caps.move:

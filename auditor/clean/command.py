@@ -122,6 +122,8 @@ def clean(
         raise ConfigError("clean.error.archive_needed")
     if archive is not None:
         check_root(archive)
+    if sel.slim == "detach" and not Path(sel.detach_to or "").is_dir():
+        raise ConfigError("clean.error.no_detach_folder", path=sel.detach_to)
     if fmt == "text":
         ctx.echo(render_plan(plan, ctx.lang, archive, fmt))
     if confirm is not None and not confirm(t(ctx.lang, "clean.confirm")):
@@ -151,6 +153,7 @@ def _accounts_of(ctx: Context, names: set[str], outcome: Outcome) -> list[ImapAc
 def _act(ctx: Context, clean_run: int, archive: Path, plan: Plan, outcome: Outcome) -> None:
     applier = Applier(ctx.conn, clean_run, archive, **({"batch": ctx.batch} if ctx.batch else {}))
     applier.outcome = outcome
+    applier.lang = ctx.lang
     names = {
         e.account
         for e in journal.entries(ctx.conn, clean_run, ("planned", "saved", "acting", "done"))

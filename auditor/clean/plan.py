@@ -21,6 +21,17 @@ _AGE = re.compile(r"^\s*(\d{1,6})\s*([dmy]?)\s*$", re.IGNORECASE)
 _DAYS = {"": 1, "d": 1, "m": 30.44, "y": 365.25}
 
 
+def slim_rules(rules: tuple[str, ...], slim: str | None, detach_to) -> tuple[str, ...]:
+    """--slim acts on MAIL008 alone; MAIL008 needs --slim, detach needs --detach-to."""
+    if not slim:
+        raise ConfigError("clean.error.slim_needed")
+    if slim == "detach" and not detach_to:
+        raise ConfigError("clean.error.detach_to_needed")
+    if slim != "detach" and detach_to:
+        raise ConfigError("clean.error.detach_to_alone")
+    return ("MAIL008",)
+
+
 def parse_age(text: str) -> int:
     """'90', '90d', '6m' or '2y' as a number of days."""
     match = _AGE.match(text or "")
@@ -40,20 +51,22 @@ class Selection:
     older_than_days: int | None = None
     to_folder: str | None = None
     remove_issues: bool = False
+    slim: str | None = None  # MAIL008: "compress" or "detach" the heavy attachments
+    detach_to: str | None = None
 
     def key(self, run_id: int) -> str:
-        return json.dumps(
-            {
-                "run": run_id,
-                "rules": sorted(self.rules or RULES),
-                "account": self.account,
-                "folder": self.folder,
-                "older_than_days": self.older_than_days,
-                "to_folder": self.to_folder,
-                "remove_issues": self.remove_issues,
-            },
-            sort_keys=True,
-        )
+        key = {
+            "run": run_id,
+            "rules": sorted(self.rules or RULES),
+            "account": self.account,
+            "folder": self.folder,
+            "older_than_days": self.older_than_days,
+            "to_folder": self.to_folder,
+            "remove_issues": self.remove_issues,
+        }
+        if self.slim:  # only then: the keys of earlier runs stay what they were
+            key |= {"slim": self.slim, "detach_to": self.detach_to}
+        return json.dumps(key, sort_keys=True)
 
 
 @dataclass
@@ -69,7 +82,11 @@ class Item:
     message_id: str | None
     internal_date: str | None
     uidvalidity: int | None
-    target: str | None = None
+    target: str | None = None  # slimming: {"parts": [IMAP sections], "dir": detach folder}
+    freed: int | None = None  # bytes a slimming frees (else the message's size)
+
+
+SLIM = ("compress", "detach")
 
 
 @dataclass
@@ -91,21 +108,23 @@ class Plan:
         """One line per action and folder: messages, bytes freed on the server, the rule."""
         rows: dict[tuple, dict] = {}
         for it in self.items:
+            target = None if it.action in SLIM else it.target
             row = rows.setdefault(
-                (it.rule_id, it.action, it.account, it.folder, it.target),
+                (it.rule_id, it.action, it.account, it.folder, target),
                 {
                     "rule_id": it.rule_id,
                     "action": it.action,
                     "account": it.account,
                     "folder": it.folder,
-                    "target": it.target,
+                    "target": target,
                     "messages": 0,
                     "bytes_freed": 0,
                 },
             )
             row["messages"] += 1
             # a move to another server folder frees nothing on the quota
-            row["bytes_freed"] += 0 if it.action == "move" else it.size_bytes
+            freed = it.size_bytes if it.freed is None else it.freed
+            row["bytes_freed"] += 0 if it.action == "move" else freed
         return list(rows.values())
 
 
@@ -204,7 +223,9 @@ def build_plan(
     plan = Plan(run_id, sel)
     validity: dict[tuple[str, str], int | None] = {}
 
-    def add(rule_id: str, action: str, account: str, row: sqlite3.Row, target=None) -> None:
+    def add(
+        rule_id: str, action: str, account: str, row: sqlite3.Row, target=None, freed=None
+    ) -> None:
         folder = row["folder"]
         if (account, folder) not in validity:
             validity[account, folder] = _uidvalidity(conn, account, folder)
@@ -225,6 +246,7 @@ def build_plan(
                 row["internal_date"],
                 uv,
                 target,
+                freed,
             )
         )
 
@@ -237,6 +259,15 @@ def build_plan(
             if r.get("account") in imap and _wanted(sel, r.get("account"), r.get("folder"))
         ]
 
+    if sel.slim:
+        # the smallest attachment MAIL008 reported is the rule's threshold for this run (its
+        # evidence may be cut to the largest rows: then the threshold read is higher, safer)
+        sizes = [r.get("size_bytes") or 0 for r in rows_of("MAIL008")]
+        least = min(sizes) if sizes else None
+        for account, row, parts, freed in _heavy(conn, run_id, imap, sel, least):
+            target = json.dumps({"parts": parts, "dir": sel.detach_to})
+            add("MAIL008", sel.slim, account, row, target, freed)
+        return plan
     # MAIL002: the folder's N oldest read messages are the ones the rule counted (it keeps
     # read messages older than a cut-off date), as the report's reclaimable total reads them.
     for r in rows_of("MAIL002"):
@@ -291,6 +322,42 @@ def build_plan(
                     add("MAIL003", "delete", account, row)
     _drop_repeats(plan)
     return plan
+
+
+# MAIL008's photos and PDFs, outside Trash and Junk
+_HEAVY_TYPES = "(a.content_type LIKE 'image/%' OR a.content_type = 'application/pdf')"
+
+
+def _heavy(conn: sqlite3.Connection, run_id: int, imap: set[str], sel: Selection, least):
+    """(account, message row, sections, bytes freed) per message to slim: for compress the
+    attachments whose light version (measured by scan --compress-attachments) saves at
+    least slim.MIN_SAVING; for detach every heavy photo and PDF."""
+    from auditor.clean.slim import MIN_SAVING
+
+    measured = (
+        "a.light_bytes IS NOT NULL AND a.measure_status = 'smaller' "
+        f"AND a.saving_bytes >= {MIN_SAVING} * (a.light_bytes + a.saving_bytes)"
+        if sel.slim == "compress"
+        else "1"
+    )
+    freed = "a.saving_bytes" if sel.slim == "compress" else "a.encoded_bytes"
+    rows = conn.execute(
+        f"SELECT a.account, a.folder, a.uid, a.part, {freed} AS freed, m.size_bytes, "
+        "m.message_id, m.internal_date FROM attachments a JOIN messages m ON m.run_id = a.run_id "
+        "AND m.account = a.account AND m.folder = a.folder AND m.uid = a.uid "
+        f"WHERE a.run_id = ? AND a.size_bytes >= ? AND {_HEAVY_TYPES} AND {measured} "
+        "AND coalesce(a.special_use, '') NOT IN ('Trash', 'Junk', 'All', 'Flagged') "
+        "ORDER BY a.account, a.folder, a.uid, a.part",
+        (run_id, least),
+    ).fetchall() if least is not None else []
+    found: dict[tuple, tuple] = {}
+    for r in rows:
+        if r["account"] not in imap or not _wanted(sel, r["account"], r["folder"]):
+            continue
+        key = (r["account"], r["folder"], r["uid"])
+        _a, row, parts, total = found.get(key) or (r["account"], r, [], 0)
+        found[key] = (r["account"], row, [*parts, r["part"]], total + int(r["freed"] or 0))
+    return list(found.values())
 
 
 def _drop_repeats(plan: Plan) -> None:

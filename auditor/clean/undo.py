@@ -18,6 +18,7 @@ from auditor.clean import journal
 from auditor.clean.apply import Outcome
 from auditor.clean.backup import read_copy, sha256
 from auditor.clean.journal import Entry
+from auditor.clean.plan import SLIM
 from auditor.clean.server import (
     LOST,
     REFUSED,
@@ -91,6 +92,17 @@ def undo_account(conn, clean_run: int, account: ImapAccount, outcome: Outcome) -
             pass
 
 
+def _drop_slimmed(client, e: Entry) -> None:
+    """Remove the light copies `auditor clean --slim` made of this message (found by the
+    X-Auditor-Slimmed header naming its SHA-256), once the original is back in the folder."""
+    if e.action in SLIM and e.sha256:
+        from auditor.clean.slimming import slim_copies
+
+        copies = slim_copies(client, e.sha256)
+        if copies:
+            _expunge(client, copies)
+
+
 def _restore_folder(conn, client, caps, account, folder, entries, outcome: Outcome) -> None:
     at = (account.name, folder)
     ensure_folder(client, folder)  # a folder deleted since is made again
@@ -101,6 +113,7 @@ def _restore_folder(conn, client, caps, account, folder, entries, outcome: Outco
         if e.action == "move" and e.target:
             moved[e.target].append(e)  # journaled "restored" once the target copy is gone
         if e.id in held:
+            _drop_slimmed(client, e)
             if not (e.action == "move" and e.target):
                 journal.mark(conn, [e.id], "restored", "already in place")
             continue
@@ -114,6 +127,7 @@ def _restore_folder(conn, client, caps, account, folder, entries, outcome: Outco
         date = e.internal_date
         when = parse_to_datetime(date.encode(), normalise=False) if date else None
         client.append(folder, raw, flags, msg_time=when)
+        _drop_slimmed(client, e)  # the original is back: its light copy goes
         if not (e.action == "move" and e.target):
             journal.mark(conn, [e.id], "restored")
     for target, group in moved.items():  # then the copy in the target folder goes

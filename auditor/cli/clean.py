@@ -30,13 +30,17 @@ def _cl(key: str) -> str:
 @click.command(help=_cl("command"), epilog=_cl("examples"))
 @click.option("--run", "run_id", type=click.IntRange(1), metavar="N", help=_cl("run"))
 @click.option("--rule", "rule_ids", multiple=True, metavar="ID", help=_cl("rule"),
-              type=click.Choice(["MAIL002", "MAIL003", "MAIL004", "MAIL005"], case_sensitive=False))
+              type=click.Choice(["MAIL002", "MAIL003", "MAIL004", "MAIL005", "MAIL008"],
+                                case_sensitive=False))
 @click.option("--account", metavar="NAME", help=_cl("account"))
 @click.option("--folder", metavar="NAME", help=_cl("folder"))
 @click.option("--older-than", metavar="AGE", help=_cl("older_than"))
 @click.option("--to-folder", metavar="NAME", help=_cl("to_folder"))
 @click.option("--archive", type=click.Path(file_okay=False, path_type=Path), help=_cl("archive"))
 @click.option("--remove-issues", is_flag=True, help=_cl("remove_issues"))
+@click.option("--slim", type=click.Choice(["compress", "detach"]), help=_cl("slim"))
+@click.option("--detach-to", type=click.Path(file_okay=False, path_type=Path),
+              help=_cl("detach_to"))
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True, help=_cl("format"))
 @click.option("--apply", "apply_", is_flag=True, help=_cl("apply"))
@@ -50,16 +54,21 @@ def _cl(key: str) -> str:
 @config_option
 @debug_option
 def clean(run_id, rule_ids, account, folder, older_than, to_folder, archive, remove_issues,
-          fmt, apply_, yes, undo_run, imap_urls, ca_file, batch, lang, db_path, config_path):
+          slim, detach_to, fmt, apply_, yes, undo_run, imap_urls, ca_file, batch, lang,
+          db_path, config_path):
     from auditor.clean import command
-    from auditor.clean.plan import Selection, parse_age
+    from auditor.clean.plan import Selection, parse_age, slim_rules
     from auditor.report.send import smtp_password
     from auditor.store import Store
 
     config = read_config(config_path)
     lang = language(lang or config.language)
-    sel = Selection(run_id, tuple(r.upper() for r in rule_ids), account, folder,
-                    parse_age(older_than) if older_than else None, to_folder, remove_issues)
+    rules = tuple(r.upper() for r in rule_ids)
+    if slim or "MAIL008" in rules:
+        rules = slim_rules(rules, slim, detach_to)
+    sel = Selection(run_id, rules, account, folder,
+                    parse_age(older_than) if older_than else None, to_folder, remove_issues,
+                    slim, str(detach_to.expanduser().resolve()) if detach_to else None)
     store = Store.open(store_path(db_path, config))
     try:
         needs_server = apply_ or undo_run is not None
