@@ -485,10 +485,12 @@ def _no_later(conn: sqlite3.Connection, oldest: tuple, date: Any, sender: Any) -
     return (
         conn.execute(
             f"SELECT 1 FROM message_versions m INDEXED BY message_versions_dated WHERE {where} "
-            "AND m.internal_date >= ? AND substr(m.internal_date, 1, 10) = ? "
+            # the day's range of the index ('T' follows the day in ISO 8601, 'U' after it)
+            "AND m.internal_date >= ? AND m.internal_date < ? || 'U' "
+            "AND substr(m.internal_date, 1, 10) = ? "
             "AND m.from_addr IS ? AND (? IS NULL OR m.internal_date < ? "
             "OR (m.internal_date = ? AND m.id <= ?)) LIMIT 1",
-            (*values, date, date, sender, last_date, last_date, last_date, last_id),
+            (*values, date, date, date, sender, last_date, last_date, last_date, last_id),
         ).fetchone()
         is not None
     )
