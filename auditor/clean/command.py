@@ -50,12 +50,13 @@ def render_plan(plan: Plan, lang: str, archive: Path | None, fmt: str) -> str:
                 "messages": sum(g["messages"] for g in groups),
                 "bytes_freed": sum(g["bytes_freed"] for g in groups),
                 "unsubscribe": [u.__dict__ for u in plan.unsubscribes],
+                "sealed": plan.sealed,
             },
             indent=2,
             ensure_ascii=False,
         )
     lines = [t(lang, "clean.plan.title", run=plan.run_id)]
-    if not groups and not plan.unsubscribes:
+    if not groups and not plan.unsubscribes and not plan.sealed:
         lines.append(t(lang, "clean.plan.nothing"))
     for g in groups:
         action = t(lang, f"clean.action.{g['action']}", target=g["target"] or "")
@@ -73,6 +74,8 @@ def render_plan(plan: Plan, lang: str, archive: Path | None, fmt: str) -> str:
         )
         if g["action"] == "move":
             lines.append("  " + t(lang, "clean.plan.move_frees_nothing"))
+    for s in plan.sealed:  # slimming: a signature covers the bytes, so never rewritten
+        lines.append(t(lang, "clean.plan.sealed", **s))
     for u in plan.unsubscribes:
         lines.append(
             t(

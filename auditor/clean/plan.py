@@ -103,6 +103,7 @@ class Plan:
     selection: Selection
     items: list[Item] = field(default_factory=list)
     unsubscribes: list[Unsubscribe] = field(default_factory=list)
+    sealed: list[dict] = field(default_factory=list)  # slimming: signed/encrypted, left as is
 
     def groups(self) -> list[dict]:
         """One line per action and folder: messages, bytes freed on the server, the rule."""
@@ -265,6 +266,9 @@ def build_plan(
         sizes = [r.get("size_bytes") or 0 for r in rows_of("MAIL008")]
         least = min(sizes) if sizes else None
         for account, row, parts, freed in _heavy(conn, run_id, imap, sel, least):
+            if _is_sealed(conn, run_id, account, row):
+                plan.sealed.append({"account": account, "folder": row["folder"], "uid": row["uid"]})
+                continue
             target = json.dumps({"parts": parts, "dir": sel.detach_to})
             add("MAIL008", sel.slim, account, row, target, freed)
         return plan
@@ -358,6 +362,30 @@ def _heavy(conn: sqlite3.Connection, run_id: int, imap: set[str], sel: Selection
         _a, row, parts, total = found.get(key) or (r["account"], r, [], 0)
         found[key] = (r["account"], row, [*parts, r["part"]], total + int(r["freed"] or 0))
     return list(found.values())
+
+
+# the parts a signed or encrypted message holds (RFC 3156 PGP/MIME, RFC 8551 S/MIME); the
+# apply step checks the message's own structure again before any rewrite
+_SEALS = (
+    "application/pgp-signature",
+    "application/pgp-encrypted",
+    "application/pkcs7-signature",
+    "application/x-pkcs7-signature",
+    "application/pkcs7-mime",
+    "application/x-pkcs7-mime",
+)
+
+
+def _is_sealed(conn: sqlite3.Connection, run_id: int, account: str, row: sqlite3.Row) -> bool:
+    marks = ",".join("?" * len(_SEALS))
+    return (
+        conn.execute(
+            "SELECT 1 FROM attachments WHERE run_id = ? AND account = ? AND folder = ? "
+            f"AND uid = ? AND content_type IN ({marks}) LIMIT 1",
+            (run_id, account, row["folder"], row["uid"], *_SEALS),
+        ).fetchone()
+        is not None
+    )
 
 
 def _drop_repeats(plan: Plan) -> None:
