@@ -55,8 +55,16 @@ def _compressed(raw: bytes, parts: list[str]) -> bytes:
     """The message with each part recompressed by the measure's compressor and guard
     (`auditor compress --for email`), kept only with the same format and a saving of at
     least slim.MIN_SAVING; the light bytes were not kept by the scan."""
-    from auditor.measure import compress_bytes
+    from auditor.measure import _Worker as Worker  # the scan's own worker and guard
 
+    worker = Worker()  # a photo that crashes the decoder takes the worker, not the run
+    try:
+        return _compressed_by(worker, raw, parts)
+    finally:
+        worker.close()
+
+
+def _compressed_by(worker, raw: bytes, parts: list[str]) -> bytes:
     top = slim.structure(raw)
     light: dict[str, bytes] = {}
     for section in parts:
@@ -65,7 +73,7 @@ def _compressed(raw: bytes, parts: list[str]) -> bytes:
             continue
         data = slim.decoded(raw, path[-1])
         name = _filename(raw, path[-1])
-        status, _size, out, suffix = compress_bytes(data, name)
+        status, _size, out, suffix = worker.compress(data, name)  # "skipped" if it failed
         same_kind = suffix.lower() == (Path(name or "").suffix[:10] or ".bin").lower()
         if status == "smaller" and out and same_kind and len(out) <= (1 - slim.MIN_SAVING) * len(
             data

@@ -262,3 +262,17 @@ def test_mail008_says_how_to_slim_when_slim_is_missing(tmp_path):
         result = CliRunner().invoke(main, ["clean", "--db", db, *args])
         assert result.exit_code == 2 and said in result.output, result.output
         assert "Traceback" not in result.output
+
+
+def test_a_compressor_failure_leaves_the_message_as_it_is(dovecot, tmp_path, monkeypatch):
+    raw = pdf_message()
+    account = slim_mailbox(dovecot, tmp_path, [raw])
+
+    def broken(data, filename):
+        raise MemoryError("the decoder gave up")
+
+    monkeypatch.setattr("auditor.measure.compress_bytes", broken)  # in the forked worker too
+    result = slim(tmp_path, account)
+    assert result.exit_code == 0, result.output
+    assert "UID 1" in result.output and "20 %" in result.output
+    assert [m[0] for m in inbox(account)] == [raw]  # untouched, and said
