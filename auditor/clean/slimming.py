@@ -28,7 +28,7 @@ from auditor.clean.backup import BackupFailed, read_copy, safe_name, sha256
 from auditor.clean.journal import Entry
 from auditor.clean.server import _expunge, fetch
 from auditor.errors import Problem
-from auditor.files import atomic_write_bytes
+from auditor.files import atomic_write_bytes, read_regular_bytes
 from auditor.i18n import t
 from auditor.i18n.format import format_bytes
 
@@ -95,8 +95,11 @@ def _detach_file(folder: Path, name: str, data: bytes) -> Path:
             atomic_write_bytes(path, data, overwrite=False)
             return path
         except FileExistsError:
-            if path.is_file() and sha256(path.read_bytes()) == digest:
-                return path
+            try:  # a FIFO or a device under that name is never opened for reading
+                if sha256(read_regular_bytes(path, len(data))) == digest:
+                    return path
+            except OSError:
+                continue
     raise FileExistsError(str(folder / safe_name(name)))
 
 
@@ -186,6 +189,9 @@ def _one(applier, client, at, folder: str, e: Entry) -> bool:
     except slim.CannotSlim as exc:
         key = "clean.line.sealed" if exc.reason == "sealed" else "clean.line.not_slimmed"
         return _refuse(applier, at, e, key)
+    except OSError as exc:  # the detached file could not be written: not a lost connection
+        error = f"{exc.filename or _parts(e)[1]}: {exc.strerror or exc}"
+        return _refuse(applier, at, e, "clean.line.detach_failed", error=error[:300])
     uid = _append(client, folder, e, built)
     back = fetch(client, [uid], "UID BODY.PEEK[]").get(uid, {}) if uid else {}
     if back.get(b"BODY[]") != built:
@@ -195,8 +201,8 @@ def _one(applier, client, at, folder: str, e: Entry) -> bool:
     return True
 
 
-def _refuse(applier, at, e: Entry, key: str) -> bool:
-    applier.outcome.lines.append(Problem(key, at=at, uid=e.uid))
+def _refuse(applier, at, e: Entry, key: str, **values) -> bool:
+    applier.outcome.lines.append(Problem(key, at=at, uid=e.uid, **values))
     journal.mark(applier.conn, [e.id], "skipped", key.rsplit(".", 1)[-1])
     return False
 

@@ -276,3 +276,25 @@ def test_a_compressor_failure_leaves_the_message_as_it_is(dovecot, tmp_path, mon
     assert result.exit_code == 0, result.output
     assert "UID 1" in result.output and "20 %" in result.output
     assert [m[0] for m in inbox(account)] == [raw]  # untouched, and said
+
+
+def test_detach_never_writes_over_a_file_and_says_when_it_cannot_save(dovecot, tmp_path):
+    raw = pdf_message()
+    account = slim_mailbox(dovecot, tmp_path, [raw], measure=False)
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    (shared / "compte-rendu.pdf").write_bytes(b"another file, same name")
+    pdf = next(p for p in email.message_from_bytes(raw, policy=default).walk() if p.get_filename())
+    taken = shared / f"compte-rendu-{sha(pdf.get_content())[:12]}.pdf"
+    taken.mkdir()  # the second name is taken too (by a folder): nowhere left to write
+    result = slim(tmp_path, account, "--slim", "detach", "--detach-to", str(shared))
+    assert result.exit_code == 0, result.output
+    assert "could not be saved" in result.output and "UID 1" in result.output
+    assert (shared / "compte-rendu.pdf").read_bytes() == b"another file, same name"
+    assert [m[0] for m in inbox(account)] == [raw]  # left as it was
+
+    taken.rmdir()  # a new clean run (another selection: --folder) saves it there
+    again = ("--slim", "detach", "--detach-to", str(shared), "--folder", "INBOX")
+    assert slim(tmp_path, account, *again).exit_code == 0
+    assert taken.read_bytes() == pdf.get_content()
+    assert str(taken).encode() in inbox(account)[0][0]
