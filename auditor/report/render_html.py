@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import re
 from functools import cache
+from typing import TYPE_CHECKING
 
-from jinja2 import Environment, FileSystemBytecodeCache, PackageLoader, StrictUndefined
-from jinja2.bccache import Bucket
 from markupsafe import Markup
 
 from auditor.i18n import t
@@ -30,41 +29,47 @@ from auditor.report import sections
 from auditor.report.formatting import SOURCE_NAME_MAX, code_spans
 from auditor.report.svg_charts import Bar, bar_chart, line_chart
 
+if TYPE_CHECKING:  # Jinja is imported when a page is rendered: a JSON report never pays it
+    from jinja2 import BytecodeCache, Environment
+
 _URL = re.compile(r"^https?://[^\s<>\"'`]+$", re.IGNORECASE)
 _SEP = " · "
 FLAG_CATEGORIES = ("hardware", "security")
 SEVERITIES = ("critical", "high", "medium", "low", "info")
 
 
-class _BytecodeCache(FileSystemBytecodeCache):
+def _bytecode_cache() -> BytecodeCache | None:
     """Compiling the report's template takes longer than building the report itself
     (0.12 s of a 0.3 s `auditor report --format html`), so its compiled code is kept
     between runs, in Jinja's per-user folder (mode 0700, owner checked by Jinja). Entries
     are keyed by the template's checksum and Jinja's version: a changed template is compiled
-    again. A cache that cannot be read or written only costs that compile time."""
+    again. A cache that cannot be read, written or trusted only costs that compile time."""
+    from jinja2 import FileSystemBytecodeCache
+    from jinja2.bccache import Bucket
 
-    def load_bytecode(self, bucket: Bucket) -> None:
-        try:
-            super().load_bytecode(bucket)
-        except OSError:
-            bucket.reset()
+    class Quiet(FileSystemBytecodeCache):
+        def load_bytecode(self, bucket: Bucket) -> None:
+            try:
+                super().load_bytecode(bucket)
+            except OSError:
+                bucket.reset()
 
-    def dump_bytecode(self, bucket: Bucket) -> None:
-        try:
-            super().dump_bytecode(bucket)
-        except OSError:
-            pass
+        def dump_bytecode(self, bucket: Bucket) -> None:
+            try:
+                super().dump_bytecode(bucket)
+            except OSError:
+                pass
 
-
-def _bytecode_cache() -> FileSystemBytecodeCache | None:
     try:
-        return _BytecodeCache()  # Jinja refuses a folder another user owns or can open
+        return Quiet()  # Jinja refuses a folder another user owns or can open
     except (OSError, RuntimeError):
         return None
 
 
 @cache
 def _environment() -> Environment:
+    from jinja2 import Environment, PackageLoader, StrictUndefined
+
     return Environment(
         loader=PackageLoader("auditor.report", "templates"),
         autoescape=True,
