@@ -63,4 +63,3 @@ def derive(facts: Facts, today: date) -> Machine:
     now = datetime.combine(today, datetime.min.time(), tzinfo=UTC)
     derived.av_protected = protected(derived.antivirus, now)
     return derived
-

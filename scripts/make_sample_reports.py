@@ -53,9 +53,7 @@ def demo_report(lang: str) -> dict:
             request.mail_sources.append(MailSource("demo", "demo", demo_mailbox_dir()))
             request.now = DEMO_DATE
             result = run_scan(Store(db, conn), request, Config(), rules)
-            report = build_report(
-                conn, result.run_id, lang, rules.by_id(), association=ASSOCIATION
-            )
+            report = build_report(conn, result.run_id, lang, rules.by_id(), association=ASSOCIATION)
         finally:
             conn.close()
     stamp = f"{DEMO_DATE[:10]}T09:00:00+00:00"

@@ -232,5 +232,3 @@ def _handler(fake: FakeImap) -> type[socketserver.StreamRequestHandler]:
 def messages(count: int) -> dict[int, FakeMessage]:
     """UIDs 1..count, each a small text message."""
     return {uid: FakeMessage() for uid in range(1, count + 1)}
-
-

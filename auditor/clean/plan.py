@@ -345,15 +345,20 @@ def _heavy(conn: sqlite3.Connection, run_id: int, imap: set[str], sel: Selection
         else "1"
     )
     freed = "a.saving_bytes" if sel.slim == "compress" else "a.encoded_bytes"
-    rows = conn.execute(
-        f"SELECT a.account, a.folder, a.uid, a.part, {freed} AS freed, m.size_bytes, "
-        "m.message_id, m.internal_date FROM attachments a JOIN messages m ON m.run_id = a.run_id "
-        "AND m.account = a.account AND m.folder = a.folder AND m.uid = a.uid "
-        f"WHERE a.run_id = ? AND a.size_bytes >= ? AND {_HEAVY_TYPES} AND {measured} "
-        "AND coalesce(a.special_use, '') NOT IN ('Trash', 'Junk', 'All', 'Flagged') "
-        "ORDER BY a.account, a.folder, a.uid, a.part",
-        (run_id, least),
-    ).fetchall() if least is not None else []
+    rows = (
+        conn.execute(
+            f"SELECT a.account, a.folder, a.uid, a.part, {freed} AS freed, m.size_bytes, "
+            "m.message_id, m.internal_date FROM attachments a "
+            "JOIN messages m ON m.run_id = a.run_id AND m.account = a.account "
+            "AND m.folder = a.folder AND m.uid = a.uid "
+            f"WHERE a.run_id = ? AND a.size_bytes >= ? AND {_HEAVY_TYPES} AND {measured} "
+            "AND coalesce(a.special_use, '') NOT IN ('Trash', 'Junk', 'All', 'Flagged') "
+            "ORDER BY a.account, a.folder, a.uid, a.part",
+            (run_id, least),
+        ).fetchall()
+        if least is not None
+        else []
+    )
     found: dict[tuple, tuple] = {}
     for r in rows:
         if r["account"] not in imap or not _wanted(sel, r["account"], r["folder"]):

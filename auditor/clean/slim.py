@@ -24,8 +24,12 @@ from email.parser import BytesHeaderParser
 from email.policy import compat32
 
 HEADER = b"X-Auditor-Slimmed"
-SEALED = ("multipart/signed", "multipart/encrypted", "application/pkcs7-mime",
-          "application/x-pkcs7-mime")
+SEALED = (
+    "multipart/signed",
+    "multipart/encrypted",
+    "application/pkcs7-mime",
+    "application/x-pkcs7-mime",
+)
 MIN_SAVING = 0.20  # a light version saving less than this is not worth rewriting a message
 
 

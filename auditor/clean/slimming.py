@@ -75,8 +75,11 @@ def _compressed_by(worker, raw: bytes, parts: list[str]) -> bytes:
         name = _filename(raw, path[-1])
         status, _size, out, suffix = worker.compress(data, name)  # "skipped" if it failed
         same_kind = suffix.lower() == (Path(name or "").suffix[:10] or ".bin").lower()
-        if status == "smaller" and out and same_kind and len(out) <= (1 - slim.MIN_SAVING) * len(
-            data
+        if (
+            status == "smaller"
+            and out
+            and same_kind
+            and len(out) <= (1 - slim.MIN_SAVING) * len(data)
         ):
             light[section] = out
     if not light:

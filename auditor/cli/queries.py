@@ -154,8 +154,7 @@ def history(
         try:
             columns = ["run", "started", "status", *INDICATORS]
             rows = [
-                (*run, *indicators(store.conn, run[0]).values())
-                for run in store.ended_runs(limit)
+                (*run, *indicators(store.conn, run[0]).values()) for run in store.ended_runs(limit)
             ]
         except sqlite3.DatabaseError as exc:  # a truncated or overwritten file: one line
             raise StoreError("errors.store.damaged", path=path, error=exc) from None

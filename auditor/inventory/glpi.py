@@ -293,5 +293,3 @@ def glpi_inventory(
         "itemtype": "Computer",
         "content": content,
     }
-
-

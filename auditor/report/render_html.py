@@ -89,9 +89,7 @@ def safe_url(value: object) -> str | None:
 
 def _lines(value: object) -> list[list[tuple[str, bool]]]:
     """Multi-line rule text as lines of (piece, is_code): `commands` become <code>."""
-    return [
-        code_spans(clean_text(line)) for line in str(value or "").splitlines() if line.strip()
-    ]
+    return [code_spans(clean_text(line)) for line in str(value or "").splitlines() if line.strip()]
 
 
 def _chart(title: str, svg: Markup, caption: str | None = None) -> dict:
@@ -145,9 +143,7 @@ def _score_chart(report: dict, lang: str) -> dict | None:
             value = None
         if point.get("complete") is False:
             value = None  # a run with a source unread: its score is not comparable
-        points.append(
-            (label, value, format_number(value, lang) if value is not None else UNKNOWN)
-        )
+        points.append((label, value, format_number(value, lang) if value is not None else UNKNOWN))
     known = [p for p in points if p[1] is not None]
     if len(known) < 2:
         return None

@@ -39,8 +39,10 @@ def _md_code(text: str) -> str:
     """A code span that no backquote inside can end early (CommonMark: a longer fence)."""
     text = clean_text(text)
     fence = "`" * (max((len(run) for run in re.findall("`+", text)), default=0) + 1)
-    return f"{fence} {text} {fence}" if text.startswith("`") or text.endswith("`") else (
-        f"{fence}{text}{fence}"
+    return (
+        f"{fence} {text} {fence}"
+        if text.startswith("`") or text.endswith("`")
+        else (f"{fence}{text}{fence}")
     )
 
 

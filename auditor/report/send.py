@@ -135,8 +135,10 @@ def smtp_password(settings: EmailSettings) -> str | None:
 def check_password_source(settings: EmailSettings) -> None:
     """Before a scan with --send: `keyring = true` on a machine without a keyring is said at
     once (ConfigError, exit 2), not after the scan (the secret itself is not read here)."""
-    if settings.username and settings.keyring and not (
-        settings.password_env or settings.password_command
+    if (
+        settings.username
+        and settings.keyring
+        and not (settings.password_env or settings.password_command)
     ):
         problem = keyring_unavailable()
         if problem:

@@ -73,9 +73,7 @@ def comparable_runs(conn: sqlite3.Connection, run_id: int) -> list[int]:
         "SELECT id FROM finished_runs WHERE id < ? ORDER BY id DESC",
         (run_id,),
     ).fetchall()
-    return [
-        r[0] for r in earlier if _scope(conn, r[0]) == scope and not failed_sources(conn, r[0])
-    ]
+    return [r[0] for r in earlier if _scope(conn, r[0]) == scope and not failed_sources(conn, r[0])]
 
 
 def _point(conn: sqlite3.Connection, run_id: int) -> dict[str, Any]:

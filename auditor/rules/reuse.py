@@ -37,9 +37,7 @@ def reads_only_mail(rule: Rule) -> bool:
 
 def unchanged_previous_run(conn: sqlite3.Connection, run_id: int) -> int | None:
     """The previous run whose mail facts equal this run's, if there is one."""
-    row = conn.execute(
-        "SELECT max(id) FROM finished_runs WHERE id < ?", (run_id,)
-    ).fetchone()
+    row = conn.execute("SELECT max(id) FROM finished_runs WHERE id < ?", (run_id,)).fetchone()
     prev = row[0] if row else None
     if prev is None:
         return None

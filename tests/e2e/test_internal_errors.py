@@ -20,9 +20,7 @@ def _explode(*_args, **_kwargs):
     raise KeyError(SECRET)
 
 
-def test_a_bug_during_a_scan_is_one_line_exit_4_and_the_run_is_marked_failed(
-    tmp_path, monkeypatch
-):
+def test_a_bug_during_a_scan_is_one_line_exit_4_and_the_run_is_marked_failed(tmp_path, monkeypatch):
     db = tmp_path / "store.sqlite3"
     monkeypatch.setenv("AUDITOR_CONFIG", str(tmp_path / "no-config.toml"))
     monkeypatch.setattr("auditor.scan._judge", _explode)

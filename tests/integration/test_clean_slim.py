@@ -70,8 +70,16 @@ def slim_mailbox(dovecot, tmp_path, messages, port=None, measure=True):
 def slim(tmp_path, account, *extra: str):
     archive = str(tmp_path / "archive")
     return cli(
-        tmp_path, account, "clean", "--rule", "MAIL008", "--apply", "--yes", "--archive",
-        archive, *(extra or ("--slim", "compress")),
+        tmp_path,
+        account,
+        "clean",
+        "--rule",
+        "MAIL008",
+        "--apply",
+        "--yes",
+        "--archive",
+        archive,
+        *(extra or ("--slim", "compress")),
     )
 
 
@@ -134,7 +142,7 @@ def test_slim_compress_keeps_every_other_byte_flags_and_date_and_undo_gives_the_
     after = inbox(account)
     assert [m for m in after if m[0] == signed] == [m for m in before if m[0] == signed]
     assert not [m for m in after if m[0] == raw]  # the original is gone from the server...
-    (light, flags, when), = [m for m in after if m[0].startswith(b"X-Auditor-Slimmed")]
+    ((light, flags, when),) = [m for m in after if m[0].startswith(b"X-Auditor-Slimmed")]
     assert f"original-sha256={sha(raw)}".encode() in light.split(b"\r\n", 1)[0]
     assert (flags, when) == next((f, w) for r, f, w in before if r == raw)
     assert len(light) < len(raw) * 0.5
@@ -142,9 +150,10 @@ def test_slim_compress_keeps_every_other_byte_flags_and_date_and_undo_gives_the_
     old, new = ({n.section: n for n in leaves(structure(r))} for r in (raw, body))
     assert old.keys() == new.keys() == {"1.1", "1.2", "2", "3"}
     for section in ("1.1", "1.2"):  # the text parts, byte for byte
-        assert body[new[section].start : new[section].end] == raw[
-            old[section].start : old[section].end
-        ]
+        assert (
+            body[new[section].start : new[section].end]
+            == raw[old[section].start : old[section].end]
+        )
     assert body[: raw.index(b"\r\n\r\n")] == raw[: raw.index(b"\r\n\r\n")]  # every header
 
     undo = cli(tmp_path, account, "clean", "--undo", "1")

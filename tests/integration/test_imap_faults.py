@@ -241,10 +241,10 @@ _BIG = 2**64
 @pytest.mark.parametrize(
     "raw",
     [
-        b"* 5 FETCH (UID 5 RFC822.SIZE %d FLAGS () INTERNALDATE \"01-Jan-2024 10:00:00 +0000\")\r\n"
+        b'* 5 FETCH (UID 5 RFC822.SIZE %d FLAGS () INTERNALDATE "01-Jan-2024 10:00:00 +0000")\r\n'
         % _BIG,
-        b"* 5 FETCH (UID 5 RFC822.SIZE 10 FLAGS () BODYSTRUCTURE (\"APPLICATION\" \"PDF\" NIL NIL "
-        b"NIL \"BASE64\" %d NIL NIL NIL NIL))\r\n" % _BIG,
+        b'* 5 FETCH (UID 5 RFC822.SIZE 10 FLAGS () BODYSTRUCTURE ("APPLICATION" "PDF" NIL NIL '
+        b'NIL "BASE64" %d NIL NIL NIL NIL))\r\n' % _BIG,
     ],
     ids=["message-size", "part-size"],
 )
@@ -369,7 +369,6 @@ def test_a_refused_command_is_its_own_line_and_not_retried(fake, tmp_path, monke
         "fake server); the scan of this account stopped; what was read before is kept"
     ]
     assert fake.connections == 1
-
 
 
 def test_an_answer_that_cannot_be_parsed_is_its_own_line_and_not_retried(

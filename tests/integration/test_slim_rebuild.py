@@ -160,7 +160,10 @@ def test_detached_attachment_leaves_a_note_and_every_other_part():
     parsed = email.message_from_bytes(slim, policy=default)
     parts = [p for p in parsed.walk() if not p.is_multipart()]
     assert [p.get_content_type() for p in parts] == [
-        "text/plain", "text/html", "image/jpeg", "text/plain"
+        "text/plain",
+        "text/html",
+        "image/jpeg",
+        "text/plain",
     ]
     assert parts[-1].get_content().strip() == note
     assert parts[-1]["X-Mozilla-External-Attachment-URL"] == "file:///srv/partage/compte-rendu.pdf"

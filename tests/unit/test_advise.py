@@ -365,8 +365,14 @@ def test_one_reported_size_margin_for_advise_and_windows11_readiness() -> None:
     from auditor.impact import override_figures, reset_figures
 
     def windows10(ram_gib: float) -> Machine:
-        return machine(os_name="Windows", os_version="Windows 10 Pro", os_release="10",
-                       ram_gib=ram_gib, chassis="desktop", battery=None)
+        return machine(
+            os_name="Windows",
+            os_version="Windows 10 Pro",
+            os_release="10",
+            ram_gib=ram_gib,
+            chassis="desktop",
+            battery=None,
+        )
 
     # 4 GB installed, 3.5 GiB reported (graphics keep some): enough for both by default
     pc = windows10(3.5)
@@ -405,7 +411,6 @@ def test_no_need_is_a_catalog_line() -> None:
         "unknown needs profile: (none given); known: office, video-calls, photo, video-editing"
     )
     assert_catalog_line(error.problem, "advise.error.")
-
 
 
 def test_each_reason_carries_the_same_key_in_every_language() -> None:

@@ -107,8 +107,11 @@ def test_a_stored_problem_from_another_version_still_shows() -> None:
 
 def test_a_line_stored_under_a_key_the_catalogue_collapsed_still_reads_whole() -> None:
     # before 2026-12 a wrong type in an inventory file was one key per (expected, found) pair
-    stored = {"key": "source.inventory.should_be.integer_or_null.text", "at": ["pc.json"],
-              "values": {"place": "host.ram_bytes", "value": '"8 GB"'}}
+    stored = {
+        "key": "source.inventory.should_be.integer_or_null.text",
+        "at": ["pc.json"],
+        "values": {"place": "host.ram_bytes", "value": '"8 GB"'},
+    }
     line = Problem.from_json(stored)
     assert line == 'pc.json: host.ram_bytes should be a whole number or null, not the text "8 GB"'
     assert line.localized("fr") == (

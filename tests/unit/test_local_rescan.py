@@ -137,9 +137,7 @@ def test_an_mbox_rescan_reads_only_appended_mail_and_stores_what_a_full_read_giv
     year.unlink()  # a folder deleted: its mail goes, and its state
     _scan(db, *args)
     _same_as_a_full_read(tmp_path, db, *args)
-    assert sqlite3.connect(db).execute("SELECT folder FROM local_files").fetchall() == [
-        ("Inbox",)
-    ]
+    assert sqlite3.connect(db).execute("SELECT folder FROM local_files").fetchall() == [("Inbox",)]
 
 
 def _deliver(root: Path, name: str, i: int) -> Path:

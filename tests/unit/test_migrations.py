@@ -34,7 +34,6 @@ def test_version_1_store_is_migrated_and_keeps_its_runs_and_hosts(tmp_path):
     assert open_readonly(path).execute("SELECT count(*) FROM latest_hosts").fetchone()[0] == 1
 
 
-
 def test_a_version_7_store_learns_finished_runs_and_device_kind(tmp_path):
     # v8: "a finished run" and "laptop or desktop" are each written once, in the store
     path = tmp_path / "v7.sqlite3"
@@ -63,6 +62,7 @@ def test_a_version_7_store_learns_finished_runs_and_device_kind(tmp_path):
     kinds = dict(conn.execute("SELECT hostname, device_kind FROM latest_hosts"))
     assert kinds == {"pc": "laptop", "tower": "desktop", "nas": None, "book": "laptop"}
     conn.close()
+
 
 def _shape(conn: sqlite3.Connection) -> dict:
     shape = {}

@@ -76,4 +76,3 @@ def cpu_launch_year(model: str | None) -> int | None:
     """First year processors of this model's family were sold; None when the table cannot tell."""
     row = cpu_family(model)
     return row.year if row else None
-

@@ -176,9 +176,7 @@ def connect(account: ImapAccount) -> IMAPClient:
     context = None  # loading the system's certificates costs ~20 ms: only when TLS is used
     if account.security != "none":
         context = ssl.create_default_context(cafile=account.ca_file)
-    timeout = SocketTimeout(
-        connect=min(CONNECT_TIMEOUT, account.timeout), read=account.timeout
-    )
+    timeout = SocketTimeout(connect=min(CONNECT_TIMEOUT, account.timeout), read=account.timeout)
     try:
         client = IMAPClient(
             account.host,
