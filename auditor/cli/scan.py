@@ -102,10 +102,7 @@ def scan(
     from auditor.scan import MailSource, ScanRequest, run_scan
     from auditor.store import Store
 
-    config = read_config(config_path)
-    lang = language(lang or config.language)
-    if send:
-        check_email_settings(config, lang)
+    config, lang = _settings(config_path, lang, send)
     if output is not None:  # before scanning, not after: the folder must exist
         from auditor.files import require_folder
 
@@ -176,6 +173,16 @@ def scan(
     if send and report is not None and not _send_report(report, config, lang, quiet):
         code = EXIT_PARTIAL
     sys.exit(code)
+
+
+def _settings(config_path: Path | None, lang: str | None, send: bool) -> tuple[Config, str]:
+    """The config, the language it and the options ask for, and (for --send) checked mail
+    settings: what `scan` and `report` both need before they start."""
+    config = read_config(config_path)
+    lang = language(lang or config.language)
+    if send:
+        check_email_settings(config, lang)
+    return config, lang
 
 
 def _measure_options(
@@ -284,10 +291,7 @@ def report_command(
     from auditor.report.model import build_report
     from auditor.store import Store
 
-    config = read_config(config_path)
-    lang = language(lang or config.language)
-    if send:
-        check_email_settings(config, lang)
+    config, lang = _settings(config_path, lang, send)
     path = store_path(db_path, config)
     store = Store.open_readonly(path)
     try:

@@ -174,22 +174,12 @@ def _hosts(report: dict, console: Console, lang: str) -> None:
         _out(console, table, indent=2)
 
 
-def _fleet(report: dict, console: Console, lang: str) -> None:
-    summary = sections.fleet(report, lang)
+def _summary(report: dict, console: Console, lang: str, section: str) -> None:
+    """The fleet or mailboxes table: cells from `sections`, laid out as a stacked table."""
+    summary = getattr(sections, section)(report, lang)
     if summary is None:
         return
-    _heading(console, t(lang, "report.section.fleet"))
-    table = _table(*zip(summary.headers, summary.numeric, strict=True), stacked=True)
-    for row in summary.rows:
-        _add_row(table, *row)
-    _out(console, table, indent=2)
-
-
-def _mailboxes(report: dict, console: Console, lang: str) -> None:
-    summary = sections.mailboxes(report, lang)
-    if summary is None:
-        return
-    _heading(console, t(lang, "report.section.mailboxes"))
+    _heading(console, t(lang, f"report.section.{section}"))
     table = _table(*zip(summary.headers, summary.numeric, strict=True), stacked=True)
     for row in summary.rows:
         _add_row(table, *row)
@@ -311,9 +301,9 @@ def render_text(report: dict, console: Console) -> None:
     lang = report.get("language") or "en"
     _header(report, console, lang)
     _trend(report, console, lang)
-    _fleet(report, console, lang)
+    _summary(report, console, lang, "fleet")
     _hosts(report, console, lang)
-    _mailboxes(report, console, lang)
+    _summary(report, console, lang, "mailboxes")
     _plan(report, console, lang)
     _climate(report, console, lang)
     _errors(report, console, lang)
