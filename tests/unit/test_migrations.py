@@ -115,3 +115,33 @@ def test_the_repair_changes_nothing_on_a_store_in_shape(tmp_path):
     conn = open_store(path)
     assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     conn.close()
+
+
+def test_a_store_written_by_the_previous_release_opens_and_keeps_its_runs(tmp_path):
+    """Schema v4 (commit fa94d10), the last release before v5–v13: every step since is one
+    transaction, and the store's runs, mail and findings are all still there after."""
+    path = tmp_path / "v4.sqlite3"
+    old = sqlite3.connect(path)
+    old.executescript((Path(__file__).parent.parent / "data" / "schema_v4_fa94d10.sql").read_text())
+    old.execute("PRAGMA user_version = 4")
+    old.execute(
+        "INSERT INTO runs (started_at, finished_at, status, tool_version, score) "
+        "VALUES ('2026-11-01T07:00:00+00:00', '2026-11-01T07:01:00+00:00', 'complete', '0.1.0', 80)"
+    )
+    old.execute("INSERT INTO sources (kind, account, locator) VALUES ('mbox', 'asso', '/m')")
+    old.execute("INSERT INTO run_sources (run_id, source_id, status) VALUES (1, 1, 'ok')")
+    old.execute(
+        "INSERT INTO message_versions (source_id, folder, uid, fingerprint, first_run, "
+        "size_bytes, seen, flags, malformed) VALUES (1, 'INBOX', 7, 1, 1, 1234, 1, '', 0)"
+    )
+    old.commit()
+    old.close()
+
+    conn = open_store(path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    assert [r[0] for r in conn.execute("SELECT id FROM finished_runs")] == [1]
+    row = conn.execute(
+        "SELECT account, uid, size_bytes, malformed_reasons FROM messages"
+    ).fetchone()
+    assert tuple(row) == ("asso", 7, 1234, None)
+    conn.close()
